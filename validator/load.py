@@ -1,0 +1,166 @@
+"""Files and folders to loaded specs: read, parse, build, follow includes.
+
+A *unit* is one root file with everything it includes; names resolve within a unit. Every
+`.uapi` file named on the command line (or found in a named folder) is a root, unless another
+root of the same run includes it: then it is checked as part of its includer.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from validator.build import build_file
+from validator.findings import Finding
+from validator.model import SpecFile
+from validator.parse import decode, parse_text
+from validator.spans import Span
+
+SUFFIX = ".uapi"
+MAX_FILE_BYTES = 64 * 1024 * 1024
+
+
+class InputError(Exception):
+    """A path the user named cannot be read: a usage or I/O error, not a finding."""
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    root: str
+    files: tuple[SpecFile, ...]  # the root first, then includes in the order met
+    findings: tuple[Finding, ...]  # E101, E102 (missing include), E109
+    broken: bool  # some file did not parse: names it declares are unknown
+
+
+@dataclass(slots=True)
+class _Loaded:
+    spec: SpecFile | None
+    error: Finding | None
+
+
+@dataclass(slots=True)
+class _Loader:
+    cache: dict[str, _Loaded] = field(default_factory=dict)
+
+    def load(self, path: str) -> _Loaded:
+        if path not in self.cache:
+            self.cache[path] = _load_file(path)
+        return self.cache[path]
+
+
+def display_path(path: str | Path) -> str:
+    return Path(os.path.normpath(path)).as_posix()
+
+
+def discover(paths: list[str]) -> list[tuple[str, str]]:
+    """(file, spec root) for every spec file the paths name, in a stable order."""
+    found: list[tuple[str, str]] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            try:
+                files = sorted(p for p in path.rglob(f"*{SUFFIX}") if p.is_file())
+            except OSError as exc:
+                raise InputError(f"{raw}: cannot read folder: {exc.strerror or exc}") from None
+            found.extend((display_path(f), display_path(path)) for f in files)
+        elif path.is_file():
+            found.append((display_path(path), display_path(path.parent)))
+        elif path.exists():
+            raise InputError(f"{raw}: not a file or folder")
+        else:
+            raise InputError(f"{raw}: no such file or folder")
+    return found
+
+
+def load_units(paths: list[str]) -> list[Unit]:
+    """Load every root the paths name, each with its includes."""
+    roots = discover(paths)
+    for file, _ in roots:
+        if not os.access(file, os.R_OK):
+            raise InputError(f"{file}: cannot read file: permission denied")
+    loader = _Loader()
+    units = [_load_unit(file, root, loader) for file, root in roots]
+    included = {f.path for unit in units for f in unit.files[1:]}
+    return [unit for unit in units if unit.root not in included]
+
+
+def load_text_unit(text: str, path: str) -> Unit:
+    """A unit from text in memory (editors, tests); includes are read from disk."""
+    loader = _Loader()
+    loader.cache[path] = _load_text(text, path)
+    return _load_unit(path, display_path(Path(path).parent), loader)
+
+
+def _load_unit(file: str, root: str, loader: _Loader) -> Unit:
+    files: list[SpecFile] = []
+    findings: list[Finding] = []
+    seen: set[str] = set()
+    broken = False
+    real_root = os.path.realpath(root)
+
+    def visit(path: str, stack: tuple[str, ...]) -> None:
+        nonlocal broken
+        seen.add(path)
+        loaded = loader.load(path)
+        if loaded.error:
+            findings.append(loaded.error)
+            broken = True
+        if loaded.spec is None:
+            return
+        files.append(loaded.spec)
+        for include in loaded.spec.includes:
+            target = display_path(Path(path).parent / include.path)
+            problem = _include_problem(include.path, target, real_root, stack + (path,))
+            if problem:
+                code, message = problem
+                findings.append(Finding(code, include.span, message, subject=f"include/{include.path}"))
+                broken = broken or code == "E102"
+                continue
+            if target not in seen:
+                visit(target, stack + (path,))
+
+    visit(file, ())
+    return Unit(file, tuple(files), tuple(findings), broken)
+
+
+def _include_problem(
+    written: str, target: str, real_root: str, stack: tuple[str, ...]
+) -> tuple[str, str] | None:
+    if os.path.isabs(written):
+        return "E109", f'include "{written}" is an absolute path; includes are relative to the including file'
+    real = os.path.realpath(target)
+    if os.path.commonpath([real, real_root]) != real_root:
+        return "E109", f'include "{written}" leaves the spec root {display_path(real_root)}'
+    if target in stack:
+        cycle = " -> ".join(stack[stack.index(target):] + (target,))
+        return "E109", f"include cycle: {cycle}"
+    if not os.path.isfile(target):
+        return "E102", f'include "{written}" names a file that does not exist ({target})'
+    return None
+
+
+def _load_file(path: str) -> _Loaded:
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_FILE_BYTES:
+            message = f"the file is {size} bytes; the limit is {MAX_FILE_BYTES} bytes"
+            return _Loaded(None, Finding("E101", Span.point(path, 1, 1), message))
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        message = f"cannot read the file: {exc.strerror or exc}"
+        return _Loaded(None, Finding("E102", Span.point(path, 1, 1), message))
+    text = decode(data, path)
+    if isinstance(text, Finding):
+        return _Loaded(SpecFile(path), text)
+    return _load_text(text, path)
+
+
+def _load_text(text: str, path: str) -> _Loaded:
+    parsed = parse_text(text, path)
+    if parsed.tree is None:
+        # Only the directives of a file that does not parse are known (for `test`).
+        spec = build_file(None, parsed.comments, path, text)
+        return _Loaded(spec, parsed.error)
+    return _Loaded(build_file(parsed.tree, parsed.comments, path, text), None)

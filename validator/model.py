@@ -1,0 +1,265 @@
+"""The typed model of a `.uapi` file: plain frozen data carrying source spans.
+
+The builder creates these from the parse tree; nothing here parses, judges or prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from validator.spans import Span
+
+# Lifecycle events in their order; memslot_create is unordered against vCPU events.
+EVENT_ORDER = ("vm_create", "vcpu_create", "vcpu_init", "finalize", "first_run")
+EVENTS = EVENT_ORDER + ("memslot_create",)
+WIDTHS = (8, 16, 32, 64, 128, 256, 512, 1024, 2048)
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    """A name as written, where it was written."""
+
+    text: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Attr:
+    """Where an attribute line of a declaration is."""
+
+    keyword: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class RepeatedAttr:
+    """An attribute given twice in one declaration (the first one counts)."""
+
+    keyword: str
+    span: Span
+    first: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Api:
+    name: str
+    version: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Include:
+    path: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Lock:
+    name: str
+    span: Span
+    scope: str
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Writable:
+    kind: str  # always | never | before
+    span: Span
+    event: str | None = None
+    errno: Name | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rewrite:
+    span: Span
+    errno: Name | None = None  # None: rewriting the current value is accepted
+
+    @property
+    def same_value_ok(self) -> bool:
+        return self.errno is None
+
+
+@dataclass(frozen=True, slots=True)
+class Uniform:
+    kind: str  # enforced | last_wins | none
+    span: Span
+    errno: Name | None = None
+    basis: str | None = None  # contract | implementation (enforced only)
+    opt_in: Name | None = None  # none only
+
+
+@dataclass(frozen=True, slots=True)
+class Reset:
+    kind: str  # all | none | value
+    span: Span
+    value: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reserved:
+    kind: str  # reject | ignore
+    span: Span
+    errno: Name | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Bit:
+    index: int
+    name: str
+    span: Span
+    since: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Capability:
+    name: str
+    span: Span
+    scope: str
+    kind: str | None = None
+    before: str | None = None
+    since: str | None = None
+    doc: str | None = None
+    attrs: tuple[Attr, ...] = ()
+    repeated: tuple[RepeatedAttr, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Ioctl:
+    role: str  # get | set | has | list
+    name: Name
+
+
+@dataclass(frozen=True, slots=True)
+class Interface:
+    name: str
+    span: Span
+    scope: str
+    ioctls: tuple[Ioctl, ...] = ()
+    locks: tuple[Name, ...] = ()
+    cap: Name | None = None
+    since: str | None = None
+    doc: str | None = None
+    attrs: tuple[Attr, ...] = ()
+    repeated: tuple[RepeatedAttr, ...] = ()
+
+    def ioctl(self, role: str) -> str | None:
+        for ioctl in self.ioctls:
+            if ioctl.role == role:
+                return ioctl.name.text
+        return None
+
+    @property
+    def enumerable(self) -> bool:
+        return self.ioctl("list") is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Register:
+    name: str
+    span: Span
+    id: int | None = None
+    width: int | None = None
+    scope: str | None = None
+    hint: Name | None = None
+    via: tuple[Name, ...] = ()
+    locks: tuple[Name, ...] = ()
+    migrate: bool | None = None
+    writable: Writable | None = None
+    rewrite: Rewrite | None = None
+    uniform: Uniform | None = None
+    reset: Reset | None = None
+    reserved: Reserved | None = None
+    bits: tuple[Bit, ...] = ()
+    opt_in: Name | None = None
+    since: str | None = None
+    doc: str | None = None
+    attrs: tuple[Attr, ...] = ()
+    repeated: tuple[RepeatedAttr, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Feature:
+    name: str
+    span: Span
+    via: Name | None = None
+    uniform: Uniform | None = None
+    since: str | None = None
+    doc: str | None = None
+    attrs: tuple[Attr, ...] = ()
+    repeated: tuple[RepeatedAttr, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    name: str
+    span: Span
+    kind: str  # restore | hotplug | replug | reset
+    vmm: str | None = None
+    vcpus: tuple[int, ...] = ()
+    host_threads: int | None = None
+    cost_ioctl_ns: int | None = None
+    cost_lock_ns: int | None = None
+    budget_serialized: int | None = None
+    budget_ioctls: int | None = None
+    budget_blackout_ns: int | None = None
+    doc: str | None = None
+    attrs: tuple[Attr, ...] = ()
+    repeated: tuple[RepeatedAttr, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Expect:
+    """`# expect: CODE[, CODE...]` — these findings, on this line, and no others."""
+
+    line: int
+    codes: tuple[str, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Allow:
+    """`# allow: CODE[, CODE...] -- reason` — suppress findings on this line."""
+
+    line: int
+    codes: tuple[str, ...]
+    reason: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineDirective:
+    path: str
+    span: Span
+
+
+Declaration = Lock | Capability | Interface | Register | Feature | Scenario
+
+
+def attr_span(decl: Declaration, keyword: str) -> Span:
+    """Where a declaration's attribute line is; the declaration's own span if it has none."""
+    for attr in getattr(decl, "attrs", ()):
+        if attr.keyword == keyword:
+            return attr.span
+    return decl.span
+
+
+def version_key(version: str) -> tuple[int, ...] | tuple[str]:
+    """`"5.19"` as (5, 19), so that versions compare numerically."""
+    parts = version.split(".")
+    if all(p.isdigit() for p in parts):
+        return tuple(int(p) for p in parts)
+    return (version,)
+
+
+@dataclass(frozen=True, slots=True)
+class SpecFile:
+    """One parsed file, in source order."""
+
+    path: str
+    api: tuple[Api, ...] = ()
+    includes: tuple[Include, ...] = ()
+    declarations: tuple[Declaration, ...] = ()
+    expects: tuple[Expect, ...] = ()
+    allows: tuple[Allow, ...] = ()
+    baseline: BaselineDirective | None = None
+    source_lines: tuple[str, ...] = field(default=(), repr=False, compare=False)

@@ -1,0 +1,155 @@
+"""Text to lark tree, with the comments and syntax errors (E101) at file:line:col."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+from functools import cache
+
+from lark import Lark, Token, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+
+from validator.findings import Finding
+from validator.grammar import build_parser
+from validator.spans import Span
+
+_TERMINAL_WORDS = {
+    "NAME": "a name",
+    "INT": "an integer",
+    "STRING": "a string",
+    "DURATION": "a duration such as 2us",
+    "_NL": "end of line",
+    "$END": "end of file",
+}
+
+# Where the lexer puts the comments of the parse in progress. Comments are %ignored by the
+# grammar; lark still hands each one to a lexer callback, which appends it here.
+_comment_sink: ContextVar[list[Token] | None] = ContextVar("uapi_comment_sink", default=None)
+
+
+def _collect_comment(token: Token) -> Token:
+    sink = _comment_sink.get()
+    if sink is not None:
+        sink.append(token)
+    return token
+
+
+def _collect_line_comments(token: Token) -> Token:
+    """A newline token folds in comment-only lines; set their comments aside too."""
+    sink = _comment_sink.get()
+    if sink is None or "#" not in token:
+        return token
+    line = token.line
+    for text in token.split("\n")[1:]:
+        line += 1
+        stripped = text.lstrip(" \t\f")
+        if stripped.startswith("#"):
+            column = len(text) - len(stripped) + 1
+            sink.append(Token("COMMENT", stripped.rstrip("\r"), line=line, column=column))
+    return token
+
+
+@cache
+def _parser() -> Lark:
+    return build_parser(
+        lexer_callbacks={"COMMENT": _collect_comment, "_NL": _collect_line_comments}
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedText:
+    tree: Tree | None  # None when the text has a syntax error
+    comments: tuple[Token, ...]
+    error: Finding | None
+
+
+def decode(data: bytes, path: str) -> str | Finding:
+    """Bytes to text: UTF-8 with an optional BOM; a bad byte is an E101 at its position."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start]
+        line = before.count(b"\n") + 1
+        column = len(before) - (before.rfind(b"\n") + 1) + 1
+        return Finding(
+            "E101",
+            Span.point(path, line, column),
+            f"the file is not valid UTF-8 (byte 0x{data[exc.start]:02x})",
+        )
+
+
+def parse_text(text: str, path: str) -> ParsedText:
+    """Parse one file's text."""
+    comments: list[Token] = []
+    # A final newline lets the last statement end like every other; positions are unchanged.
+    source = text if text.endswith("\n") else text + "\n"
+    reset = _comment_sink.set(comments)
+    try:
+        tree = _parser().parse(source)
+    except UnexpectedInput as exc:
+        error = _syntax_error(exc, path, source)
+        # The parse stopped at the error; lex the whole text so that directives after it
+        # (an `# expect: E101` on the offending line among them) are still seen.
+        comments.clear()
+        _lex_for_comments(source)
+        return ParsedText(None, tuple(comments), error)
+    finally:
+        _comment_sink.reset(reset)
+    return ParsedText(tree, tuple(comments), None)
+
+
+def _lex_for_comments(source: str) -> None:
+    try:
+        for _ in _parser().lex(source):
+            pass
+    except UnexpectedInput:
+        pass  # comments up to an unlexable character are kept
+
+
+def _syntax_error(exc: UnexpectedInput, path: str, source: str) -> Finding:
+    expected = _describe_expected(getattr(exc, "expected", None) or getattr(exc, "allowed", None))
+    if isinstance(exc, UnexpectedToken) and exc.token.type != "$END":
+        token = exc.token
+        found = _describe_token(token)
+        span = Span(path, token.line, token.column, token.end_line or token.line,
+                    token.end_column or token.column + 1)
+        if token.type == "_NL":
+            span = Span.point(path, token.line, token.column)
+    elif isinstance(exc, UnexpectedCharacters):
+        char = source[exc.pos_in_stream] if exc.pos_in_stream < len(source) else ""
+        found = f"character {char!r}"
+        span = Span.point(path, exc.line, exc.column)
+    else:  # UnexpectedEOF, or UnexpectedToken at $END: point just past the last character
+        lines = source[:-1].split("\n")
+        found = "end of file"
+        span = Span.point(path, len(lines), len(lines[-1]) + 1)
+    message = f"unexpected {found}"
+    if expected:
+        message += f"; expected {expected}"
+    return Finding("E101", span, message)
+
+
+def _describe_token(token: Token) -> str:
+    if token.type == "_NL":
+        return "end of line"
+    if token.type in ("INT", "STRING", "DURATION"):
+        return f"{_TERMINAL_WORDS[token.type].split(' ')[1]} {token!s}"
+    return repr(str(token))
+
+
+def _describe_expected(names: object) -> str:
+    if not names:
+        return ""
+    terminals = {t.name: t for t in _parser().terminals}
+    words = set()
+    for name in names:  # type: ignore[attr-defined]
+        if name in _TERMINAL_WORDS:
+            words.add(_TERMINAL_WORDS[name])
+        elif name in terminals and terminals[name].pattern.type == "str":
+            words.add(repr(terminals[name].pattern.value).replace("'", '"'))
+        else:
+            words.add(name.lower())
+    ordered = sorted(words)
+    if len(ordered) == 1:
+        return ordered[0]
+    return "one of " + ", ".join(ordered)

@@ -1,0 +1,36 @@
+"""Renders view-models with the jinja2 templates (located by `validator.resources`)."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from validator.resources import templates_dir
+
+_AUTOESCAPED = (".html.j2", ".html", ".xml.j2", ".svg.j2")
+
+
+def _autoescape(name: str | None) -> bool:
+    # select_autoescape(["html"]) would miss "report.html.j2": decide by the full suffix.
+    return bool(name and name.endswith(_AUTOESCAPED))
+
+
+@cache
+def environment(override_dir: str | None = None) -> jinja2.Environment:
+    search = [str(templates_dir())] if override_dir is None else [override_dir, str(templates_dir())]
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(search),
+        undefined=jinja2.StrictUndefined,
+        autoescape=_autoescape,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def render(template: str, view: dict[str, Any], *, template_dir: Path | None = None) -> str:
+    env = environment(None if template_dir is None else str(template_dir))
+    return env.get_template(template).render(**view)

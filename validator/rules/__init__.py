@@ -1,0 +1,25 @@
+"""The rule registry: every rule of every family, in catalog order.
+
+The one source for `rules`, `explain`, configuration, SARIF's rule list and the rendered
+catalog. Codes are never reused: a retired code moves to TOMBSTONES.
+"""
+
+from __future__ import annotations
+
+from validator.catalog import Rule
+from validator.rules import breaking, compat, errors, lifecycle, scenarios, scope, uniformity
+
+CATALOG: tuple[Rule, ...] = (
+    errors.RULES + scope.RULES + uniformity.RULES + lifecycle.RULES + compat.RULES + breaking.RULES + scenarios.RULES
+)
+BY_CODE: dict[str, Rule] = {r.code: r for r in CATALOG}
+BY_NAME: dict[str, Rule] = {r.name: r for r in CATALOG}
+TOMBSTONES: dict[str, str] = {}  # retired code -> why; none yet
+
+
+def lookup(code_or_name: str) -> Rule | None:
+    return BY_CODE.get(code_or_name.upper()) or BY_NAME.get(code_or_name.lower())
+
+
+def rules_for_stage(stage: str) -> tuple[Rule, ...]:
+    return tuple(r for r in CATALOG if r.stage == stage and r.check is not None)

@@ -1,0 +1,354 @@
+"""E: the spec itself is wrong. Reported at the token that holds the mistake."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+
+from validator import model as m
+from validator.model import attr_span as _attr
+from validator.catalog import LOAD, PARSE, RESOLVE, reported_by, rule
+from validator.errnos import LINUX_ERRNOS
+from validator.findings import ERROR, Finding, Related
+from validator.resolve import KIND_WORD, ResolvedSpec
+
+SIZE_SHIFT, SIZE_MASK = 52, 0xF  # KVM_REG_SIZE_SHIFT / KVM_REG_SIZE_MASK >> shift
+
+
+def _did_you_mean(name: str, candidates: object) -> str:
+    close = difflib.get_close_matches(name, list(candidates), n=1)  # type: ignore[arg-type]
+    return f"did you mean {close[0]}?" if close else ""
+
+
+def _registers(spec: ResolvedSpec) -> Iterator[m.Register]:
+    """Every register declaration, duplicates included, in source order."""
+    return (d for d in spec.declarations() if isinstance(d, m.Register))
+
+
+SYNTAX_ERROR = reported_by(
+    PARSE, "E101", "syntax-error", ERROR, "text the grammar does not accept",
+    """
+    ## What it finds
+    Text the grammar does not accept: a misspelt keyword, a missing brace, a value of the
+    wrong kind. The message says what was found and what the grammar expected there.
+
+    ## Why it matters
+    A spec that does not parse checks nothing; every other finding waits for it.
+
+    ## How to fix
+    Write what the message says is expected at that position (LANGUAGE.md lists every
+    statement and attribute).
+    """,
+)
+
+
+@rule("E102", "undefined-name", ERROR, "a lock, interface, capability, include or baseline that does not exist", stage=RESOLVE)
+def undefined_name(spec: ResolvedSpec) -> Iterator[Finding]:
+    """
+    ## What it finds
+    A reference to a lock, interface, capability, feature, include or baseline that no file of
+    the spec declares.
+
+    ## Why it matters
+    Every judgement about scope and serialization follows these references: a misspelt lock
+    name silently drops the lock, and with it the serialized-restore hazard it causes.
+
+    ## How to fix
+    Declare the name, or correct the spelling (the message suggests the closest name).
+    """
+    if not spec.complete:
+        return  # a file that did not parse may declare the name
+    capabilities = {k for k, v in spec.capabilities.items() if isinstance(v, m.Capability)}
+
+    def missing(name: m.Name | None, kind: str, known: object, subject: str) -> Iterator[Finding]:
+        if name is not None and name.text not in known:  # type: ignore[operator]
+            yield Finding(
+                "E102", name.span, f"{kind} {name.text} is not declared", subject=subject,
+                hint=_did_you_mean(name.text, known) or f"declare {kind} {name.text}",
+            )
+
+    for decl in spec.declarations():
+        subject = f"{KIND_WORD[type(decl)]}/{decl.name}"
+        if isinstance(decl, m.Interface):
+            for lock in decl.locks:
+                yield from missing(lock, "lock", spec.locks, subject)
+            yield from missing(decl.cap, "capability", capabilities, subject)
+        elif isinstance(decl, m.Register):
+            for via in decl.via:
+                yield from missing(via, "interface", spec.interfaces, subject)
+            for lock in decl.locks:
+                yield from missing(lock, "lock", spec.locks, subject)
+            yield from missing(decl.hint, "capability", capabilities, subject)
+            yield from missing(decl.opt_in, "capability or feature", spec.capabilities, subject)
+            if decl.uniform:
+                yield from missing(decl.uniform.opt_in, "capability", capabilities, subject)
+        elif isinstance(decl, m.Feature):
+            if decl.via and decl.via.text != "vcpu_init":
+                yield from missing(decl.via, "capability", capabilities, subject)
+            if decl.uniform:
+                yield from missing(decl.uniform.opt_in, "capability", capabilities, subject)
+
+
+@rule("E103", "duplicate-name", ERROR, "a second declaration of the same name", stage=RESOLVE)
+def duplicate_name(spec: ResolvedSpec) -> Iterator[Finding]:
+    """
+    ## What it finds
+    A second declaration of a name (reported at the later one, the first as related), a
+    second `api` statement, an attribute given twice in one declaration, and a bit index or
+    bit name used twice in one register.
+
+    ## Why it matters
+    Only one of the two can be what the kernel does; the checker keeps the first, so the
+    second is silently ignored until someone wonders why their edit changed nothing.
+
+    ## How to fix
+    Remove or rename one of them.
+    """
+    for dup in spec.duplicates:
+        if isinstance(dup.later, m.Api):
+            yield Finding("E103", dup.later.span, "a second api statement; a spec has one",
+                          subject="api", related=(Related(dup.first.span, "the first api statement"),))
+            continue
+        kind = KIND_WORD[type(dup.later)]
+        first_kind = KIND_WORD[type(dup.first)]
+        yield Finding(
+            "E103", dup.later.span, f"{kind} {dup.later.name} is already declared as a {first_kind}",
+            subject=f"{kind}/{dup.later.name}", hint="remove or rename one of the declarations",
+            related=(Related(dup.first.span, f"first declaration of {dup.later.name}"),),
+        )
+    for decl in spec.declarations():
+        subject = f"{KIND_WORD[type(decl)]}/{decl.name}"
+        for attr in getattr(decl, "repeated", ()):
+            yield Finding(
+                "E103", attr.span, f"{attr.keyword} is given twice in {decl.name}; the first one counts",
+                subject=subject, related=(Related(attr.first, f"first {attr.keyword}"),),
+            )
+        if isinstance(decl, m.Register):
+            indexes: dict[int, m.Bit] = {}
+            names: dict[str, m.Bit] = {}
+            for bit in decl.bits:
+                for table, key, what in ((indexes, bit.index, f"bit {bit.index}"), (names, bit.name, f"bit name {bit.name}")):
+                    if key in table:
+                        yield Finding(
+                            "E103", bit.span, f"{what} is defined twice in {decl.name}",
+                            subject=f"{subject}/bits/{bit.index}",
+                            related=(Related(table[key].span, f"first {what}"),),
+                        )
+                    table.setdefault(key, bit)  # type: ignore[arg-type]
+
+
+@rule("E104", "duplicate-id", ERROR, "two registers with the same id", stage=RESOLVE)
+def duplicate_id(spec: ResolvedSpec) -> Iterator[Finding]:
+    """
+    ## What it finds
+    Two registers with the same ONE_REG id (reported at the later `id` line, the first as
+    related).
+
+    ## Why it matters
+    `KVM_GET_REG_LIST` would list the id once and `KVM_SET_ONE_REG` can reach only one of the
+    two: the other register's state is unreachable and silently lost on migration.
+
+    ## How to fix
+    Give each register its own id.
+    """
+    seen: dict[int, m.Register] = {}
+    for register in _registers(spec):
+        if register.id is None:
+            continue
+        first = seen.setdefault(register.id, register)
+        if first is not register:
+            yield Finding(
+                "E104", _attr(register, "id"), f"{register.name} has id 0x{register.id:x}, already the id of {first.name}",
+                subject=f"register/{register.name}",
+                related=(Related(_attr(first, "id"), f"{first.name} has this id"),),
+            )
+
+
+@rule("E105", "id-width-mismatch", ERROR, "an id whose size field disagrees with width", stage=RESOLVE)
+def id_width_mismatch(spec: ResolvedSpec) -> Iterator[Finding]:
+    """
+    ## What it finds
+    A ONE_REG id whose size field (bits 52-55, `KVM_REG_SIZE_MASK`) says another size than the
+    register's `width`.
+
+    ## Why it matters
+    `KVM_GET_ONE_REG` copies `KVM_REG_SIZE(id)` bytes: a VMM sizes its buffer from the id, so
+    a disagreeing width means truncated or overrun state on every save and restore.
+
+    ## How to fix
+    Build the id with the `KVM_REG_SIZE_Uxx` constant for the register's real width.
+    """
+    for register in _registers(spec):
+        if register.id is None or register.width is None:
+            continue
+        size_field = (register.id >> SIZE_SHIFT) & SIZE_MASK
+        id_bits = 8 << size_field
+        if id_bits != register.width:
+            yield Finding(
+                "E105", _attr(register, "id"),
+                f"{register.name}: the id's size field is {size_field} ({id_bits}-bit) but width is {register.width}",
+                subject=f"register/{register.name}",
+                related=(Related(_attr(register, "width"), "width declared here"),),
+                hint=f"use KVM_REG_SIZE_U{register.width} in the id, or correct width",
+            )
+
+
+@rule("E106", "bit-out-of-range", ERROR, "a bit index at or above width", stage=RESOLVE)
+def bit_out_of_range(spec: ResolvedSpec) -> Iterator[Finding]:
+    """
+    ## What it finds
+    A bit whose index is at or above the register's `width`.
+
+    ## Why it matters
+    The bit cannot be set through the register: a feature it stands for can never be offered
+    or withheld.
+
+    ## How to fix
+    Number the bit within the register, or widen the register.
+    """
+    for register in _registers(spec):
+        if register.width is None:
+            continue
+        for bit in register.bits:
+            if bit.index >= register.width:
+                yield Finding(
+                    "E106", bit.span, f"bit {bit.index} ({bit.name}) does not fit in the {register.width}-bit {register.name}",
+                    subject=f"register/{register.name}/bits/{bit.index}",
+                    related=(Related(_attr(register, "width"), "width declared here"),),
+                )
+
+
+@rule("E107", "value-out-of-range", ERROR, "a reset (or other value) that does not fit", stage=RESOLVE)
+def value_out_of_range(spec: ResolvedSpec) -> Iterator[Finding]:
+    """
+    ## What it finds
+    A value that cannot be what it says: a `reset` that does not fit in `width`, a `width`
+    that is no ONE_REG size, an `id` wider than 64 bits, a scenario with 0 vCPUs or threads.
+
+    ## Why it matters
+    The kernel cannot hold such a value; whatever it really does is not what the spec says.
+
+    ## How to fix
+    Correct the value.
+    """
+    for register in _registers(spec):
+        subject = f"register/{register.name}"
+        if register.width is not None and register.width not in m.WIDTHS:
+            yield Finding("E107", _attr(register, "width"),
+                          f"width {register.width} is not a ONE_REG size ({', '.join(map(str, m.WIDTHS))})", subject=subject)
+        if register.id is not None and register.id >= 1 << 64:
+            yield Finding("E107", _attr(register, "id"), f"id 0x{register.id:x} is wider than 64 bits", subject=subject)
+        reset = register.reset
+        if reset and reset.value is not None and register.width and reset.value >= 1 << register.width:
+            yield Finding("E107", reset.span, f"reset 0x{reset.value:x} does not fit in {register.width} bits", subject=subject,
+                          related=(Related(_attr(register, "width"), "width declared here"),))
+    for scenario in spec.scenarios.values():
+        subject = f"scenario/{scenario.name}"
+        if any(count < 1 for count in scenario.vcpus):
+            yield Finding("E107", _attr(scenario, "vcpus"), "a vCPU count must be at least 1", subject=subject)
+        if scenario.host_threads is not None and scenario.host_threads < 1:
+            yield Finding("E107", _attr(scenario, "host_threads"), "host_threads must be at least 1", subject=subject)
+
+
+@rule("E108", "unknown-errno", ERROR, "an errno name Linux does not have", stage=RESOLVE)
+def unknown_errno(spec: ResolvedSpec) -> Iterator[Finding]:
+    """
+    ## What it finds
+    An errno name (in `writable ... else`, `rewrite`, `uniform enforced`, `reserved reject`)
+    that Linux does not define.
+
+    ## Why it matters
+    Userspace matches on errno values; a name that does not exist is a spec nobody can test
+    against.
+
+    ## How to fix
+    Use the Linux errno the kernel returns (`EINVAL`, `EBUSY`, `EPERM`, `ENOENT`, ...).
+    """
+    for decl in spec.declarations():
+        names = []
+        for attr in ("writable", "rewrite", "uniform", "reserved"):
+            value = getattr(decl, attr, None)
+            if value is not None and getattr(value, "errno", None) is not None:
+                names.append(value.errno)
+        for name in names:
+            if name.text not in LINUX_ERRNOS:
+                yield Finding(
+                    "E108", name.span, f"{name.text} is not a Linux errno", subject=f"{KIND_WORD[type(decl)]}/{decl.name}",
+                    hint=_did_you_mean(name.text, sorted(LINUX_ERRNOS)),
+                )
+
+
+INCLUDE_ESCAPES_ROOT = reported_by(
+    LOAD, "E109", "include-escapes-root", ERROR, "an include that leaves the spec root, or an include cycle",
+    """
+    ## What it finds
+    An `include` whose path (after `..` and symbolic links) leaves the spec root, an absolute
+    include path, or an include cycle.
+
+    ## Why it matters
+    A spec must mean the same on every machine that checks it: a reviewer's tool reads only
+    files of the spec under review, never whatever a path happens to reach.
+
+    ## How to fix
+    Keep included files under the spec root and include each in one direction.
+    """,
+)
+
+
+@rule("E110", "contradiction", ERROR, "attributes that cannot hold together", stage=RESOLVE)
+def contradiction(spec: ResolvedSpec) -> Iterator[Finding]:
+    """
+    ## What it finds
+    Attributes that cannot hold together: `uniform none` on `vm` or `write_once` state (one
+    value cannot differ per vCPU); `hint` without `scope write_once`; `rewrite` with
+    `writable always` (there is no deadline to rewrite after); an `opt_in` naming a `query`
+    capability (it cannot be enabled); `before` on a `query` capability.
+
+    ## Why it matters
+    A contradictory spec describes no kernel: every judgement drawn from it would be wrong.
+
+    ## How to fix
+    Drop the attribute that is not true of the kernel.
+    """
+    def query_cap(name: m.Name | None) -> m.Capability | None:
+        cap = spec.capabilities.get(name.text) if name else None
+        return cap if isinstance(cap, m.Capability) and cap.kind == "query" else None
+
+    for decl in spec.declarations():
+        subject = f"{KIND_WORD[type(decl)]}/{decl.name}"
+        if isinstance(decl, m.Register):
+            if decl.uniform and decl.uniform.kind == "none" and decl.scope in ("vm", "write_once"):
+                yield Finding("E110", decl.uniform.span, f"{decl.name} is {decl.scope} state (one value per VM) but says `uniform none`",
+                              subject=subject, related=(Related(_attr(decl, "scope"), f"scope {decl.scope}"),))
+            if decl.hint and decl.scope != "write_once":
+                yield Finding("E110", _attr(decl, "hint"), f"{decl.name} has a hint but its scope is not write_once",
+                              subject=subject, hint="a hint tells userspace that one write per VM suffices: declare scope write_once")
+            if decl.rewrite and decl.writable and decl.writable.kind == "always":
+                yield Finding("E110", decl.rewrite.span, f"{decl.name} is writable always, so `rewrite` has no deadline to apply after",
+                              subject=subject, related=(Related(decl.writable.span, "writable always"),))
+        if isinstance(decl, m.Capability) and decl.kind == "query" and decl.before:
+            yield Finding("E110", _attr(decl, "before"), f"{decl.name} is a query capability; `before` applies to opt_in ones",
+                          subject=subject)
+        opt_ins = [getattr(decl, "opt_in", None)]
+        uniform = getattr(decl, "uniform", None)
+        if uniform is not None:
+            opt_ins.append(uniform.opt_in)
+        for name in opt_ins:
+            cap = query_cap(name)
+            if cap is not None:
+                yield Finding("E110", name.span, f"{name.text} is a query capability; userspace cannot opt in to it",
+                              subject=subject, related=(Related(cap.span, f"{cap.name} declared kind query"),))
+
+
+RULES = (
+    SYNTAX_ERROR,
+    undefined_name,
+    duplicate_name,
+    duplicate_id,
+    id_width_mismatch,
+    bit_out_of_range,
+    value_out_of_range,
+    unknown_errno,
+    INCLUDE_ESCAPES_ROOT,
+    contradiction,
+)

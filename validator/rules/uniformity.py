@@ -1,0 +1,67 @@
+"""A: uniformity and asymmetry across vCPUs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from validator import model as m
+from validator.catalog import DIFF, reported_by, rule
+from validator.findings import ERROR, WARNING, Finding, Related
+from validator.resolve import ResolvedSpec
+from validator.rules._facts import subject
+
+
+@rule("A301", "implicit-uniformity-abi", WARNING, "an enforced restriction userspace can observe becomes ABI")
+def implicit_uniformity_abi(spec: ResolvedSpec) -> Iterator[Finding]:
+    """
+    ## What it finds
+    `uniform enforced ERRNO as implementation`: the kernel refuses vCPUs that differ (for
+    example, every vCPU must ask for the same features at `KVM_ARM_VCPU_INIT`), but only as an
+    implementation choice, not a documented promise.
+
+    ## Why it matters
+    Userspace observes the restriction and comes to depend on it (a VMM configures vCPU 0
+    and assumes the rest match). The choice has become ABI: relaxing it later breaks those
+    VMMs unless the relaxation needs a userspace opt-in.
+
+    ## How to fix
+    Promise it (`as contract`, and document it), or define the asymmetry opt-in capability
+    now, before anyone depends on uniformity.
+    """
+    for decl in spec.declarations():
+        uniform = getattr(decl, "uniform", None)
+        if not isinstance(decl, m.Register | m.Feature) or uniform is None:
+            continue
+        if uniform.kind == "enforced" and uniform.basis == "implementation":
+            errno = uniform.errno.text if uniform.errno else "an error"
+            yield Finding(
+                "A301", decl.span,
+                f"{decl.name} must be the same on every vCPU (a differing vCPU gets {errno}), but only as an "
+                "implementation choice; userspace can observe it, so it is ABI already",
+                subject=subject(decl),
+                hint="promise it with `as contract`, or give the asymmetry an opt_in capability now",
+                related=(Related(uniform.span, "enforced as implementation"),),
+            )
+
+
+ASYMMETRY_WITHOUT_OPT_IN = reported_by(
+    DIFF, "A302", "asymmetry-without-opt-in", ERROR,
+    "something uniform in the baseline may differ per vCPU in the proposal, with no opt_in",
+    """
+    ## What it finds
+    (diff mode) A register or feature that the baseline keeps uniform across vCPUs
+    (`uniform enforced` or `last_wins`) and the proposal lets differ per vCPU (`uniform none`)
+    with no `opt_in` capability.
+
+    ## Why it matters
+    Existing VMMs rely on the unification: they configure one vCPU and read the others back,
+    or migrate one value for all. If the kernel starts accepting differing values by default,
+    those VMMs silently build asymmetric guests.
+
+    ## How to fix
+    Gate the asymmetry behind an opt-in capability: `uniform none opt_in CAP`.
+    """,
+    implemented=False,  # diff mode lands with issue 4
+)
+
+RULES = (implicit_uniformity_abi, ASYMMETRY_WITHOUT_OPT_IN)

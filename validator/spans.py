@@ -1,0 +1,37 @@
+"""Source positions: one convention for the whole tool.
+
+Lines and columns are 1-based and the end is exclusive, as lark reports them and as
+SARIF expects them (SARIF rejects column 0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Span:
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    @classmethod
+    def of(cls, path: str, item: object) -> Span:
+        """The span of a lark Token or of a tree's `meta`."""
+        return cls(
+            path,
+            item.line,  # type: ignore[attr-defined]
+            item.column,  # type: ignore[attr-defined]
+            item.end_line,  # type: ignore[attr-defined]
+            item.end_column,  # type: ignore[attr-defined]
+        )
+
+    @classmethod
+    def point(cls, path: str, line: int, column: int) -> Span:
+        return cls(path, line, column, line, column + 1)
+
+    def through(self, other: Span) -> Span:
+        """From the start of this span to the end of `other`."""
+        return Span(self.path, self.line, self.column, other.end_line, other.end_column)
