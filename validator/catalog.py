@@ -39,7 +39,7 @@ class Rule:
         start = self.doc.find(marker)
         if start < 0:
             return ""
-        body = self.doc[start + len(marker):]
+        body = self.doc[start + len(marker) :]
         end = body.find("\n## ")
         return (body if end < 0 else body[:end]).strip()
 

@@ -47,8 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("paths", nargs="*", metavar="PATH", help="spec files or folders (default: the bundled spec)")
     check.add_argument("--format", choices=("text", "json"), default="text")
     check.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
-    check.add_argument("--fail-on", choices=FAIL_LEVELS, default="error",
-                       help="exit 1 when a finding reaches this severity (default: error)")
+    check.add_argument(
+        "--fail-on",
+        choices=FAIL_LEVELS,
+        default="error",
+        help="exit 1 when a finding reaches this severity (default: error)",
+    )
     check.add_argument("--color", choices=("auto", "always", "never"), default="auto")
 
     test = commands.add_parser("test", help="compare findings with each file's `# expect:` comments")
@@ -116,7 +120,10 @@ def _test(args: argparse.Namespace) -> int:
     view: dict[str, Any] = {
         "results": [
             {
-                "path": r.path, "status": r.status, "expected": r.expected, "note": r.note,
+                "path": r.path,
+                "status": r.status,
+                "expected": r.expected,
+                "note": r.note,
                 "pending": r.pending,
                 "mismatches": [_mismatch_view(m) for m in r.mismatches],
             }
@@ -131,8 +138,12 @@ def _test(args: argparse.Namespace) -> int:
 def _mismatch_view(mismatch: Any) -> dict[str, Any]:
     rule = lookup(mismatch.code)
     return {
-        "path": mismatch.path, "line": mismatch.line, "code": mismatch.code, "kind": mismatch.kind,
-        "name": rule.name if rule else "", "stage": rule.stage if rule else "",
+        "path": mismatch.path,
+        "line": mismatch.line,
+        "code": mismatch.code,
+        "kind": mismatch.kind,
+        "name": rule.name if rule else "",
+        "stage": rule.stage if rule else "",
         "message": mismatch.finding.message if mismatch.finding else "",
     }
 
@@ -159,7 +170,10 @@ def rule_doc_view(rule: Any) -> dict[str, Any]:
         return path.read_text(encoding="utf-8").rstrip("\n") if path.is_file() else ""
 
     return {
-        "code": rule.code, "name": rule.name, "severity": rule.severity, "summary": rule.summary,
+        "code": rule.code,
+        "name": rule.name,
+        "severity": rule.severity,
+        "summary": rule.summary,
         "implemented": rule.implemented,
         "sections": [{"title": t, "body": rule.section(t)} for t in DOC_SECTIONS if rule.section(t)],
         "fail_example": example("fail.uapi"),

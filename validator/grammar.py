@@ -23,13 +23,11 @@ class _WholeWords:
 
     always_accept = ("NAME",)
 
-    def process(self, stream):  # noqa: ANN001, ANN201 - lark's postlex protocol
+    def process(self, stream):
         return stream
 
 
-def build_parser(
-    *, strict: bool = False, lexer_callbacks: dict[str, Callable[[Token], Token]] | None = None
-) -> Lark:
+def build_parser(*, strict: bool = False, lexer_callbacks: dict[str, Callable[[Token], Token]] | None = None) -> Lark:
     return Lark(
         grammar_text(),
         parser="lalr",

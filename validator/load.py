@@ -111,29 +111,27 @@ def _load_unit(file: str, root: str, loader: _Loader) -> Unit:
         files.append(loaded.spec)
         for include in loaded.spec.includes:
             target = display_path(Path(path).parent / include.path)
-            problem = _include_problem(include.path, target, real_root, stack + (path,))
+            problem = _include_problem(include.path, target, real_root, (*stack, path))
             if problem:
                 code, message = problem
                 findings.append(Finding(code, include.span, message, subject=f"include/{include.path}"))
                 broken = broken or code == "E102"
                 continue
             if target not in seen:
-                visit(target, stack + (path,))
+                visit(target, (*stack, path))
 
     visit(file, ())
     return Unit(file, tuple(files), tuple(findings), broken)
 
 
-def _include_problem(
-    written: str, target: str, real_root: str, stack: tuple[str, ...]
-) -> tuple[str, str] | None:
+def _include_problem(written: str, target: str, real_root: str, stack: tuple[str, ...]) -> tuple[str, str] | None:
     if os.path.isabs(written):
         return "E109", f'include "{written}" is an absolute path; includes are relative to the including file'
     real = os.path.realpath(target)
     if os.path.commonpath([real, real_root]) != real_root:
         return "E109", f'include "{written}" leaves the spec root {display_path(real_root)}'
     if target in stack:
-        cycle = " -> ".join(stack[stack.index(target):] + (target,))
+        cycle = " -> ".join((*stack[stack.index(target) :], target))
         return "E109", f"include cycle: {cycle}"
     if not os.path.isfile(target):
         return "E102", f'include "{written}" names a file that does not exist ({target})'

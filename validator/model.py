@@ -11,7 +11,7 @@ from validator.spans import Span
 
 # Lifecycle events in their order; memslot_create is unordered against vCPU events.
 EVENT_ORDER = ("vm_create", "vcpu_create", "vcpu_init", "finalize", "first_run")
-EVENTS = EVENT_ORDER + ("memslot_create",)
+EVENTS = (*EVENT_ORDER, "memslot_create")
 WIDTHS = (8, 16, 32, 64, 128, 256, 512, 1024, 2048)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
@@ -28,10 +29,8 @@ def write_text(text: str, destination: str | None) -> None:
             stream.write(text)
         os.replace(temporary, destination)
     except BaseException as exc:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(temporary)
-        except OSError:
-            pass
         if isinstance(exc, OSError):
             raise OutputError(f"{destination}: cannot write: {exc.strerror or exc}") from None
         raise

@@ -51,9 +51,7 @@ def _collect_line_comments(token: Token) -> Token:
 
 @cache
 def _parser() -> Lark:
-    return build_parser(
-        lexer_callbacks={"COMMENT": _collect_comment, "_NL": _collect_line_comments}
-    )
+    return build_parser(lexer_callbacks={"COMMENT": _collect_comment, "_NL": _collect_line_comments})
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +109,7 @@ def _syntax_error(exc: UnexpectedInput, path: str, source: str) -> Finding:
     if isinstance(exc, UnexpectedToken) and exc.token.type != "$END":
         token = exc.token
         found = _describe_token(token)
-        span = Span(path, token.line, token.column, token.end_line or token.line,
-                    token.end_column or token.column + 1)
+        span = Span(path, token.line, token.column, token.end_line or token.line, token.end_column or token.column + 1)
         if token.type == "_NL":
             span = Span.point(path, token.line, token.column)
     elif isinstance(exc, UnexpectedCharacters):

@@ -76,9 +76,7 @@ def text_view(report: Report, *, color: bool) -> dict[str, Any]:
     shown = [f for f in report.findings if f.suppressed is None]
     return {
         "color": color,
-        "findings": [
-            {**finding_record(f), "snippet": _snippet(report.files, f)} for f in shown
-        ],
+        "findings": [{**finding_record(f), "snippet": _snippet(report.files, f)} for f in shown],
         "summary": summary(report.findings),
         "suppressed": sum(1 for f in report.findings if f.suppressed is not None),
         "file_count": len(report.files),

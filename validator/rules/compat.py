@@ -37,11 +37,16 @@ def reset_drops_behaviour(spec: ResolvedSpec) -> Iterator[Finding]:
         if dropped:
             listed = names([f"{b.name} (bit {b.index}, since {b.since})" for b in dropped])
             yield Finding(
-                "C501", register.span,
+                "C501",
+                register.span,
                 f"{register.name} (since {register.since}) resets to {'none' if reset.kind == 'none' else hex(value)}, "
                 f"clearing {listed}: guests lose behaviour they had before the register existed",
-                subject=subject(register), hint="reset to a value that keeps every older bit set (e.g. `reset all`)",
-                related=(Related(reset.span, "reset value"),) + tuple(Related(b.span, f"{b.name} since {b.since}") for b in dropped),
+                subject=subject(register),
+                hint="reset to a value that keeps every older bit set (e.g. `reset all`)",
+                related=(
+                    Related(reset.span, "reset value"),
+                    *tuple(Related(b.span, f"{b.name} since {b.since}") for b in dropped),
+                ),
             )
 
 
@@ -66,9 +71,11 @@ def reserved_bits_accepted(spec: ResolvedSpec) -> Iterator[Finding]:
         if reserved is None or reserved.kind == "ignore":
             how = "ignores" if reserved else "does not say what it does with"
             yield Finding(
-                "C502", register.span,
+                "C502",
+                register.span,
                 f"{register.name} {how} writes with undefined bits set; those bits can never be given a meaning safely",
-                subject=subject(register), hint="reject undefined bits: `reserved reject EINVAL`",
+                subject=subject(register),
+                hint="reject undefined bits: `reserved reject EINVAL`",
                 related=(Related(reserved.span if reserved else attr_span(register, "bits"), "reserved bits"),),
             )
 
@@ -94,15 +101,19 @@ def new_listed_state(spec: ResolvedSpec) -> Iterator[Finding]:
         listed = [i.name for i in spec.interfaces_of(register) if i.enumerable]
         if listed:
             yield Finding(
-                "C503", register.span,
+                "C503",
+                register.span,
                 f"{register.name} is new in {register.since} and listed by {names(listed)}: VMMs save it "
                 "automatically, and restoring on an older host that lacks it fails",
-                subject=subject(register), hint="accept it knowingly, or list it only after an `opt_in` capability",
+                subject=subject(register),
+                hint="accept it knowingly, or list it only after an `opt_in` capability",
                 related=(Related(attr_span(register, "since"), f"since {register.since}"),),
             )
 
 
-@rule("C504", "unenumerated-migration-state", WARNING, "new migrated state reached only through interfaces without list")
+@rule(
+    "C504", "unenumerated-migration-state", WARNING, "new migrated state reached only through interfaces without list"
+)
 def unenumerated_migration_state(spec: ResolvedSpec) -> Iterator[Finding]:
     """
     ## What it finds
@@ -125,10 +136,12 @@ def unenumerated_migration_state(spec: ResolvedSpec) -> Iterator[Finding]:
         if interfaces and not any(i.enumerable for i in interfaces):
             via = names([i.name for i in interfaces])
             yield Finding(
-                "C504", register.span,
+                "C504",
+                register.span,
                 f"{register.name} is new migrated state reached only through {via}, which no generic "
                 "save/restore walks: every VMM needs new code to migrate it",
-                subject=subject(register), hint="reach it through an enumerable interface, or document the VMM save/restore sequence",
+                subject=subject(register),
+                hint="reach it through an enumerable interface, or document the VMM save/restore sequence",
                 related=(Related(attr_span(register, "via"), f"{via} has no list ioctl"),),
             )
 
@@ -150,13 +163,20 @@ def interface_without_capability(spec: ResolvedSpec) -> Iterator[Finding]:
     for interface in spec.interfaces.values():
         if is_new(spec, interface.since) and interface.cap is None and interface.ioctl("has") is None:
             yield Finding(
-                "C505", interface.span,
+                "C505",
+                interface.span,
                 f"{interface.name} is new in {interface.since}, with no capability and no probe: "
                 "userspace cannot tell whether the kernel offers it",
-                subject=subject(interface), hint="add `cap KVM_CAP_...` or a `has` probe ioctl",
+                subject=subject(interface),
+                hint="add `cap KVM_CAP_...` or a `has` probe ioctl",
                 related=(Related(attr_span(interface, "since"), f"since {interface.since}"),),
             )
 
 
-RULES = (reset_drops_behaviour, reserved_bits_accepted, new_listed_state, unenumerated_migration_state,
-         interface_without_capability)
+RULES = (
+    reset_drops_behaviour,
+    reserved_bits_accepted,
+    new_listed_state,
+    unenumerated_migration_state,
+    interface_without_capability,
+)

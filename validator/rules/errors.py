@@ -6,10 +6,10 @@ import difflib
 from collections.abc import Iterator
 
 from validator import model as m
-from validator.model import attr_span as _attr
 from validator.catalog import LOAD, PARSE, RESOLVE, reported_by, rule
 from validator.errnos import LINUX_ERRNOS
 from validator.findings import ERROR, Finding, Related
+from validator.model import attr_span as _attr
 from validator.resolve import KIND_WORD, ResolvedSpec
 
 SIZE_SHIFT, SIZE_MASK = 52, 0xF  # KVM_REG_SIZE_SHIFT / KVM_REG_SIZE_MASK >> shift
@@ -26,7 +26,11 @@ def _registers(spec: ResolvedSpec) -> Iterator[m.Register]:
 
 
 SYNTAX_ERROR = reported_by(
-    PARSE, "E101", "syntax-error", ERROR, "text the grammar does not accept",
+    PARSE,
+    "E101",
+    "syntax-error",
+    ERROR,
+    "text the grammar does not accept",
     """
     ## What it finds
     Text the grammar does not accept: a misspelt keyword, a missing brace, a value of the
@@ -42,7 +46,13 @@ SYNTAX_ERROR = reported_by(
 )
 
 
-@rule("E102", "undefined-name", ERROR, "a lock, interface, capability, include or baseline that does not exist", stage=RESOLVE)
+@rule(
+    "E102",
+    "undefined-name",
+    ERROR,
+    "a lock, interface, capability, include or baseline that does not exist",
+    stage=RESOLVE,
+)
 def undefined_name(spec: ResolvedSpec) -> Iterator[Finding]:
     """
     ## What it finds
@@ -63,7 +73,10 @@ def undefined_name(spec: ResolvedSpec) -> Iterator[Finding]:
     def missing(name: m.Name | None, kind: str, known: object, subject: str) -> Iterator[Finding]:
         if name is not None and name.text not in known:  # type: ignore[operator]
             yield Finding(
-                "E102", name.span, f"{kind} {name.text} is not declared", subject=subject,
+                "E102",
+                name.span,
+                f"{kind} {name.text} is not declared",
+                subject=subject,
                 hint=_did_you_mean(name.text, known) or f"declare {kind} {name.text}",
             )
 
@@ -106,31 +119,47 @@ def duplicate_name(spec: ResolvedSpec) -> Iterator[Finding]:
     """
     for dup in spec.duplicates:
         if isinstance(dup.later, m.Api):
-            yield Finding("E103", dup.later.span, "a second api statement; a spec has one",
-                          subject="api", related=(Related(dup.first.span, "the first api statement"),))
+            yield Finding(
+                "E103",
+                dup.later.span,
+                "a second api statement; a spec has one",
+                subject="api",
+                related=(Related(dup.first.span, "the first api statement"),),
+            )
             continue
         kind = KIND_WORD[type(dup.later)]
         first_kind = KIND_WORD[type(dup.first)]
         yield Finding(
-            "E103", dup.later.span, f"{kind} {dup.later.name} is already declared as a {first_kind}",
-            subject=f"{kind}/{dup.later.name}", hint="remove or rename one of the declarations",
+            "E103",
+            dup.later.span,
+            f"{kind} {dup.later.name} is already declared as a {first_kind}",
+            subject=f"{kind}/{dup.later.name}",
+            hint="remove or rename one of the declarations",
             related=(Related(dup.first.span, f"first declaration of {dup.later.name}"),),
         )
     for decl in spec.declarations():
         subject = f"{KIND_WORD[type(decl)]}/{decl.name}"
         for attr in getattr(decl, "repeated", ()):
             yield Finding(
-                "E103", attr.span, f"{attr.keyword} is given twice in {decl.name}; the first one counts",
-                subject=subject, related=(Related(attr.first, f"first {attr.keyword}"),),
+                "E103",
+                attr.span,
+                f"{attr.keyword} is given twice in {decl.name}; the first one counts",
+                subject=subject,
+                related=(Related(attr.first, f"first {attr.keyword}"),),
             )
         if isinstance(decl, m.Register):
             indexes: dict[int, m.Bit] = {}
             names: dict[str, m.Bit] = {}
             for bit in decl.bits:
-                for table, key, what in ((indexes, bit.index, f"bit {bit.index}"), (names, bit.name, f"bit name {bit.name}")):
+                for table, key, what in (
+                    (indexes, bit.index, f"bit {bit.index}"),
+                    (names, bit.name, f"bit name {bit.name}"),
+                ):
                     if key in table:
                         yield Finding(
-                            "E103", bit.span, f"{what} is defined twice in {decl.name}",
+                            "E103",
+                            bit.span,
+                            f"{what} is defined twice in {decl.name}",
                             subject=f"{subject}/bits/{bit.index}",
                             related=(Related(table[key].span, f"first {what}"),),
                         )
@@ -158,7 +187,9 @@ def duplicate_id(spec: ResolvedSpec) -> Iterator[Finding]:
         first = seen.setdefault(register.id, register)
         if first is not register:
             yield Finding(
-                "E104", _attr(register, "id"), f"{register.name} has id 0x{register.id:x}, already the id of {first.name}",
+                "E104",
+                _attr(register, "id"),
+                f"{register.name} has id 0x{register.id:x}, already the id of {first.name}",
                 subject=f"register/{register.name}",
                 related=(Related(_attr(first, "id"), f"{first.name} has this id"),),
             )
@@ -185,7 +216,8 @@ def id_width_mismatch(spec: ResolvedSpec) -> Iterator[Finding]:
         id_bits = 8 << size_field
         if id_bits != register.width:
             yield Finding(
-                "E105", _attr(register, "id"),
+                "E105",
+                _attr(register, "id"),
                 f"{register.name}: the id's size field is {size_field} ({id_bits}-bit) but width is {register.width}",
                 subject=f"register/{register.name}",
                 related=(Related(_attr(register, "width"), "width declared here"),),
@@ -212,7 +244,9 @@ def bit_out_of_range(spec: ResolvedSpec) -> Iterator[Finding]:
         for bit in register.bits:
             if bit.index >= register.width:
                 yield Finding(
-                    "E106", bit.span, f"bit {bit.index} ({bit.name}) does not fit in the {register.width}-bit {register.name}",
+                    "E106",
+                    bit.span,
+                    f"bit {bit.index} ({bit.name}) does not fit in the {register.width}-bit {register.name}",
                     subject=f"register/{register.name}/bits/{bit.index}",
                     related=(Related(_attr(register, "width"), "width declared here"),),
                 )
@@ -234,14 +268,23 @@ def value_out_of_range(spec: ResolvedSpec) -> Iterator[Finding]:
     for register in _registers(spec):
         subject = f"register/{register.name}"
         if register.width is not None and register.width not in m.WIDTHS:
-            yield Finding("E107", _attr(register, "width"),
-                          f"width {register.width} is not a ONE_REG size ({', '.join(map(str, m.WIDTHS))})", subject=subject)
+            yield Finding(
+                "E107",
+                _attr(register, "width"),
+                f"width {register.width} is not a ONE_REG size ({', '.join(map(str, m.WIDTHS))})",
+                subject=subject,
+            )
         if register.id is not None and register.id >= 1 << 64:
             yield Finding("E107", _attr(register, "id"), f"id 0x{register.id:x} is wider than 64 bits", subject=subject)
         reset = register.reset
         if reset and reset.value is not None and register.width and reset.value >= 1 << register.width:
-            yield Finding("E107", reset.span, f"reset 0x{reset.value:x} does not fit in {register.width} bits", subject=subject,
-                          related=(Related(_attr(register, "width"), "width declared here"),))
+            yield Finding(
+                "E107",
+                reset.span,
+                f"reset 0x{reset.value:x} does not fit in {register.width} bits",
+                subject=subject,
+                related=(Related(_attr(register, "width"), "width declared here"),),
+            )
     for scenario in spec.scenarios.values():
         subject = f"scenario/{scenario.name}"
         if any(count < 1 for count in scenario.vcpus):
@@ -273,13 +316,20 @@ def unknown_errno(spec: ResolvedSpec) -> Iterator[Finding]:
         for name in names:
             if name.text not in LINUX_ERRNOS:
                 yield Finding(
-                    "E108", name.span, f"{name.text} is not a Linux errno", subject=f"{KIND_WORD[type(decl)]}/{decl.name}",
+                    "E108",
+                    name.span,
+                    f"{name.text} is not a Linux errno",
+                    subject=f"{KIND_WORD[type(decl)]}/{decl.name}",
                     hint=_did_you_mean(name.text, sorted(LINUX_ERRNOS)),
                 )
 
 
 INCLUDE_ESCAPES_ROOT = reported_by(
-    LOAD, "E109", "include-escapes-root", ERROR, "an include that leaves the spec root, or an include cycle",
+    LOAD,
+    "E109",
+    "include-escapes-root",
+    ERROR,
+    "an include that leaves the spec root, or an include cycle",
     """
     ## What it finds
     An `include` whose path (after `..` and symbolic links) leaves the spec root, an absolute
@@ -310,6 +360,7 @@ def contradiction(spec: ResolvedSpec) -> Iterator[Finding]:
     ## How to fix
     Drop the attribute that is not true of the kernel.
     """
+
     def query_cap(name: m.Name | None) -> m.Capability | None:
         cap = spec.capabilities.get(name.text) if name else None
         return cap if isinstance(cap, m.Capability) and cap.kind == "query" else None
@@ -318,17 +369,36 @@ def contradiction(spec: ResolvedSpec) -> Iterator[Finding]:
         subject = f"{KIND_WORD[type(decl)]}/{decl.name}"
         if isinstance(decl, m.Register):
             if decl.uniform and decl.uniform.kind == "none" and decl.scope in ("vm", "write_once"):
-                yield Finding("E110", decl.uniform.span, f"{decl.name} is {decl.scope} state (one value per VM) but says `uniform none`",
-                              subject=subject, related=(Related(_attr(decl, "scope"), f"scope {decl.scope}"),))
+                yield Finding(
+                    "E110",
+                    decl.uniform.span,
+                    f"{decl.name} is {decl.scope} state (one value per VM) but says `uniform none`",
+                    subject=subject,
+                    related=(Related(_attr(decl, "scope"), f"scope {decl.scope}"),),
+                )
             if decl.hint and decl.scope != "write_once":
-                yield Finding("E110", _attr(decl, "hint"), f"{decl.name} has a hint but its scope is not write_once",
-                              subject=subject, hint="a hint tells userspace that one write per VM suffices: declare scope write_once")
+                yield Finding(
+                    "E110",
+                    _attr(decl, "hint"),
+                    f"{decl.name} has a hint but its scope is not write_once",
+                    subject=subject,
+                    hint="a hint tells userspace that one write per VM suffices: declare scope write_once",
+                )
             if decl.rewrite and decl.writable and decl.writable.kind == "always":
-                yield Finding("E110", decl.rewrite.span, f"{decl.name} is writable always, so `rewrite` has no deadline to apply after",
-                              subject=subject, related=(Related(decl.writable.span, "writable always"),))
+                yield Finding(
+                    "E110",
+                    decl.rewrite.span,
+                    f"{decl.name} is writable always, so `rewrite` has no deadline to apply after",
+                    subject=subject,
+                    related=(Related(decl.writable.span, "writable always"),),
+                )
         if isinstance(decl, m.Capability) and decl.kind == "query" and decl.before:
-            yield Finding("E110", _attr(decl, "before"), f"{decl.name} is a query capability; `before` applies to opt_in ones",
-                          subject=subject)
+            yield Finding(
+                "E110",
+                _attr(decl, "before"),
+                f"{decl.name} is a query capability; `before` applies to opt_in ones",
+                subject=subject,
+            )
         opt_ins = [getattr(decl, "opt_in", None)]
         uniform = getattr(decl, "uniform", None)
         if uniform is not None:
@@ -336,8 +406,13 @@ def contradiction(spec: ResolvedSpec) -> Iterator[Finding]:
         for name in opt_ins:
             cap = query_cap(name)
             if cap is not None:
-                yield Finding("E110", name.span, f"{name.text} is a query capability; userspace cannot opt in to it",
-                              subject=subject, related=(Related(cap.span, f"{cap.name} declared kind query"),))
+                yield Finding(
+                    "E110",
+                    name.span,
+                    f"{name.text} is a query capability; userspace cannot opt in to it",
+                    subject=subject,
+                    related=(Related(cap.span, f"{cap.name} declared kind query"),),
+                )
 
 
 RULES = (

@@ -28,10 +28,12 @@ def deadline_without_errno(spec: ResolvedSpec) -> Iterator[Finding]:
         writable = register.writable
         if writable and writable.kind == "before" and writable.errno is None:
             yield Finding(
-                "L401", register.span,
+                "L401",
+                register.span,
                 f"{register.name} is writable only before {writable.event}, but the spec does not say "
                 "which errno a later write gets",
-                subject=subject(register), hint=f"add `else ERRNO`, e.g. `writable before {writable.event} else EBUSY`",
+                subject=subject(register),
+                hint=f"add `else ERRNO`, e.g. `writable before {writable.event} else EBUSY`",
                 related=(Related(writable.span, f"deadline {writable.event}"),),
             )
 
@@ -58,10 +60,12 @@ def rewrite_rejected(spec: ResolvedSpec) -> Iterator[Finding]:
             continue
         frozen = f"after {writable.event}" if writable.kind == "before" else "at any time"
         yield Finding(
-            "L402", register.span,
+            "L402",
+            register.span,
             f"{register.name} rejects a write of its current value {frozen} ({rewrite.errno.text}); "  # type: ignore[union-attr]
             "a VMM that re-applies saved state on hotplug, reset or retry fails",
-            subject=subject(register), hint="accept identical rewrites: `rewrite same_value ok`",
+            subject=subject(register),
+            hint="accept identical rewrites: `rewrite same_value ok`",
             related=(Related(rewrite.span, "identical rewrite rejected"), Related(writable.span, "deadline")),
         )
 

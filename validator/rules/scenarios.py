@@ -8,7 +8,11 @@ from validator.findings import ERROR
 _IMPLEMENTED = False  # the executable spec lands with issue 5
 
 SCENARIO_OP_FAILED = reported_by(
-    SCENARIO, "X701", "scenario-op-failed", ERROR, "an op a correct VMM issues in a scenario got an errno",
+    SCENARIO,
+    "X701",
+    "scenario-op-failed",
+    ERROR,
+    "an op a correct VMM issues in a scenario got an errno",
     """
     ## What it finds
     In a scenario, the first operation that a correct VMM issues (create a vCPU, set a
@@ -27,7 +31,11 @@ SCENARIO_OP_FAILED = reported_by(
 )
 
 BUDGET_EXCEEDED = reported_by(
-    SCENARIO, "X702", "budget-exceeded", ERROR, "a scenario's budget is exceeded at some vCPU count",
+    SCENARIO,
+    "X702",
+    "budget-exceeded",
+    ERROR,
+    "a scenario's budget is exceeded at some vCPU count",
     """
     ## What it finds
     A scenario whose `budget` (serialized writes, ioctls, blackout) is exceeded at some vCPU

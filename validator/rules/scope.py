@@ -37,10 +37,12 @@ def vm_state_on_vcpu_path(spec: ResolvedSpec) -> Iterator[Finding]:
             continue
         via = names([i.name for i in interfaces])
         yield Finding(
-            "S201", register.span,
+            "S201",
+            register.span,
             f"{register.name} is per-VM state reachable only through per-vCPU interface {via}; "
             f"a generic VMM writes it once per vCPU ({figure} writes for {figure} vCPUs)",
-            subject=subject(register), hint=_VM_FD_FIX,
+            subject=subject(register),
+            hint=_VM_FD_FIX,
             related=(
                 Related(attr_span(register, "scope"), "one value per VM: scope vm"),
                 Related(attr_span(register, "via"), f"reached only through per-vCPU {via}"),
@@ -77,14 +79,17 @@ def serialized_restore(spec: ResolvedSpec) -> Iterator[Finding]:
         lock_names = names([lock.name for lock, _ in vm_locks])
         path = spec.generic_path(register)
         yield Finding(
-            "S202", register.span,
+            "S202",
+            register.span,
             f"a generic VMM writes {register.name} once per vCPU through {path.name}, each write under "  # type: ignore[union-attr]
             f"VM-scoped lock {lock_names}: {figure} serialized writes for {figure} vCPUs, so restore "
             f"time grows linearly with the vCPU count",
             subject=subject(register),
             hint="reach it through the VM fd, or declare it write_once with a hint capability so it is written once",
-            related=tuple(Related(name.span, f"{lock.name} is VM-scoped") for lock, name in vm_locks)
-            + (Related(attr_span(register, "via"), f"written through per-vCPU {path.name}"),),  # type: ignore[union-attr]
+            related=(
+                *tuple(Related(name.span, f"{lock.name} is VM-scoped") for lock, name in vm_locks),
+                Related(attr_span(register, "via"), f"written through per-vCPU {path.name}"),
+            ),  # type: ignore[union-attr]
         )
 
 
@@ -104,10 +109,12 @@ def write_once_without_hint(spec: ResolvedSpec) -> Iterator[Finding]:
     for register in spec.registers.values():
         if register.scope == "write_once" and register.hint is None:
             yield Finding(
-                "S203", register.span,
+                "S203",
+                register.span,
                 f"{register.name} needs only one write per VM, but no hint tells userspace so; "
                 "every VMM keeps writing it once per vCPU",
-                subject=subject(register), hint="add `hint CAP` naming a capability userspace can probe",
+                subject=subject(register),
+                hint="add `hint CAP` naming a capability userspace can probe",
                 related=(Related(attr_span(register, "scope"), "scope write_once"),),
             )
 
@@ -133,10 +140,12 @@ def divergent_write_unspecified(spec: ResolvedSpec) -> Iterator[Finding]:
         vcpu_paths = [i.name for i in spec.interfaces_of(register) if i.scope == "vcpu"]
         if vcpu_paths:
             yield Finding(
-                "S204", register.span,
+                "S204",
+                register.span,
                 f"{register.name} holds one value per VM but is written through per-vCPU {names(vcpu_paths)}; "
                 "what a different value written through another vCPU does is not said",
-                subject=subject(register), hint="add `uniform last_wins` or `uniform enforced ERRNO as contract`",
+                subject=subject(register),
+                hint="add `uniform last_wins` or `uniform enforced ERRNO as contract`",
                 related=(Related(attr_span(register, "via"), "per-vCPU access path"),),
             )
 

@@ -35,7 +35,8 @@ def implicit_uniformity_abi(spec: ResolvedSpec) -> Iterator[Finding]:
         if uniform.kind == "enforced" and uniform.basis == "implementation":
             errno = uniform.errno.text if uniform.errno else "an error"
             yield Finding(
-                "A301", decl.span,
+                "A301",
+                decl.span,
                 f"{decl.name} must be the same on every vCPU (a differing vCPU gets {errno}), but only as an "
                 "implementation choice; userspace can observe it, so it is ABI already",
                 subject=subject(decl),
@@ -45,7 +46,10 @@ def implicit_uniformity_abi(spec: ResolvedSpec) -> Iterator[Finding]:
 
 
 ASYMMETRY_WITHOUT_OPT_IN = reported_by(
-    DIFF, "A302", "asymmetry-without-opt-in", ERROR,
+    DIFF,
+    "A302",
+    "asymmetry-without-opt-in",
+    ERROR,
     "something uniform in the baseline may differ per vCPU in the proposal, with no opt_in",
     """
     ## What it finds
