@@ -105,7 +105,7 @@ def _lex_for_comments(source: str) -> None:
 
 
 def _syntax_error(exc: UnexpectedInput, path: str, source: str) -> Finding:
-    expected = _describe_expected(getattr(exc, "expected", None) or getattr(exc, "allowed", None))
+    expected = _describe_expected(_expected_terminals(exc))
     if isinstance(exc, UnexpectedToken) and exc.token.type != "$END":
         token = exc.token
         found = _describe_token(token)
@@ -124,6 +124,19 @@ def _syntax_error(exc: UnexpectedInput, path: str, source: str) -> Finding:
     if expected:
         message += f"; expected {expected}"
     return Finding("E101", span, message)
+
+
+def _expected_terminals(exc: UnexpectedInput) -> object:
+    """What the parser would have accepted.
+
+    The parser state knows; the lexer's own list also offers NAME everywhere (see
+    grammar._WholeWords), which would suggest "a name" where none is allowed.
+    """
+    state = getattr(exc, "state", None)
+    parse_conf = getattr(state, "parse_conf", None)
+    if parse_conf is not None:
+        return parse_conf.parse_table.states[state.position].keys()  # type: ignore[union-attr]
+    return getattr(exc, "expected", None) or getattr(exc, "allowed", None)
 
 
 def _describe_token(token: Token) -> str:

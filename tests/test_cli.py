@@ -1,0 +1,190 @@
+"""The command line as users and CI meet it: formats, exit codes, errors without tracebacks."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import PRELUDE, ROOT, run_cli, write
+
+HAZARD = (
+    PRELUDE
+    + """
+register R {
+  id       0x6030_0000_0010_0000
+  width    64
+  scope    vcpu
+  via      one_reg
+  migrate  yes
+  writable before first_run
+}
+"""
+)
+
+
+def test_check_text_shows_location_caret_related_and_summary(tmp_path) -> None:
+    path = write(tmp_path, "s.uapi", HAZARD)
+    result = run_cli("check", str(path), "--color", "never")
+    assert result.returncode == 0  # warnings do not reach the default fail level
+    lines = result.stdout.splitlines()
+    line = HAZARD.splitlines().index("register R {") + 1
+    assert lines[0] == f"{path}:{line}:1: warning[L401 deadline-without-errno]: " + (
+        "R is writable only before first_run, but the spec does not say which errno a later write gets"
+    )
+    assert lines[1] == f"{line} | register R {{"
+    assert lines[2] == " " * len(str(line)) + " | ^^^^^^^^^^"
+    assert lines[3].startswith(f"  note: {path}:{line + 6}:3: deadline first_run")
+    assert lines[-1] == "1 warning in 1 file"
+    assert "\x1b[" not in result.stdout
+
+
+def test_fail_on_levels(tmp_path) -> None:
+    path = write(tmp_path, "s.uapi", HAZARD)
+    assert run_cli("check", str(path), "--fail-on", "warning").returncode == 1
+    assert run_cli("check", str(path), "--fail-on", "info").returncode == 1
+    assert run_cli("check", str(path), "--fail-on", "error").returncode == 0
+    errors = write(tmp_path, "e.uapi", "lock a : vm\nlock a : vm\n")
+    assert run_cli("check", str(errors), "--fail-on", "never").returncode == 0
+    assert run_cli("check", str(errors)).returncode == 1
+
+
+def test_json_format_shape_and_order(tmp_path) -> None:
+    path = write(tmp_path, "s.uapi", HAZARD + "lock vm_lock : vm\n")
+    result = run_cli("check", str(path), "--format", "json")
+    document = json.loads(result.stdout)
+    assert document["tool"]["name"] == "uapi-validator" and document["tool"]["version"]
+    assert list(document) == ["tool", "findings", "summary"]
+    [finding] = document["findings"]
+    expected_keys = {
+        "code",
+        "name",
+        "severity",
+        "message",
+        "path",
+        "line",
+        "column",
+        "end_line",
+        "end_column",
+        "subject",
+        "related",
+    }
+    assert expected_keys <= set(finding)
+    assert (finding["code"], finding["name"], finding["severity"]) == ("E103", "duplicate-name", "error")
+    assert finding["related"][0] == {
+        "path": str(path),
+        "line": 3,
+        "column": 1,
+        "message": "first declaration of vm_lock",
+    }
+    assert document["summary"] == {"error": 1, "warning": 0, "info": 0}
+
+
+def test_json_findings_are_sorted_by_path_line_column_code(tmp_path) -> None:
+    write(tmp_path, "b.uapi", "lock a : vm\nlock a : vm\n")
+    write(tmp_path, "a.uapi", HAZARD)
+    document = json.loads(run_cli("check", str(tmp_path), "--format", "json").stdout)
+    keys = [(f["path"], f["line"], f["column"], f["code"]) for f in document["findings"]]
+    assert keys == sorted(keys) and len(keys) == 2
+
+
+def test_output_file_is_written_and_stdout_stays_empty(tmp_path) -> None:
+    path = write(tmp_path, "s.uapi", HAZARD)
+    out = tmp_path / "report.json"
+    result = run_cli("check", str(path), "--format", "json", "--output", str(out))
+    assert result.stdout == "" and json.loads(out.read_text())["summary"]["warning"] == 1
+
+
+def test_color_always_and_no_color(tmp_path) -> None:
+    path = write(tmp_path, "s.uapi", HAZARD)
+    assert "\x1b[" in run_cli("check", str(path), "--color", "always").stdout
+    assert "\x1b[" not in run_cli("check", str(path), "--color", "auto", env={"NO_COLOR": "1"}).stdout
+
+
+def test_syntax_error_prints_file_line_col_and_exits_1(tmp_path) -> None:
+    path = write(tmp_path, "bad.uapi", "lock a : vm\nregister R {\n  widht 64\n}\n")
+    result = run_cli("check", str(path))
+    assert result.returncode == 1
+    assert result.stdout.startswith(f"{path}:3:3: error[E101 syntax-error]: unexpected 'widht'; expected one of ")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("check", "does/not/exist.uapi"), "uapi-validator: error: does/not/exist.uapi: no such file or folder"),
+        (("check", "--format", "yaml"), "invalid choice: 'yaml'"),
+        (("check", "--fail-on", "sometimes"), "invalid choice"),
+        (("explain", "Z999"), "uapi-validator: error: no rule has the code or name 'Z999'"),
+        (("frobnicate",), "invalid choice: 'frobnicate'"),
+    ],
+)
+def test_usage_and_io_errors_exit_2_with_one_line(args, message) -> None:
+    result = run_cli(*args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 2  # argparse adds its usage line
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_file_is_one_line(tmp_path) -> None:
+    result = run_cli("check", str(tmp_path / "missing.uapi"))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"uapi-validator: error: {tmp_path / 'missing.uapi'}: no such file or folder"
+    ]
+
+
+def test_unreadable_folder_is_exit_2(tmp_path) -> None:
+    path = write(tmp_path, "s.uapi", "lock a : vm\n")
+    path.chmod(0)
+    try:
+        result = run_cli("check", str(path))
+        if result.returncode == 0:  # root reads anything: nothing to assert on this machine
+            pytest.skip("running as a user that can read mode-0 files")
+        assert result.returncode == 2 and "cannot read" in result.stderr
+    finally:
+        path.chmod(0o644)
+
+
+def test_output_to_a_missing_folder_is_exit_2_and_writes_nothing(tmp_path) -> None:
+    path = write(tmp_path, "s.uapi", HAZARD)
+    result = run_cli("check", str(path), "-o", str(tmp_path / "no" / "such" / "r.json"))
+    assert result.returncode == 2 and "does not exist" in result.stderr
+    assert not (tmp_path / "no").exists()
+
+
+def test_check_without_paths_checks_the_bundled_spec() -> None:
+    result = run_cli("check", "--color", "never", cwd=ROOT)
+    assert result.returncode == 0
+    assert "spec/kvm/arm64/firmware.uapi" in result.stdout
+
+
+def test_rules_lists_every_code_and_marks_unchecked_ones() -> None:
+    result = run_cli("rules")
+    lines = result.stdout.splitlines()
+    assert len(lines) == 34
+    assert lines[0].split()[:3] == ["E101", "syntax-error", "error"]
+    s201 = next(line for line in lines if line.startswith("S201"))
+    assert "not yet checked" not in s201
+
+
+@pytest.mark.parametrize("name", ["S201", "vm-state-on-vcpu-path", "s201"])
+def test_explain_by_code_or_name(name) -> None:
+    result = run_cli("explain", name)
+    assert result.returncode == 0
+    assert result.stdout.startswith("S201 vm-state-on-vcpu-path (warning)")
+    assert "Why it matters" in result.stdout and "How to fix" in result.stdout
+
+
+def test_explain_works_for_every_code() -> None:
+    from validator.rules import CATALOG
+
+    for rule in CATALOG:
+        result = run_cli("explain", rule.code)
+        assert result.returncode == 0, rule.code
+        assert "What it finds" in result.stdout
+
+
+def test_version() -> None:
+    result = run_cli("--version")
+    assert result.returncode == 0 and result.stdout.startswith("uapi-validator ")

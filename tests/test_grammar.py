@@ -1,0 +1,206 @@
+"""The grammar: every construct of LANGUAGE.md parses, invalid text is E101 at file:line:col."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import EXAMPLES, needs_examples
+from validator.build import build_file, parse_duration_ns, parse_int, unquote
+from validator.grammar import build_parser
+from validator.parse import parse_text
+
+EVERY_CONSTRUCT = """\
+# a comment on its own line
+api "kvm/arm64" version "6.2"   # trailing comment
+include "other.uapi"
+
+lock l_sys  : system
+lock l_vm   : vm "with a description"
+lock l_vcpu : vcpu
+lock l_dev  : device
+
+capability CAP_Q : vm {
+  kind  query
+  since "6.1"
+  doc   "a \\"quoted\\" word and a backslash \\\\"
+}
+
+capability CAP_O : vm {
+  kind   opt_in
+  before vcpu_create
+}
+
+interface one_reg : vcpu {
+  get  KVM_GET_ONE_REG
+  set  KVM_SET_ONE_REG
+  has  KVM_HAS_ONE_REG
+  list KVM_GET_REG_LIST
+  lock l_vcpu, l_vm
+  cap  CAP_Q
+  since "6.2"
+  doc "x"
+}
+
+register R {
+
+  id        0x6030_0000_0016_0000
+  width     64
+  scope     write_once
+  hint      CAP_Q
+  via       one_reg, other
+  lock      l_vm, l_dev
+  migrate   no
+  writable  before finalize else EPERM
+  rewrite   same_value EBUSY
+  uniform   enforced EINVAL as contract
+  reset     0b1010_1010
+  reserved  reject EINVAL
+  bits {
+    0 A since "1.0"
+    1 B
+  }
+  opt_in    CAP_O
+  since     "6.2"
+  doc       "d"
+}
+
+register R2 {
+  writable  always
+  rewrite   same_value ok
+  uniform   none opt_in CAP_O
+  opt_in    CAP_O
+  reset     none
+  reserved  ignore
+  bits {
+  }
+}
+
+register R3 {
+  writable never
+  uniform  last_wins
+  reset    all
+  scope    vm
+}
+
+feature F {
+  via     vcpu_init
+  uniform enforced EINVAL as implementation
+  since   "3.17"
+}
+
+scenario s1 : restore {
+  vmm          generic
+  vcpus        1, 64, 512
+  host_threads 16
+  cost         ioctl 2us, lock 1us
+  budget       serialized 64, ioctls 10_000, blackout 1ms
+}
+scenario s2 : hotplug {
+  vmm hint_aware
+}
+scenario s3 : replug {
+}
+scenario s4 : reset {
+}
+"""
+
+
+def test_grammar_builds_without_conflicts_in_strict_mode() -> None:
+    build_parser(strict=True)
+
+
+def test_every_construct_parses_and_builds() -> None:
+    parsed = parse_text(EVERY_CONSTRUCT, "all.uapi")
+    assert parsed.error is None
+    spec = build_file(parsed.tree, parsed.comments, "all.uapi", EVERY_CONSTRUCT)
+    kinds = [type(d).__name__ for d in spec.declarations]
+    assert (
+        kinds == ["Lock"] * 4 + ["Capability"] * 2 + ["Interface"] + ["Register"] * 3 + ["Feature"] + ["Scenario"] * 4
+    )
+    register = spec.declarations[7]
+    assert register.id == 0x6030_0000_0016_0000
+    assert register.reset.value == 0b1010_1010
+    assert [b.name for b in register.bits] == ["A", "B"]
+    assert register.uniform.basis == "contract"
+    r2 = spec.declarations[8]
+    assert r2.rewrite.same_value_ok and r2.uniform.opt_in.text == "CAP_O" and r2.opt_in.text == "CAP_O"
+    scenario = spec.declarations[11]
+    assert scenario.vcpus == (1, 64, 512)
+    assert (scenario.cost_ioctl_ns, scenario.cost_lock_ns) == (2000, 1000)
+    assert (scenario.budget_serialized, scenario.budget_ioctls, scenario.budget_blackout_ns) == (64, 10_000, 1_000_000)
+    assert spec.declarations[4].doc == 'a "quoted" word and a backslash \\'
+
+
+@needs_examples
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.uapi")), ids=lambda p: p.name)
+def test_every_normative_example_parses_unchanged(path) -> None:
+    assert parse_text(path.read_text(encoding="utf-8"), str(path)).error is None
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("0", 0), ("42", 42), ("1_000", 1000), ("0x6030_0000_0016_0000", 0x6030000000160000), ("0b1_0", 2), ("0XfF", 255)],
+)
+def test_integer_forms(text: str, value: int) -> None:
+    assert parse_int(text) == value
+
+
+@pytest.mark.parametrize(("text", "ns"), [("150ns", 150), ("2us", 2000), ("1ms", 1_000_000), ("3s", 3_000_000_000)])
+def test_durations(text: str, ns: int) -> None:
+    assert parse_duration_ns(text) == ns
+
+
+def test_string_escapes() -> None:
+    assert unquote(r'"a \"b\" \\ c"') == 'a "b" \\ c'
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "column", "found", "expected"),
+    [
+        ("register R {\n  widht 64\n}\n", 2, 3, "'widht'", '"width"'),
+        ("lock a : vmm\n", 1, 10, "'vmm'", '"vcpu"'),
+        ("register R {\n  id 0x10\n", 2, 10, "end of file", '"}"'),
+        ("register R { id 1 }\n", 1, 14, "'id'", "end of line"),
+        ("lock a : vm $\n", 1, 13, "character '$'", "end of line"),
+        ("register R {\n  width 64 64\n}\n", 2, 12, "integer 64", "end of line"),
+        ('register R {\n  doc "no end\n}\n', 2, 7, "character '\"'", "a string"),
+        ("register R {\n  writable before lunch\n}\n", 2, 19, "'lunch'", '"first_run"'),
+        ("scenario s : restore {\n  cost ioctl 2\n}\n", 2, 14, "integer 2", "expected a duration"),
+    ],
+)
+def test_syntax_error_position_and_words(text: str, line: int, column: int, found: str, expected: str) -> None:
+    error = parse_text(text, "bad.uapi").error
+    assert error is not None and error.code == "E101"
+    assert (error.span.line, error.span.column) == (line, column)
+    assert f"unexpected {found}" in error.message
+    assert expected in error.message
+
+
+def test_keywords_are_whole_words_and_usable_as_names() -> None:
+    text = "lock list : vm\nscenario reset : reset {\n}\nregister vm {\n}\n"
+    parsed = parse_text(text, "k.uapi")
+    assert parsed.error is None
+    spec = build_file(parsed.tree, parsed.comments, "k.uapi", text)
+    assert [d.name for d in spec.declarations] == ["list", "reset", "vm"]
+
+
+def test_crlf_and_missing_final_newline_parse() -> None:
+    assert parse_text('api "a" version "1"\r\nlock a : vm\r\n', "crlf.uapi").error is None
+    assert parse_text("lock a : vm", "eof.uapi").error is None
+    assert parse_text("lock a : vm # comment at end of file", "eof.uapi").error is None
+
+
+def test_comments_and_directives_are_collected_with_lines() -> None:
+    text = "# baseline: base.uapi\n\n  # allow: S201 -- reason\nlock a : vm   # expect: E999, S201\n"
+    parsed = parse_text(text, "d.uapi")
+    spec = build_file(parsed.tree, parsed.comments, "d.uapi", text)
+    assert spec.baseline.path == "base.uapi"
+    assert [(e.line, e.codes) for e in spec.expects] == [(4, ("E999", "S201"))]
+    assert [(a.line, a.codes, a.reason) for a in spec.allows] == [(3, ("S201",), "reason")]
+
+
+def test_directives_survive_a_syntax_error() -> None:
+    parsed = parse_text("lock a : vm\nlock b : vmx   # expect: E101\n", "e.uapi")
+    assert parsed.error is not None
+    spec = build_file(None, parsed.comments, "e.uapi", "")
+    assert [(e.line, e.codes) for e in spec.expects] == [(2, ("E101",))]
