@@ -18,7 +18,8 @@ from validator.spans import Span
 
 _DURATION = re.compile(r"([0-9_]+)(ns|us|ms|s)")
 _NS_PER_UNIT = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
-_DIRECTIVE = re.compile(r"#\s*(expect|allow|baseline)\s*:\s*(.*)$")
+# A directive runs to the next `#` that starts another directive, or to the end.
+_DIRECTIVE = re.compile(r"#\s*(expect|allow|baseline)\s*:((?:(?!#\s*(?:expect|allow|baseline)\s*:).)*)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +49,8 @@ def build_file(tree: Tree | None, comments: tuple[Token, ...], path: str, text: 
     for statement in statements:
         key = "api" if isinstance(statement, m.Api) else "include" if isinstance(statement, m.Include) else "decl"
         kinds[key].append(statement)
-    expects, allows, baseline = _directives(comments, path)
+    lines = text.splitlines()
+    expects, allows, baseline = _directives(comments, path, lines)
     return m.SpecFile(
         path=path,
         api=tuple(kinds["api"]),
@@ -57,30 +59,43 @@ def build_file(tree: Tree | None, comments: tuple[Token, ...], path: str, text: 
         expects=expects,
         allows=allows,
         baseline=baseline,
-        source_lines=tuple(text.splitlines()),
+        source_lines=tuple(lines),
     )
 
 
 def _directives(
-    comments: tuple[Token, ...], path: str
+    comments: tuple[Token, ...], path: str, lines: list[str]
 ) -> tuple[tuple[m.Expect, ...], tuple[m.Allow, ...], m.BaselineDirective | None]:
+    """Directives in comments; one comment may hold several (`# expect: D802 # allow: ...`)."""
     expects, allows, baseline = [], [], None
     for comment in comments:
-        match = _DIRECTIVE.match(str(comment))
-        if not match:
-            continue
-        kind, body = match.groups()
         span = Span.of(path, comment)
-        if kind == "expect":
-            codes = tuple(c.strip() for c in body.split(",") if c.strip())
-            expects.append(m.Expect(comment.line, codes, span))
-        elif kind == "allow":
-            codes_text, _, reason = body.partition("--")
-            codes = tuple(c.strip() for c in codes_text.split(",") if c.strip())
-            allows.append(m.Allow(comment.line, codes, reason.strip(), span))
-        elif baseline is None:
-            baseline = m.BaselineDirective(body.strip(), span)
+        for kind, body in _DIRECTIVE.findall(str(comment)):
+            body = body.strip()
+            if kind == "expect":
+                expects.append(m.Expect(comment.line, _codes(body), span))
+            elif kind == "allow":
+                codes_text, _, reason = body.partition("--")
+                target = _target_line(lines, comment.line, comment.column)
+                allows.append(m.Allow(comment.line, _codes(codes_text), reason.strip(), span, target))
+            elif baseline is None:
+                baseline = m.BaselineDirective(body, span)
     return tuple(expects), tuple(allows), baseline
+
+
+def _codes(text: str) -> tuple[str, ...]:
+    return tuple(c.strip() for c in text.split(",") if c.strip())
+
+
+def _target_line(lines: list[str], line: int, column: int) -> int:
+    """The comment's line, or the next line of code when the comment stands alone."""
+    if lines[line - 1][: column - 1].strip():
+        return line
+    for number in range(line + 1, len(lines) + 1):
+        text = lines[number - 1].strip()
+        if text and not text.startswith("#"):
+            return number
+    return line
 
 
 def _fold(items: list[_Item]) -> tuple[dict[str, Any], tuple[m.Attr, ...], tuple[m.RepeatedAttr, ...]]:

@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from validator.findings import Finding
 
 # The stages that report findings, in pipeline order.
-PARSE, LOAD, RESOLVE, HAZARD, DIFF, SCENARIO = "parse", "load", "resolve", "hazard", "diff", "scenario"
+PARSE, LOAD, RESOLVE, HAZARD, DIFF, SCENARIO, POLICY = (
+    "parse",
+    "load",
+    "resolve",
+    "hazard",
+    "diff",
+    "scenario",
+    "policy",
+)
 DOC_SECTIONS = ("What it finds", "Why it matters", "How to fix")
 
 

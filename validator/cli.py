@@ -10,10 +10,12 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from validator import TOOL_NAME, __version__
 from validator.catalog import DOC_SECTIONS
+from validator.config import Config, ConfigError, find_config, load_config
 from validator.engine import Report, check_paths
 from validator.findings import SEVERITY_RANK
 from validator.load import InputError
@@ -54,9 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="exit 1 when a finding reaches this severity (default: error)",
     )
     check.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    check.add_argument("--config", metavar="FILE", help="configuration file (default: found upward from the spec)")
 
     test = commands.add_parser("test", help="compare findings with each file's `# expect:` comments")
     test.add_argument("paths", nargs="*", metavar="PATH", help="spec files or folders (default: the bundled spec)")
+    test.add_argument("--config", metavar="FILE", help="configuration file (default: found upward from the spec)")
 
     commands.add_parser("rules", help="list the rule catalog")
 
@@ -69,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return _COMMANDS[args.command](args)
-    except (InputError, OutputError, UsageError) as exc:
+    except (InputError, OutputError, UsageError, ConfigError) as exc:
         print(f"{TOOL_NAME}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -99,8 +103,21 @@ def _fails(report: Report, level: str) -> bool:
     return any(SEVERITY_RANK[f.severity] >= threshold for f in report.findings if f.suppressed is None)
 
 
+def _config(args: argparse.Namespace, paths: list[str]) -> Config:
+    if args.config:
+        if not os.path.isfile(args.config):
+            raise UsageError(f"{args.config}: no such configuration file")
+        return load_config(Path(args.config))
+    return load_config(find_config(Path(paths[0])))
+
+
+def _run(args: argparse.Namespace) -> Report:
+    paths = _paths(args)
+    return check_paths(paths, _config(args, paths))
+
+
 def _check(args: argparse.Namespace) -> int:
-    report = check_paths(_paths(args))
+    report = _run(args)
     if args.format == "json":
         text = json_document(report)
     else:
@@ -110,7 +127,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _test(args: argparse.Namespace) -> int:
-    report = check_paths(_paths(args))
+    report = _run(args)
     skipped = {
         path: f"needs diff mode against its `# baseline: {spec_file.baseline.path}` (not available yet)"
         for path, spec_file in report.files.items()

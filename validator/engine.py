@@ -1,4 +1,4 @@
-"""The pipeline, written once: load -> resolve -> E rules -> hazard rules -> report.
+"""The pipeline, written once: load -> resolve -> E rules -> hazard rules -> policy -> report.
 
 Hazard rules (and, later, scenarios) run only on a unit with no errors, as LANGUAGE.md says.
 """
@@ -6,14 +6,16 @@ Hazard rules (and, later, scenarios) run only on a unit with no errors, as LANGU
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
+from validator import policy
 from validator.catalog import HAZARD, RESOLVE
+from validator.config import Config
 from validator.findings import ERROR, Finding
 from validator.load import Unit, load_units
 from validator.model import SpecFile
 from validator.resolve import ResolvedSpec, resolve
-from validator.rules import BY_CODE, rules_for_stage
+from validator.rules import BY_CODE, rules_for_stage, stamp
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,12 +23,6 @@ class Report:
     findings: tuple[Finding, ...]  # sorted by path, line, column, code
     files: Mapping[str, SpecFile]  # every file read, roots and includes, by path in order
     specs: tuple[ResolvedSpec, ...]
-
-
-def stamp(finding: Finding) -> Finding:
-    """Fill in the rule's name and default severity."""
-    rule = BY_CODE[finding.code]
-    return replace(finding, name=rule.name, severity=finding.severity or rule.severity)
 
 
 def check_unit(unit: Unit) -> tuple[ResolvedSpec, list[Finding]]:
@@ -40,7 +36,7 @@ def check_unit(unit: Unit) -> tuple[ResolvedSpec, list[Finding]]:
     return spec, [stamp(f) for f in findings]
 
 
-def check_units(units: Iterable[Unit]) -> Report:
+def check_units(units: Iterable[Unit], config: Config | None = None) -> Report:
     findings: dict[tuple, Finding] = {}
     files: dict[str, SpecFile] = {}
     specs = []
@@ -52,9 +48,10 @@ def check_units(units: Iterable[Unit]) -> Report:
         for finding in unit_findings:
             # A file included by two roots is checked twice; report each finding once.
             findings.setdefault((finding.code, finding.span, finding.message), finding)
-    ordered = tuple(sorted(findings.values(), key=lambda f: f.sort_key))
+    decided = policy.apply(list(findings.values()), files, config or Config())
+    ordered = tuple(sorted(decided, key=lambda f: f.sort_key))
     return Report(ordered, {path: files[path] for path in sorted(files)}, tuple(specs))
 
 
-def check_paths(paths: list[str]) -> Report:
-    return check_units(load_units(paths))
+def check_paths(paths: list[str], config: Config | None = None) -> Report:
+    return check_units(load_units(paths), config)

@@ -218,12 +218,17 @@ class Expect:
 
 @dataclass(frozen=True, slots=True)
 class Allow:
-    """`# allow: CODE[, CODE...] -- reason` — suppress findings on this line."""
+    """`# allow: CODE[, CODE...] -- reason`: suppress these findings on the target line.
+
+    The target is the comment's own line, or for a comment on a line of its own, the next
+    line of code (the declaration below it).
+    """
 
     line: int
     codes: tuple[str, ...]
     reason: str
     span: Span
+    target_line: int
 
 
 @dataclass(frozen=True, slots=True)

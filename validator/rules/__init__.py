@@ -6,11 +6,21 @@ catalog. Codes are never reused: a retired code moves to TOMBSTONES.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from validator.catalog import Rule
-from validator.rules import breaking, compat, errors, lifecycle, scenarios, scope, uniformity
+from validator.findings import Finding
+from validator.rules import breaking, compat, directives, errors, lifecycle, scenarios, scope, uniformity
 
 CATALOG: tuple[Rule, ...] = (
-    errors.RULES + scope.RULES + uniformity.RULES + lifecycle.RULES + compat.RULES + breaking.RULES + scenarios.RULES
+    errors.RULES
+    + scope.RULES
+    + uniformity.RULES
+    + lifecycle.RULES
+    + compat.RULES
+    + breaking.RULES
+    + scenarios.RULES
+    + directives.RULES
 )
 BY_CODE: dict[str, Rule] = {r.code: r for r in CATALOG}
 BY_NAME: dict[str, Rule] = {r.name: r for r in CATALOG}
@@ -23,3 +33,9 @@ def lookup(code_or_name: str) -> Rule | None:
 
 def rules_for_stage(stage: str) -> tuple[Rule, ...]:
     return tuple(r for r in CATALOG if r.stage == stage and r.check is not None)
+
+
+def stamp(finding: Finding) -> Finding:
+    """Fill in the rule's name and default severity."""
+    rule = BY_CODE[finding.code]
+    return replace(finding, name=rule.name, severity=finding.severity or rule.severity)

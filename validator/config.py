@@ -1,0 +1,100 @@
+"""Configuration: which rules run and at what severity.
+
+Read from `--config FILE`, else from the nearest `uapi-validator.toml` or `pyproject.toml`
+with a `[tool.uapi-validator]` table, searching upward from the first spec path:
+
+    select   = ["S", "A301"]          # codes, names or family prefixes (default: all)
+    ignore   = ["new-listed-state"]
+    [severity]                        # in pyproject.toml: [tool.uapi-validator.severity]
+    S202 = "error"
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from validator.findings import SEVERITIES
+from validator.rules import BY_CODE, BY_NAME
+
+KEYS = ("select", "ignore", "severity")
+
+
+class ConfigError(Exception):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    select: tuple[str, ...] = ()  # code prefixes; empty: every rule
+    ignore: tuple[str, ...] = ()
+    severity: dict[str, str] = field(default_factory=dict)  # code -> severity
+    source: str | None = None
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest configuration file at or above `start`."""
+    folder = start if start.is_dir() else start.parent
+    for candidate in (folder.resolve(), *folder.resolve().parents):
+        own = candidate / "uapi-validator.toml"
+        if own.is_file():
+            return own
+        pyproject = candidate / "pyproject.toml"
+        if pyproject.is_file() and "tool" in _read(pyproject) and "uapi-validator" in _read(pyproject)["tool"]:
+            return pyproject
+    return None
+
+
+def load_config(path: Path | None) -> Config:
+    if path is None:
+        return Config()
+    document = _read(path)
+    table = document.get("tool", {}).get("uapi-validator", {}) if path.name == "pyproject.toml" else document
+    return _parse(table, str(path))
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def _parse(table: dict[str, Any], source: str) -> Config:
+    unknown = sorted(set(table) - set(KEYS))
+    if unknown:
+        raise ConfigError(f"{source}: unknown setting {unknown[0]!r} (known: {', '.join(KEYS)})")
+    select = tuple(_selector(s, source, "select") for s in _string_list(table.get("select", []), source, "select"))
+    ignore = tuple(_selector(s, source, "ignore") for s in _string_list(table.get("ignore", []), source, "ignore"))
+    severities = table.get("severity", {})
+    if not isinstance(severities, dict):
+        raise ConfigError(f'{source}: severity must be a table of CODE = "error|warning|info"')
+    severity = {}
+    for key, value in severities.items():
+        code = _selector(key, source, "severity")
+        if code not in BY_CODE:
+            raise ConfigError(f"{source}: severity: {key!r} is not a single rule")
+        if value not in SEVERITIES:
+            raise ConfigError(f"{source}: severity of {key} must be one of {', '.join(SEVERITIES)}, not {value!r}")
+        severity[code] = value
+    return Config(select, ignore, severity, source)
+
+
+def _string_list(value: object, source: str, key: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{source}: {key} must be a list of rule codes, names or prefixes")
+    return value
+
+
+def _selector(text: str, source: str, key: str) -> str:
+    """A code, a family prefix (`S`, `S2`) or a rule name, as a code prefix."""
+    if text.lower() in BY_NAME:
+        return BY_NAME[text.lower()].code
+    prefix = text.upper()
+    if prefix and any(code.startswith(prefix) for code in BY_CODE):
+        return prefix
+    raise ConfigError(f"{source}: {key}: {text!r} names no rule, family or code prefix")
