@@ -21,7 +21,7 @@ from validator.findings import SEVERITY_RANK
 from validator.load import InputError
 from validator.output import OutputError, write_text
 from validator.render import render
-from validator.resources import bundled_spec_dir, rule_examples_dir
+from validator.resources import bundled_kvm_spec_dir, bundled_spec_dir, rule_examples_dir
 from validator.rules import CATALOG, lookup
 from validator.selftest import FAILED, PASSED, SKIPPED, compare
 from validator.view import json_document, text_view
@@ -46,7 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
 
     check = commands.add_parser("check", help="check specs and report findings")
-    check.add_argument("paths", nargs="*", metavar="PATH", help="spec files or folders (default: the bundled spec)")
+    check.add_argument(
+        "paths", nargs="*", metavar="PATH", help="spec files or folders (default: the bundled KVM specs)"
+    )
     check.add_argument("--format", choices=("text", "json"), default="text")
     check.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
     check.add_argument(
@@ -83,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _paths(args: argparse.Namespace) -> list[str]:
     if args.paths:
         return args.paths
-    bundled = bundled_spec_dir()
+    bundled = bundled_kvm_spec_dir() if args.command == "check" else bundled_spec_dir()
     try:  # shown relative to where the user stands, when it is below it
         return [os.path.relpath(bundled) if bundled.is_relative_to(os.getcwd()) else str(bundled)]
     except ValueError:

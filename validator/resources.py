@@ -30,7 +30,13 @@ def templates_dir() -> Path:
 
 
 def bundled_spec_dir() -> Path:
+    """Every bundled spec: the KVM specs and the rules' examples (what `test` runs)."""
     return data_dir("spec")
+
+
+def bundled_kvm_spec_dir() -> Path:
+    """The specs of real KVM UAPI (what `check` runs by default)."""
+    return data_dir("spec") / "kvm"
 
 
 def rule_examples_dir() -> Path:
