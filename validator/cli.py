@@ -10,24 +10,28 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from validator import TOOL_NAME, __version__
 from validator.catalog import DOC_SECTIONS
 from validator.config import Config, ConfigError, find_config, load_config
-from validator.engine import Report, check_paths
+from validator.engine import Report, check_paths, check_units
 from validator.findings import SEVERITY_RANK
-from validator.load import InputError
+from validator.formats import junit_document, sarif_document
+from validator.load import Unit, load_units
 from validator.output import OutputError, write_text
 from validator.render import render
 from validator.resources import bundled_kvm_spec_dir, bundled_spec_dir, rule_examples_dir
 from validator.rules import CATALOG, lookup
 from validator.selftest import FAILED, PASSED, SKIPPED, compare
-from validator.view import json_document, text_view
+from validator.sources import GitFiles, InputError
+from validator.view import github_view, json_document, text_view
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 FAIL_LEVELS = ("error", "warning", "info", "never")
+FORMATS = ("text", "json", "sarif", "github", "junit")
 
 
 class UsageError(Exception):
@@ -37,6 +41,40 @@ class UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2 (argparse's own convention)
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _output_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--format", choices=FORMATS, default="text")
+    command.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
+    command.add_argument(
+        "--output-format",
+        action="append",
+        default=[],
+        metavar="FORMAT=FILE",
+        help="also write FORMAT to FILE (repeatable), beside the main output",
+    )
+    command.add_argument(
+        "--fail-on",
+        choices=FAIL_LEVELS,
+        default="error",
+        help="exit 1 when a finding reaches this severity (default: error)",
+    )
+    command.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    command.add_argument("--config", metavar="FILE", help="configuration file (default: found upward from the spec)")
+    scope = command.add_mutually_exclusive_group()
+    scope.add_argument(
+        "--new-only",
+        dest="include_baseline",
+        action="store_false",
+        default=False,
+        help="only findings the baseline did not have decide the exit status (default)",
+    )
+    scope.add_argument(
+        "--all",
+        dest="include_baseline",
+        action="store_true",
+        help="every finding decides the exit status, those the baseline had too",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,16 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "paths", nargs="*", metavar="PATH", help="spec files or folders (default: the bundled KVM specs)"
     )
-    check.add_argument("--format", choices=("text", "json"), default="text")
-    check.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
-    check.add_argument(
-        "--fail-on",
-        choices=FAIL_LEVELS,
-        default="error",
-        help="exit 1 when a finding reaches this severity (default: error)",
-    )
-    check.add_argument("--color", choices=("auto", "always", "never"), default="auto")
-    check.add_argument("--config", metavar="FILE", help="configuration file (default: found upward from the spec)")
+    check.add_argument("--baseline", metavar="BASE", help="compare with BASE: a file, a folder, or git:REV")
+    _output_options(check)
+
+    diff = commands.add_parser("diff", help="report what breaks between a baseline and a proposal")
+    diff.add_argument("base", metavar="BASE", help="the baseline: a file, a folder, or git:REV")
+    diff.add_argument("proposal", metavar="PROPOSED", help="the proposed spec file or folder")
+    _output_options(diff)
 
     test = commands.add_parser("test", help="compare findings with each file's `# expect:` comments")
     test.add_argument("paths", nargs="*", metavar="PATH", help="spec files or folders (default: the bundled spec)")
@@ -80,9 +115,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug of ours: one line for the user, the traceback on request
+        if os.environ.get("UAPI_VALIDATOR_DEBUG"):
+            raise
+        print(
+            f"{TOOL_NAME}: internal error: {type(exc).__name__}: {exc} "
+            "(set UAPI_VALIDATOR_DEBUG=1 for the traceback, and please report it)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
 
 
 def _paths(args: argparse.Namespace) -> list[str]:
+    if getattr(args, "proposal", None):
+        return [args.proposal]
     if args.paths:
         return args.paths
     bundled = bundled_kvm_spec_dir() if args.command == "check" else bundled_spec_dir()
@@ -90,19 +136,6 @@ def _paths(args: argparse.Namespace) -> list[str]:
         return [os.path.relpath(bundled) if bundled.is_relative_to(os.getcwd()) else str(bundled)]
     except ValueError:
         return [str(bundled)]
-
-
-def _use_color(choice: str, output: str | None) -> bool:
-    if choice != "auto":
-        return choice == "always"
-    return output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-
-
-def _fails(report: Report, level: str) -> bool:
-    if level == "never":
-        return False
-    threshold = SEVERITY_RANK[level]
-    return any(SEVERITY_RANK[f.severity] >= threshold for f in report.findings if f.suppressed is None)
 
 
 def _config(args: argparse.Namespace, paths: list[str]) -> Config:
@@ -113,29 +146,99 @@ def _config(args: argparse.Namespace, paths: list[str]) -> Config:
     return load_config(find_config(Path(paths[0])))
 
 
+def _baseline_units(base: str, paths: list[str]) -> tuple[list[str], list[Unit]]:
+    """The baseline's paths (parallel to the proposal's) and its units."""
+    if base.startswith("git:"):
+        rev = base[len("git:") :]
+        if not rev:
+            raise UsageError("--baseline git:REV needs a revision, e.g. git:HEAD or git:origin/main")
+        files = GitFiles.holding(paths[0], rev)
+        mapped = [files.display(p) for p in paths]
+        for original, at_rev in zip(paths, mapped, strict=True):
+            if not files.exists(at_rev):
+                raise InputError(f"{original} does not exist at git revision {rev}")
+        return mapped, load_units(mapped, files)
+    return [base], load_units([base])
+
+
+def _key(root: str, given: list[str]) -> str:
+    """Where a unit sits within the paths it was found under, to pair it with the baseline's."""
+    for index, path in enumerate(given):
+        normal = os.path.normpath(path)
+        if os.path.normpath(root) == normal:
+            return f"{index}"
+        if root.startswith(normal.rstrip("/") + "/") or normal == ".":
+            return f"{index}/{os.path.relpath(root, normal)}"
+    return root
+
+
 def _run(args: argparse.Namespace) -> Report:
     paths = _paths(args)
-    return check_paths(paths, _config(args, paths))
+    config = _config(args, paths)
+    base = getattr(args, "base", None) or getattr(args, "baseline", None)
+    if not base:
+        return check_paths(paths, config)
+    base_paths, base_units = _baseline_units(base, paths)
+    units = load_units(paths)
+    by_key = {_key(u.root, base_paths): u for u in base_units}
+    proposal_keys = {_key(u.root, paths) for u in units}
+    removed = [u for k, u in by_key.items() if k not in proposal_keys]
+    report = check_units(units, config, lambda unit: by_key.get(_key(unit.root, paths)), removed)
+    if args.command == "diff":  # what the change breaks, without the proposal's standing hazards
+        report = replace(report, findings=tuple(f for f in report.findings if f.from_diff))
+    return report
+
+
+def _use_color(choice: str, output: str | None) -> bool:
+    if choice != "auto":
+        return choice == "always"
+    return output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def _fails(report: Report, level: str, include_baseline: bool) -> bool:
+    if level == "never":
+        return False
+    threshold = SEVERITY_RANK[level]
+    return any(
+        SEVERITY_RANK[f.severity] >= threshold
+        for f in report.findings
+        if f.suppressed is None and (include_baseline or not f.baseline)
+    )
+
+
+def render_report(report: Report, fmt: str, args: argparse.Namespace, destination: str | None) -> str:
+    if fmt == "json":
+        return json_document(report)
+    if fmt == "sarif":
+        return sarif_document(report)
+    if fmt == "junit":
+        return junit_document(report, args.fail_on, args.include_baseline)
+    if fmt == "github":
+        return render("github.txt.j2", github_view(report))
+    return render("check.txt.j2", text_view(report, color=_use_color(args.color, destination)))
+
+
+def _extra_outputs(args: argparse.Namespace) -> list[tuple[str, str]]:
+    outputs = []
+    for item in args.output_format:
+        fmt, sep, destination = item.partition("=")
+        if not sep or fmt not in FORMATS or not destination:
+            raise UsageError(f"--output-format takes FORMAT=FILE with FORMAT one of {', '.join(FORMATS)}, not {item!r}")
+        outputs.append((fmt, destination))
+    return outputs
 
 
 def _check(args: argparse.Namespace) -> int:
+    extra = _extra_outputs(args)  # a bad flag fails before any work or any file is written
     report = _run(args)
-    if args.format == "json":
-        text = json_document(report)
-    else:
-        text = render("check.txt.j2", text_view(report, color=_use_color(args.color, args.output)))
-    write_text(text, args.output)
-    return EXIT_FINDINGS if _fails(report, args.fail_on) else EXIT_OK
+    for fmt, destination in extra:
+        write_text(render_report(report, fmt, args, destination), destination)
+    write_text(render_report(report, args.format, args, args.output), args.output)
+    return EXIT_FINDINGS if _fails(report, args.fail_on, args.include_baseline) else EXIT_OK
 
 
 def _test(args: argparse.Namespace) -> int:
-    report = _run(args)
-    skipped = {
-        path: f"needs diff mode against its `# baseline: {spec_file.baseline.path}` (not available yet)"
-        for path, spec_file in report.files.items()
-        if spec_file.baseline is not None
-    }
-    results = compare(report, skipped)
+    results = compare(_run(args), {})
     view: dict[str, Any] = {
         "results": [
             {
@@ -200,4 +303,4 @@ def rule_doc_view(rule: Any) -> dict[str, Any]:
     }
 
 
-_COMMANDS = {"check": _check, "test": _test, "rules": _rules, "explain": _explain}
+_COMMANDS = {"check": _check, "diff": _check, "test": _test, "rules": _rules, "explain": _explain}

@@ -5,14 +5,17 @@ Hazard rules (and, later, scenarios) run only on a unit with no errors, as LANGU
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 from validator import policy
 from validator.catalog import HAZARD, RESOLVE
 from validator.config import Config
-from validator.findings import ERROR, Finding
-from validator.load import Unit, load_units
+from validator.diff import Change, diff
+from validator.findings import ERROR, Finding, fingerprint
+from validator.load import Unit, display_path, load_units
 from validator.model import SpecFile
 from validator.resolve import ResolvedSpec, resolve
 from validator.rules import BY_CODE, rules_for_stage, stamp
@@ -23,6 +26,17 @@ class Report:
     findings: tuple[Finding, ...]  # sorted by path, line, column, code
     files: Mapping[str, SpecFile]  # every file read, roots and includes, by path in order
     specs: tuple[ResolvedSpec, ...]
+    changes: tuple[Change, ...] = ()  # against the baseline, in diff mode
+    diffed: bool = False  # a baseline was compared
+
+
+# What a proposal unit is compared with: a baseline unit, a finding saying why there is
+# none (a `# baseline:` naming a missing file), or None for no comparison.
+BaselineFor = Callable[[Unit], "Unit | Finding | None"]
+
+
+def _has_errors(findings: Iterable[Finding]) -> bool:
+    return any(f.code.startswith("E") and BY_CODE[f.code].severity == ERROR for f in findings)
 
 
 def check_unit(unit: Unit) -> tuple[ResolvedSpec, list[Finding]]:
@@ -30,28 +44,83 @@ def check_unit(unit: Unit) -> tuple[ResolvedSpec, list[Finding]]:
     findings = list(unit.findings)
     for rule in rules_for_stage(RESOLVE):
         findings.extend(rule.check(spec))  # type: ignore[misc]
-    if not any(BY_CODE[f.code].severity == ERROR and f.code.startswith("E") for f in findings):
+    if not _has_errors(findings):
         for rule in rules_for_stage(HAZARD):
             findings.extend(rule.check(spec))  # type: ignore[misc]
     return spec, [stamp(f) for f in findings]
 
 
-def check_units(units: Iterable[Unit], config: Config | None = None) -> Report:
+def _compare(base: Unit, spec: ResolvedSpec, findings: list[Finding]) -> tuple[list[Finding], tuple[Change, ...]]:
+    """Diff findings and changes, and the proposal's findings with those the baseline had marked."""
+    base_spec, base_findings = check_unit(base)
+    result: tuple[Change, ...] = ()
+    if not _has_errors(findings) and not _has_errors(base_findings):
+        d = diff(base_spec, spec)
+        findings = findings + [replace(stamp(f), from_diff=True) for f in d.findings]
+        result = d.changes
+    known = {fingerprint(f) for f in base_findings}
+    return [replace(f, baseline=True) if fingerprint(f) in known else f for f in findings], result
+
+
+def check_units(
+    units: Iterable[Unit],
+    config: Config | None = None,
+    baseline_for: BaselineFor | None = None,
+    removed: Iterable[Unit] = (),
+) -> Report:
+    """Check every unit; with `baseline_for`, also against its baseline (diff mode).
+
+    `removed` are baseline units no proposal unit pairs with: every declaration they had
+    is reported removed.
+    """
     findings: dict[tuple, Finding] = {}
     files: dict[str, SpecFile] = {}
-    specs = []
+    specs, changes = [], []
+    diffed = False
     for unit in units:
         spec, unit_findings = check_unit(unit)
+        base = baseline_for(unit) if baseline_for else None
+        if isinstance(base, Finding):
+            unit_findings.append(stamp(base))
+        elif base is not None:
+            diffed = True
+            unit_findings, unit_changes = _compare(base, spec, unit_findings)
+            changes.extend(unit_changes)
         specs.append(spec)
         for spec_file in unit.files:
             files.setdefault(spec_file.path, spec_file)
         for finding in unit_findings:
             # A file included by two roots is checked twice; report each finding once.
             findings.setdefault((finding.code, finding.span, finding.message), finding)
+    for base in removed:
+        diffed = True
+        gone = diff(resolve(base), resolve(Unit("", (), (), False)))
+        changes.extend(gone.changes)
+        for finding in gone.findings:
+            findings.setdefault((finding.code, finding.span, finding.message), replace(stamp(finding), from_diff=True))
     decided = policy.apply(list(findings.values()), files, config or Config())
     ordered = tuple(sorted(decided, key=lambda f: f.sort_key))
-    return Report(ordered, {path: files[path] for path in sorted(files)}, tuple(specs))
+    unique_changes = tuple(dict.fromkeys(changes))
+    return Report(ordered, {path: files[path] for path in sorted(files)}, tuple(specs), unique_changes, diffed)
+
+
+def directive_baseline(unit: Unit) -> Unit | Finding | None:
+    """The baseline a root file names with `# baseline: PATH` (relative to the file)."""
+    directive = unit.files[0].baseline if unit.files else None
+    if directive is None:
+        return None
+    path = display_path(Path(unit.root).parent / directive.path)
+    if not os.path.isfile(path):
+        return Finding(
+            "E102",
+            directive.span,
+            f"baseline {directive.path} does not exist ({path})",
+            subject="baseline",
+            hint="name a spec file relative to this one",
+        )
+    return load_units([path])[0]
 
 
 def check_paths(paths: list[str], config: Config | None = None) -> Report:
-    return check_units(load_units(paths), config)
+    """Check paths; files that name a `# baseline:` are checked against it."""
+    return check_units(load_units(paths), config, directive_baseline)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass
 
 from validator.spans import Span
@@ -37,7 +39,18 @@ class Finding:
     severity: str = ""
     suppressed: str | None = None  # the reason given by `# allow:`
     baseline: bool = False  # the baseline already had it (diff mode)
+    from_diff: bool = False  # reported by comparing with the baseline (B codes, A302, ...)
 
     @property
     def sort_key(self) -> tuple[str, int, int, str, str]:
         return (self.span.path, self.span.line, self.span.column, self.code, self.message)
+
+
+def fingerprint(finding: Finding) -> str:
+    """A line-independent identity: rule, subject and message with figures blanked.
+
+    Code scanning tracks a finding across edits that move lines by it, and diff mode uses it
+    to tell findings the baseline already had from new ones.
+    """
+    normal = re.sub(r"\d+", "#", " ".join(finding.message.split()))
+    return hashlib.sha256(f"{finding.code}\0{finding.subject}\0{normal}".encode()).hexdigest()[:32]

@@ -15,14 +15,11 @@ from validator.build import build_file
 from validator.findings import Finding
 from validator.model import SpecFile
 from validator.parse import decode, parse_text
+from validator.sources import LOCAL, GitFiles, InputError, LocalFiles
 from validator.spans import Span
 
 SUFFIX = ".uapi"
 MAX_FILE_BYTES = 64 * 1024 * 1024
-
-
-class InputError(Exception):
-    """A path the user named cannot be read: a usage or I/O error, not a finding."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,11 +38,12 @@ class _Loaded:
 
 @dataclass(slots=True)
 class _Loader:
+    files: LocalFiles | GitFiles
     cache: dict[str, _Loaded] = field(default_factory=dict)
 
     def load(self, path: str) -> _Loaded:
         if path not in self.cache:
-            self.cache[path] = _load_file(path)
+            self.cache[path] = _load_file(path, self.files)
         return self.cache[path]
 
 
@@ -53,33 +51,29 @@ def display_path(path: str | Path) -> str:
     return Path(os.path.normpath(path)).as_posix()
 
 
-def discover(paths: list[str]) -> list[tuple[str, str]]:
+def discover(paths: list[str], files: LocalFiles | GitFiles = LOCAL) -> list[tuple[str, str]]:
     """(file, spec root) for every spec file the paths name, in a stable order."""
     found: list[tuple[str, str]] = []
     for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            try:
-                files = sorted(p for p in path.rglob(f"*{SUFFIX}") if p.is_file())
-            except OSError as exc:
-                raise InputError(f"{raw}: cannot read folder: {exc.strerror or exc}") from None
-            found.extend((display_path(f), display_path(path)) for f in files)
-        elif path.is_file():
-            found.append((display_path(path), display_path(path.parent)))
-        elif path.exists():
+        path = display_path(raw)
+        if files.is_dir(path):
+            found.extend((display_path(f), path) for f in files.spec_files(path, SUFFIX))
+        elif files.is_file(path):
+            found.append((path, display_path(Path(path).parent)))
+        elif files.exists(path):
             raise InputError(f"{raw}: not a file or folder")
         else:
             raise InputError(f"{raw}: no such file or folder")
     return found
 
 
-def load_units(paths: list[str]) -> list[Unit]:
+def load_units(paths: list[str], files: LocalFiles | GitFiles = LOCAL) -> list[Unit]:
     """Load every root the paths name, each with its includes."""
-    roots = discover(paths)
+    roots = discover(paths, files)
     for file, _ in roots:
-        if not os.access(file, os.R_OK):
+        if not files.readable(file):
             raise InputError(f"{file}: cannot read file: permission denied")
-    loader = _Loader()
+    loader = _Loader(files)
     units = [_load_unit(file, root, loader) for file, root in roots]
     included = {f.path for unit in units for f in unit.files[1:]}
     return [unit for unit in units if unit.root not in included]
@@ -87,7 +81,7 @@ def load_units(paths: list[str]) -> list[Unit]:
 
 def load_text_unit(text: str, path: str) -> Unit:
     """A unit from text in memory (editors, tests); includes are read from disk."""
-    loader = _Loader()
+    loader = _Loader(LOCAL)
     loader.cache[path] = _load_text(text, path)
     return _load_unit(path, display_path(Path(path).parent), loader)
 
@@ -97,7 +91,7 @@ def _load_unit(file: str, root: str, loader: _Loader) -> Unit:
     findings: list[Finding] = []
     seen: set[str] = set()
     broken = False
-    real_root = os.path.realpath(root)
+    real_root = loader.files.real(root)
 
     def visit(path: str, stack: tuple[str, ...]) -> None:
         nonlocal broken
@@ -111,7 +105,7 @@ def _load_unit(file: str, root: str, loader: _Loader) -> Unit:
         files.append(loaded.spec)
         for include in loaded.spec.includes:
             target = display_path(Path(path).parent / include.path)
-            problem = _include_problem(include.path, target, real_root, (*stack, path))
+            problem = _include_problem(include.path, target, real_root, (*stack, path), loader.files)
             if problem:
                 code, message = problem
                 findings.append(Finding(code, include.span, message, subject=f"include/{include.path}"))
@@ -124,28 +118,29 @@ def _load_unit(file: str, root: str, loader: _Loader) -> Unit:
     return Unit(file, tuple(files), tuple(findings), broken)
 
 
-def _include_problem(written: str, target: str, real_root: str, stack: tuple[str, ...]) -> tuple[str, str] | None:
+def _include_problem(
+    written: str, target: str, real_root: str, stack: tuple[str, ...], files: LocalFiles | GitFiles
+) -> tuple[str, str] | None:
     if os.path.isabs(written):
         return "E109", f'include "{written}" is an absolute path; includes are relative to the including file'
-    real = os.path.realpath(target)
+    real = files.real(target)
     if os.path.commonpath([real, real_root]) != real_root:
         return "E109", f'include "{written}" leaves the spec root {display_path(real_root)}'
     if target in stack:
         cycle = " -> ".join((*stack[stack.index(target) :], target))
         return "E109", f"include cycle: {cycle}"
-    if not os.path.isfile(target):
+    if not files.is_file(target):
         return "E102", f'include "{written}" names a file that does not exist ({target})'
     return None
 
 
-def _load_file(path: str) -> _Loaded:
+def _load_file(path: str, files: LocalFiles | GitFiles) -> _Loaded:
     try:
-        size = os.path.getsize(path)
+        size = files.size(path)
         if size > MAX_FILE_BYTES:
             message = f"the file is {size} bytes; the limit is {MAX_FILE_BYTES} bytes"
             return _Loaded(None, Finding("E101", Span.point(path, 1, 1), message))
-        with open(path, "rb") as handle:
-            data = handle.read()
+        data = files.read_bytes(path)
     except OSError as exc:
         message = f"cannot read the file: {exc.strerror or exc}"
         return _Loaded(None, Finding("E102", Span.point(path, 1, 1), message))

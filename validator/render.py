@@ -18,10 +18,20 @@ def _autoescape(name: str | None) -> bool:
     return bool(name and name.endswith(_AUTOESCAPED))
 
 
+def _gh_data(text: str) -> str:
+    """Escape a GitHub workflow command's message."""
+    return str(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _gh_property(text: str) -> str:
+    """Escape a GitHub workflow command's property value."""
+    return _gh_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
 @cache
 def environment(override_dir: str | None = None) -> jinja2.Environment:
     search = [str(templates_dir())] if override_dir is None else [override_dir, str(templates_dir())]
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(search),
         undefined=jinja2.StrictUndefined,
         autoescape=_autoescape,
@@ -29,6 +39,8 @@ def environment(override_dir: str | None = None) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters.update(gh_data=_gh_data, gh_property=_gh_property)
+    return env
 
 
 def render(template: str, view: dict[str, Any], *, template_dir: Path | None = None) -> str:

@@ -11,8 +11,9 @@ from collections import Counter
 from typing import Any
 
 from validator import TOOL_NAME, __version__
+from validator.diff import Change
 from validator.engine import Report
-from validator.findings import SEVERITIES, Finding
+from validator.findings import SEVERITIES, Finding, fingerprint
 from validator.model import SpecFile
 
 
@@ -35,9 +36,18 @@ def finding_record(finding: Finding) -> dict[str, Any]:
             for r in finding.related
         ],
         "hint": finding.hint,
+        "fingerprint": fingerprint(finding),
+        "baseline": finding.baseline,
     }
     if finding.suppressed is not None:
         record["suppressed"] = {"reason": finding.suppressed}
+    return record
+
+
+def change_record(change: Change) -> dict[str, str]:
+    record = {"kind": change.kind, "subject": change.subject}
+    if change.attribute:
+        record.update(attribute=change.attribute, before=change.before, after=change.after)
     return record
 
 
@@ -52,6 +62,8 @@ def json_document(report: Report) -> str:
         "findings": [finding_record(f) for f in report.findings],
         "summary": summary(report.findings),
     }
+    if report.diffed:
+        document["changes"] = [change_record(c) for c in report.changes]
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -80,4 +92,11 @@ def text_view(report: Report, *, color: bool) -> dict[str, Any]:
         "summary": summary(report.findings),
         "suppressed": sum(1 for f in report.findings if f.suppressed is not None),
         "file_count": len(report.files),
+        "changes": [change_record(c) for c in report.changes],
+        "diffed": report.diffed,
+        "baseline_count": sum(1 for f in shown if f.baseline),
     }
+
+
+def github_view(report: Report) -> dict[str, Any]:
+    return {"findings": [finding_record(f) for f in report.findings if f.suppressed is None]}

@@ -5,12 +5,10 @@ from __future__ import annotations
 from validator.catalog import DIFF, reported_by
 from validator.findings import ERROR, WARNING
 
-_IMPLEMENTED = False  # diff mode lands with issue 4
-
 
 def _b(code: str, name: str, summary: str, what: str, why: str, fix: str, severity: str = ERROR):
     doc = f"## What it finds\n{what}\n\n## Why it matters\n{why}\n\n## How to fix\n{fix}"
-    return reported_by(DIFF, code, name, severity, summary, doc, implemented=_IMPLEMENTED)
+    return reported_by(DIFF, code, name, severity, summary, doc)
 
 
 RULES = (

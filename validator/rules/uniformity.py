@@ -65,7 +65,6 @@ ASYMMETRY_WITHOUT_OPT_IN = reported_by(
     ## How to fix
     Gate the asymmetry behind an opt-in capability: `uniform none opt_in CAP`.
     """,
-    implemented=False,  # diff mode lands with issue 4
 )
 
 RULES = (implicit_uniformity_abi, ASYMMETRY_WITHOUT_OPT_IN)

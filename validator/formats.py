@@ -1,0 +1,128 @@
+"""Machine formats for CI, built as data and serialised (never assembled in a template).
+
+SARIF 2.1.0 for code scanning, JUnit XML for GitLab, Jenkins and others.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from typing import Any
+from urllib.parse import quote
+
+from validator import TOOL_NAME, __version__
+from validator.catalog import DOC_SECTIONS
+from validator.engine import Report
+from validator.findings import SEVERITY_RANK, Finding, fingerprint
+from validator.rules import CATALOG
+from validator.spans import Span
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+_SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
+INFORMATION_URI = "https://github.com/uapi-validator/uapi-validator"
+
+
+def _uri(path: str) -> str:
+    # A baseline path such as HEAD:spec/x.uapi would read as a URI scheme: escape the colon.
+    return quote(path, safe="/")
+
+
+def _region(span: Span) -> dict[str, int]:
+    return {"startLine": span.line, "startColumn": span.column, "endLine": span.end_line, "endColumn": span.end_column}
+
+
+def _location(span: Span) -> dict[str, Any]:
+    return {"physicalLocation": {"artifactLocation": {"uri": _uri(span.path)}, "region": _region(span)}}
+
+
+def sarif_document(report: Report) -> str:
+    rules = [
+        {
+            "id": rule.code,
+            "name": rule.name,
+            "shortDescription": {"text": rule.summary},
+            "fullDescription": {"text": rule.section("What it finds") or rule.summary},
+            "help": {
+                "text": "\n\n".join(f"{t}\n{rule.section(t)}" for t in DOC_SECTIONS if rule.section(t)),
+                "markdown": "\n\n".join(f"**{t}**\n\n{rule.section(t)}" for t in DOC_SECTIONS if rule.section(t)),
+            },
+            "defaultConfiguration": {"level": _SARIF_LEVEL[rule.severity]},
+            "properties": {"tags": [rule.family], "implemented": rule.implemented},
+        }
+        for rule in CATALOG
+    ]
+    index = {rule.code: i for i, rule in enumerate(CATALOG)}
+    results = [_sarif_result(f, index[f.code], report.diffed) for f in report.findings]
+    document = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": TOOL_NAME,
+                        "version": __version__,
+                        "informationUri": INFORMATION_URI,
+                        "rules": rules,
+                    }
+                },
+                "columnKind": "unicodeCodePoints",
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def _sarif_result(finding: Finding, rule_index: int, diffed: bool) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "ruleId": finding.code,
+        "ruleIndex": rule_index,
+        "level": _SARIF_LEVEL[finding.severity],
+        "message": {"text": finding.message + (f" (fix: {finding.hint})" if finding.hint else "")},
+        "locations": [_location(finding.span)],
+        "partialFingerprints": {"uapiValidator/v1": fingerprint(finding)},
+    }
+    if finding.related:
+        result["relatedLocations"] = [
+            {"id": i, **_location(r.span), "message": {"text": r.message}} for i, r in enumerate(finding.related)
+        ]
+    if diffed:
+        result["baselineState"] = "unchanged" if finding.baseline else "new"
+    if finding.suppressed is not None:
+        result["suppressions"] = [{"kind": "inSource", "justification": finding.suppressed}]
+    return result
+
+
+def junit_document(report: Report, fail_on: str, include_baseline: bool) -> str:
+    """One test case per rule and file; a failure for each finding at the fail level."""
+    threshold = SEVERITY_RANK.get(fail_on, 99)
+    by_case: dict[tuple[str, str], list[Finding]] = {}
+    for finding in report.findings:
+        by_case.setdefault((finding.span.path, finding.code), []).append(finding)
+    paths = sorted(set(report.files) | {p for p, _ in by_case})
+    suites = ET.Element("testsuites", name=TOOL_NAME)
+    total_failures = 0
+    for path in paths:
+        suite = ET.SubElement(suites, "testsuite", name=path)
+        failures = 0
+        for rule in CATALOG:
+            case = ET.SubElement(suite, "testcase", classname=path, name=f"{rule.code} {rule.name}")
+            failing = [
+                f
+                for f in by_case.get((path, rule.code), [])
+                if f.suppressed is None
+                and SEVERITY_RANK[f.severity] >= threshold
+                and (include_baseline or not f.baseline)
+            ]
+            if failing:
+                failures += 1
+                failure = ET.SubElement(case, "failure", message=failing[0].message, type=failing[0].severity)
+                failure.text = "\n".join(f"{f.span.path}:{f.span.line}:{f.span.column}: {f.message}" for f in failing)
+        suite.set("tests", str(len(CATALOG)))
+        suite.set("failures", str(failures))
+        total_failures += failures
+    suites.set("tests", str(len(CATALOG) * len(paths)))
+    suites.set("failures", str(total_failures))
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
