@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from validator import TOOL_NAME, __version__
+from validator import model as m
 from validator.catalog import DOC_SECTIONS
 from validator.config import Config, ConfigError, find_config, load_config
 from validator.engine import Report, check_paths, check_units
@@ -25,9 +26,12 @@ from validator.output import OutputError, write_text
 from validator.render import render
 from validator.resources import bundled_kvm_spec_dir, bundled_spec_dir, rule_examples_dir
 from validator.rules import CATALOG, lookup
+from validator.scenario import KINDS, VMMS
+from validator.scenario import run as run_scenario
 from validator.selftest import FAILED, PASSED, SKIPPED, compare
 from validator.sources import GitFiles, InputError
-from validator.view import github_view, json_document, text_view
+from validator.spans import Span
+from validator.view import github_view, json_document, simulation_csv, simulation_json, simulation_view, text_view
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 FAIL_LEVELS = ("error", "warning", "info", "never")
@@ -94,6 +98,16 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("base", metavar="BASE", help="the baseline: a file, a folder, or git:REV")
     diff.add_argument("proposal", metavar="PROPOSED", help="the proposed spec file or folder")
     _output_options(diff)
+
+    simulate = commands.add_parser("simulate", help="run scenarios and measure what the design costs")
+    simulate.add_argument("path", metavar="PATH", help="a spec file or folder")
+    simulate.add_argument("--scenario", metavar="NAME", help="run only this declared scenario")
+    simulate.add_argument("--vcpus", metavar="N,N,...", help="vCPU counts (default: each scenario's own)")
+    simulate.add_argument("--kind", choices=KINDS, help="run an undeclared scenario of this kind")
+    simulate.add_argument("--vmm", choices=VMMS, default="generic", help="the VMM model of --kind (default: generic)")
+    simulate.add_argument("--trace", action="store_true", help="print the op sequence for the smallest vCPU count")
+    simulate.add_argument("--format", choices=("text", "json", "csv"), default="text")
+    simulate.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
 
     test = commands.add_parser("test", help="compare findings with each file's `# expect:` comments")
     test.add_argument("paths", nargs="*", metavar="PATH", help="spec files or folders (default: the bundled spec)")
@@ -303,4 +317,60 @@ def rule_doc_view(rule: Any) -> dict[str, Any]:
     }
 
 
-_COMMANDS = {"check": _check, "diff": _check, "test": _test, "rules": _rules, "explain": _explain}
+def _vcpu_counts(text: str | None) -> tuple[int, ...] | None:
+    if text is None:
+        return None
+    try:
+        counts = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        counts = ()
+    if not counts or min(counts) < 1:
+        raise UsageError(f"--vcpus takes positive counts separated by commas, such as 1,8,64,512, not {text!r}")
+    return counts
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    counts = _vcpu_counts(args.vcpus)
+    report = check_paths([args.path])
+    errors = [f for f in report.findings if f.code.startswith("E") and f.suppressed is None]
+    if errors:
+        first = errors[0]
+        raise UsageError(
+            f"{first.span.path}:{first.span.line}:{first.span.column}: {first.message} "
+            f"(the spec has {len(errors)} error(s); `check` lists them)"
+        )
+    results = []
+    for spec in report.specs:
+        if args.kind:
+            span = spec.api.span if spec.api else Span.point(spec.root, 1, 1)
+            adhoc = m.Scenario(f"{args.kind}-{args.vmm}", span, args.kind, vmm=args.vmm)
+            results.append(run_scenario(spec, adhoc, counts, trace=args.trace))
+            continue
+        for scenario in spec.scenarios.values():
+            if args.scenario in (None, scenario.name):
+                results.append(run_scenario(spec, scenario, counts, trace=args.trace))
+    if args.scenario and not results:
+        raise UsageError(f"no scenario named {args.scenario!r} in {args.path}")
+    if args.format == "json":
+        text = simulation_json(results)
+    elif args.format == "csv":
+        text = simulation_csv(results)
+    else:
+        text = (
+            render("simulate.txt.j2", simulation_view(results))
+            if results
+            else "no scenarios (declare one, or use --kind)\n"
+        )
+    write_text(text, args.output)
+    failed = any(r.first_failure or r.overruns for r in results)
+    return EXIT_FINDINGS if failed else EXIT_OK
+
+
+_COMMANDS = {
+    "check": _check,
+    "diff": _check,
+    "simulate": _simulate,
+    "test": _test,
+    "rules": _rules,
+    "explain": _explain,
+}

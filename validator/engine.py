@@ -1,4 +1,4 @@
-"""The pipeline, written once: load -> resolve -> E rules -> hazard rules -> policy -> report.
+"""The pipeline, written once: load -> resolve -> E rules -> hazard rules -> scenarios -> policy -> report.
 
 Hazard rules (and, later, scenarios) run only on a unit with no errors, as LANGUAGE.md says.
 """
@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from validator import policy
-from validator.catalog import HAZARD, RESOLVE
+from validator.catalog import HAZARD, RESOLVE, SCENARIO
 from validator.config import Config
 from validator.diff import Change, diff
 from validator.findings import ERROR, Finding, fingerprint
@@ -19,6 +19,7 @@ from validator.load import Unit, display_path, load_units
 from validator.model import SpecFile
 from validator.resolve import ResolvedSpec, resolve
 from validator.rules import BY_CODE, rules_for_stage, stamp
+from validator.scenario import run_all
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,10 @@ def check_unit(unit: Unit) -> tuple[ResolvedSpec, list[Finding]]:
     if not _has_errors(findings):
         for rule in rules_for_stage(HAZARD):
             findings.extend(rule.check(spec))  # type: ignore[misc]
+        if spec.scenarios:
+            results = run_all(spec)
+            for rule in rules_for_stage(SCENARIO):
+                findings.extend(rule.check(spec, results))  # type: ignore[misc]
     return spec, [stamp(f) for f in findings]
 
 

@@ -18,6 +18,14 @@ def _autoescape(name: str | None) -> bool:
     return bool(name and name.endswith(_AUTOESCAPED))
 
 
+def _duration(ns: int) -> str:
+    """Nanoseconds in the largest unit that keeps a digit before the point."""
+    for unit, scale in (("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000)):
+        if ns >= scale:
+            return f"{ns / scale:.3g} {unit}" if ns % scale else f"{ns // scale} {unit}"
+    return f"{ns} ns"
+
+
 def _gh_data(text: str) -> str:
     """Escape a GitHub workflow command's message."""
     return str(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
@@ -39,7 +47,7 @@ def environment(override_dir: str | None = None) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(gh_data=_gh_data, gh_property=_gh_property)
+    env.filters.update(gh_data=_gh_data, gh_property=_gh_property, duration=_duration)
     return env
 
 

@@ -6,6 +6,8 @@ dumped, never assembled in a template.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections import Counter
 from typing import Any
@@ -14,7 +16,9 @@ from validator import TOOL_NAME, __version__
 from validator.diff import Change
 from validator.engine import Report
 from validator.findings import SEVERITIES, Finding, fingerprint
+from validator.machine import Failure
 from validator.model import SpecFile
+from validator.scenario import DEFAULT_IOCTL_NS, DEFAULT_LOCK_NS, DEFAULT_THREADS, ScenarioResult
 
 
 def finding_record(finding: Finding) -> dict[str, Any]:
@@ -100,3 +104,102 @@ def text_view(report: Report, *, color: bool) -> dict[str, Any]:
 
 def github_view(report: Report) -> dict[str, Any]:
     return {"findings": [finding_record(f) for f in report.findings if f.suppressed is None]}
+
+
+def _failure_record(failure: Failure) -> dict[str, Any]:
+    return {
+        "op": failure.op,
+        "vcpu": failure.vcpu,
+        "register": failure.register,
+        "value": failure.value,
+        "errno": failure.errno,
+        "why": failure.why,
+    }
+
+
+def scenario_record(result: ScenarioResult) -> dict[str, Any]:
+    scenario = result.scenario
+    return {
+        "name": scenario.name,
+        "path": scenario.span.path,
+        "line": scenario.span.line,
+        "kind": scenario.kind,
+        "vmm": scenario.vmm or "generic",
+        "host_threads": scenario.host_threads or DEFAULT_THREADS,
+        "cost": {
+            "ioctl_ns": scenario.cost_ioctl_ns if scenario.cost_ioctl_ns is not None else DEFAULT_IOCTL_NS,
+            "lock_ns": scenario.cost_lock_ns if scenario.cost_lock_ns is not None else DEFAULT_LOCK_NS,
+        },
+        "budget": {
+            k: v
+            for k, v in (
+                ("serialized", scenario.budget_serialized),
+                ("ioctls", scenario.budget_ioctls),
+                ("blackout_ns", scenario.budget_blackout_ns),
+            )
+            if v is not None
+        },
+        "points": [
+            {
+                "vcpus": p.vcpus,
+                "ioctls": p.ioctls,
+                "state_ops": p.state_ops,
+                "serialized": p.serialized,
+                "vm_lock_acquisitions": p.vm_lock_acquisitions,
+                "blackout_ns": p.blackout_ns,
+                "failures": [_failure_record(f) for f in p.failures],
+            }
+            for p in result.points
+        ],
+        "growth": {"blackout": result.growth, "serialized": result.serialized_growth},
+        "overruns": [{"vcpus": o.vcpus, "what": o.what, "figure": o.figure, "limit": o.limit} for o in result.overruns],
+        "trace": list(result.trace),
+    }
+
+
+def simulation_json(results: list[ScenarioResult]) -> str:
+    document = {"tool": {"name": TOOL_NAME, "version": __version__}, "scenarios": [scenario_record(r) for r in results]}
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def simulation_csv(results: list[ScenarioResult]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(
+        [
+            "path",
+            "scenario",
+            "kind",
+            "vmm",
+            "vcpus",
+            "ioctls",
+            "state_ops",
+            "serialized",
+            "vm_lock_acquisitions",
+            "blackout_ns",
+            "first_errno",
+        ]
+    )
+    for result in results:
+        s = result.scenario
+        for p in result.points:
+            writer.writerow(
+                [
+                    s.span.path,
+                    s.name,
+                    s.kind,
+                    s.vmm or "generic",
+                    p.vcpus,
+                    p.ioctls,
+                    p.state_ops,
+                    p.serialized,
+                    p.vm_lock_acquisitions,
+                    p.blackout_ns,
+                    p.failures[0].errno if p.failures else "",
+                ]
+            )
+    return out.getvalue()
+
+
+def simulation_view(results: list[ScenarioResult]) -> dict[str, Any]:
+    return {"scenarios": [scenario_record(r) for r in results]}

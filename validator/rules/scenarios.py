@@ -1,18 +1,28 @@
-"""X: the executable spec — scenarios run against the spec's semantics."""
+"""X: the executable spec — scenarios run against the spec's semantics (validator.scenario)."""
 
 from __future__ import annotations
 
-from validator.catalog import SCENARIO, reported_by
-from validator.findings import ERROR
+from collections.abc import Iterator
 
-_IMPLEMENTED = False  # the executable spec lands with issue 5
+from validator.catalog import SCENARIO, rule
+from validator.findings import ERROR, Finding, Related
+from validator.machine import Failure
+from validator.model import attr_span
+from validator.resolve import ResolvedSpec
+from validator.scenario import ScenarioResult
 
-SCENARIO_OP_FAILED = reported_by(
-    SCENARIO,
-    "X701",
-    "scenario-op-failed",
-    ERROR,
-    "an op a correct VMM issues in a scenario got an errno",
+_UNITS = {"serialized": "serialized writes", "ioctls": "ioctls", "blackout": "ns of estimated blackout"}
+
+
+def _op(failure: Failure) -> str:
+    where = f"on vCPU {failure.vcpu}" if failure.vcpu is not None else "on the VM"
+    if failure.register is None:
+        return f"{failure.op} {where}"
+    return f"{failure.op} of {failure.register} = {failure.value:#x} {where}"
+
+
+@rule("X701", "scenario-op-failed", ERROR, "an op a correct VMM issues in a scenario got an errno", stage=SCENARIO)
+def scenario_op_failed(spec: ResolvedSpec, results: list[ScenarioResult]) -> Iterator[Finding]:
     """
     ## What it finds
     In a scenario, the first operation that a correct VMM issues (create a vCPU, set a
@@ -26,16 +36,28 @@ SCENARIO_OP_FAILED = reported_by(
     ## How to fix
     Change the lifecycle the op hits (deadline, `rewrite same_value ok`, uniformity), or show
     the VMM model is wrong.
-    """,
-    implemented=_IMPLEMENTED,
-)
+    """
+    for result in results:
+        first = result.first_failure
+        if first is None:
+            continue
+        vcpus, failure = first
+        scenario = result.scenario
+        related = [Related(attr_span(scenario, "vmm"), f"VMM model {scenario.vmm or 'generic'}")]
+        if failure.subject is not None:
+            related.insert(0, Related(failure.subject.span, f"{failure.subject.name}: {failure.why}"))
+        yield Finding(
+            "X701",
+            scenario.span,
+            f"{scenario.kind} with {vcpus} vCPUs: {_op(failure)} got {failure.errno} ({failure.why})",
+            subject=f"scenario/{scenario.name}",
+            hint="accept what a VMM re-applies (e.g. `rewrite same_value ok`), or move the deadline",
+            related=tuple(related),
+        )
 
-BUDGET_EXCEEDED = reported_by(
-    SCENARIO,
-    "X702",
-    "budget-exceeded",
-    ERROR,
-    "a scenario's budget is exceeded at some vCPU count",
+
+@rule("X702", "budget-exceeded", ERROR, "a scenario's budget is exceeded at some vCPU count", stage=SCENARIO)
+def budget_exceeded(spec: ResolvedSpec, results: list[ScenarioResult]) -> Iterator[Finding]:
     """
     ## What it finds
     A scenario whose `budget` (serialized writes, ioctls, blackout) is exceeded at some vCPU
@@ -47,8 +69,28 @@ BUDGET_EXCEEDED = reported_by(
 
     ## How to fix
     Reduce the per-vCPU work (VM-fd access, write_once with a hint) or justify a larger budget.
-    """,
-    implemented=_IMPLEMENTED,
-)
+    """
+    for result in results:
+        if not result.overruns:
+            continue
+        scenario = result.scenario
+        first = result.overruns[0]
+        also = sorted({o.vcpus for o in result.overruns} - {first.vcpus})
+        tail = f" (and at {', '.join(map(str, also))} vCPUs)" if also else ""
+        yield Finding(
+            "X702",
+            scenario.span,
+            f"{scenario.kind} with {first.vcpus} vCPUs: {first.figure} {_UNITS[first.what]}, over the budget of "
+            f"{first.limit}{tail}; growth is {result.serialized_growth if first.what == 'serialized' else result.growth}",
+            subject=f"scenario/{scenario.name}",
+            hint="write VM state once (VM fd, or write_once with a hint), or justify a larger budget",
+            related=(
+                Related(
+                    attr_span(scenario, "budget_" + ("blackout_ns" if first.what == "blackout" else first.what)),
+                    "budget",
+                ),
+            ),
+        )
 
-RULES = (SCENARIO_OP_FAILED, BUDGET_EXCEEDED)
+
+RULES = (scenario_op_failed, budget_exceeded)

@@ -1,0 +1,237 @@
+"""The executable spec: exact results, the figures of the normative examples, the CLI."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import EXAMPLES, ROOT, needs_examples, run_cli, write
+from validator.load import load_text_unit
+from validator.resolve import resolve
+from validator.scenario import KINDS, VMMS, execute, growth
+
+# -- exactness: grouped execution equals executing every op one vCPU at a time ----------------
+
+SCOPES = ("vm", "vcpu", "write_once", "system")
+DEADLINES = (
+    "always",
+    "never",
+    "before vcpu_init else EPERM",
+    "before finalize else EPERM",
+    "before first_run else EBUSY",
+    "before first_run",
+)
+REWRITES = (None, "same_value ok", "same_value EBUSY")
+UNIFORMS = (None, "last_wins", "enforced EINVAL as contract")
+
+
+@st.composite
+def specs(draw) -> str:
+    text = 'api "t" version "1"\nlock vm_lock : vm\nlock vcpu_lock : vcpu\n'
+    text += "capability HINT : vm {\n  kind query\n}\ncapability OPT : vm {\n  kind opt_in\n  before vcpu_create\n}\n"
+    text += "interface one_reg : vcpu {\n  get G\n  set S\n  list L\n}\n"
+    text += "interface dev : vm {\n  get G\n  set S\n  has H\n}\n"
+    for index in range(draw(st.integers(1, 5))):
+        scope = draw(st.sampled_from(SCOPES))
+        lines = [
+            f"register R{index} {{",
+            f"  scope {scope}",
+            f"  via {draw(st.sampled_from(['one_reg', 'dev', 'one_reg, dev']))}",
+        ]
+        if draw(st.booleans()):
+            lines.append(f"  lock {draw(st.sampled_from(['vm_lock', 'vcpu_lock']))}")
+        lines.append(f"  migrate {draw(st.sampled_from(['yes', 'yes', 'no']))}")
+        deadline = draw(st.sampled_from(DEADLINES))
+        lines.append(f"  writable {deadline}")
+        rewrite = draw(st.sampled_from(REWRITES))
+        if rewrite and deadline != "always":
+            lines.append(f"  rewrite {rewrite}")
+        uniform = draw(st.sampled_from(UNIFORMS))
+        if uniform:
+            lines.append(f"  uniform {uniform}")
+        if scope == "write_once" and draw(st.booleans()):
+            lines.append("  hint HINT")
+        if draw(st.booleans()):
+            lines.append(f"  reset {draw(st.sampled_from(['all', 'none', '0', '3']))}")
+            lines.append("  bits {\n    0 A\n    1 B\n  }")
+        if draw(st.booleans()):
+            lines.append("  opt_in OPT")
+        lines.append("}")
+        text += "\n".join(lines) + "\n"
+    return text
+
+
+def outcome(metrics) -> tuple:
+    """Counts, the first failure exactly, and every refusal with its multiplicity."""
+    refusals = Counter()
+    for failure in metrics.failures:
+        refusals[(failure.op, failure.register, failure.errno, failure.why)] += failure.times
+    return (
+        metrics.ioctls,
+        metrics.state_ops,
+        metrics.serialized,
+        dict(metrics.locks),
+        [(f.op, f.vcpu, f.register, f.value, f.errno, f.why) for f in metrics.failures][:1],
+        refusals,
+    )
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(specs(), st.sampled_from(KINDS), st.sampled_from(VMMS), st.integers(1, 7))
+def test_grouped_execution_equals_op_by_op(text, kind, vmm, vcpus) -> None:
+    spec = resolve(load_text_unit(text, "random.uapi"))
+    grouped = execute(spec, kind, vmm, vcpus, grouped=True)
+    one_by_one = execute(spec, kind, vmm, vcpus, grouped=False)
+    assert outcome(grouped) == outcome(one_by_one), text
+
+
+# -- the normative examples' figures ------------------------------------------------------------
+
+
+@needs_examples
+def test_hypercall_bitmaps_restore_is_1536_serialized_writes_at_512_and_linear() -> None:
+    result = run_cli("simulate", str(EXAMPLES / "hypercall-bitmaps.uapi"), "--format", "json")
+    [scenario] = json.loads(result.stdout)["scenarios"]
+    at_512 = next(p for p in scenario["points"] if p["vcpus"] == 512)
+    assert at_512["serialized"] == 1536 and at_512["vm_lock_acquisitions"] == 1536
+    assert at_512["blackout_ns"] == 1536 * 3_000
+    assert scenario["growth"] == {"blackout": "linear", "serialized": "linear"}
+    assert result.returncode == 1  # the budget of 64 is exceeded
+
+
+@needs_examples
+def test_vm_fd_design_writes_each_register_once_and_is_constant() -> None:
+    result = run_cli("simulate", str(EXAMPLES / "hypercall-bitmaps-vm-fd.uapi"), "--format", "json")
+    [scenario] = json.loads(result.stdout)["scenarios"]
+    assert {p["serialized"] for p in scenario["points"]} == {1}
+    assert scenario["growth"] == {"blackout": "constant", "serialized": "constant"}
+    assert result.returncode == 0
+
+
+@needs_examples
+def test_lifecycle_hotplug_fails_with_the_reason() -> None:
+    result = run_cli("check", str(EXAMPLES / "lifecycle.uapi"), "--format", "json")
+    [x701] = [f for f in json.loads(result.stdout)["findings"] if f["code"] == "X701"]
+    assert x701["message"] == (
+        "hotplug with 4 vCPUs: KVM_SET_ONE_REG of EXAMPLE_REG_TIMER_CTL = 0x0 on vCPU 4 got EBUSY "
+        "(frozen at first_run; rewrite same_value EBUSY)"
+    )
+    assert x701["line"] == 42 and x701["related"][0]["line"] == 12
+
+
+def test_id_registers_accept_identical_rewrites_after_first_run() -> None:
+    result = run_cli("simulate", str(ROOT / "spec/kvm/arm64/id-regs.uapi"), "--format", "json")
+    scenarios = {s["name"]: s for s in json.loads(result.stdout)["scenarios"]}
+    assert set(scenarios) == {"hotplug_cpu", "reset_all"}
+    assert all(not p["failures"] for s in scenarios.values() for p in s["points"])
+    assert scenarios["hotplug_cpu"]["growth"]["serialized"] == "constant"
+    assert scenarios["reset_all"]["growth"]["serialized"] == "linear"
+
+
+# -- the blackout model and growth classes ---------------------------------------------------------
+
+
+def test_blackout_formula_uses_host_threads(tmp_path) -> None:
+    text = """lock vm_lock : vm
+interface one_reg : vcpu {
+  get G
+  set S
+  list L
+}
+register SERIAL {
+  scope vcpu
+  via one_reg
+  lock vm_lock
+  migrate yes
+}
+register PARALLEL {
+  scope vcpu
+  via one_reg
+  migrate yes
+}
+scenario s : restore {
+  vcpus 10
+  host_threads 4
+  cost ioctl 2us, lock 5us
+}
+"""
+    path = write(tmp_path, "b.uapi", text)
+    [scenario] = json.loads(run_cli("simulate", str(path), "--format", "json").stdout)["scenarios"]
+    [point] = scenario["points"]
+    # 10 serialized writes x (2 + 5) us + ceil(10 parallel / 4 threads) x 2 us
+    assert point["blackout_ns"] == 10 * 7_000 + 3 * 2_000
+
+
+@pytest.mark.parametrize(
+    ("points", "expected"),
+    [
+        ([(1, 5), (64, 5), (512, 5)], "constant"),
+        ([(1, 3), (64, 192), (512, 1536)], "linear"),
+        ([(1, 1), (64, 4096), (512, 262144)], "superlinear"),
+        ([(1, 10), (64, 60), (512, 100)], "sublinear"),
+        ([(4, 7)], "unknown"),
+    ],
+)
+def test_growth_classes(points, expected) -> None:
+    assert growth(points) == expected
+
+
+# -- the command -------------------------------------------------------------------------------
+
+
+@needs_examples
+def test_simulate_text_table_and_trace() -> None:
+    result = run_cli("simulate", str(EXAMPLES / "hypercall-bitmaps.uapi"), "--vcpus", "2,4", "--trace")
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("scenario migrate (restore, generic VMM, 16 host threads")
+    assert lines[2].split() == ["2", "13", "6", "6", "18", "us"]
+    assert "budget serialized 64: met" in result.stdout
+    assert "    KVM_SET_ONE_REG KVM_REG_ARM_STD_BMAP on vCPU 1" in lines
+
+
+@needs_examples
+def test_simulate_undeclared_kind_and_csv() -> None:
+    result = run_cli(
+        "simulate", str(EXAMPLES / "vcpu-features-base.uapi"), "--kind", "reset", "--vcpus", "3", "--format", "csv"
+    )
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [(r["scenario"], r["kind"], r["vcpus"]) for r in rows] == [("reset-generic", "reset", "3")]
+    hinted = run_cli(
+        "simulate",
+        str(EXAMPLES / "hypercall-bitmaps-write-once.uapi"),
+        "--kind",
+        "restore",
+        "--vmm",
+        "hint_aware",
+        "--vcpus",
+        "8",
+        "--format",
+        "json",
+    )
+    [scenario] = json.loads(hinted.stdout)["scenarios"]
+    assert scenario["points"][0]["serialized"] == 1 + 8  # the hinted bitmap once, the other per vCPU
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--vcpus", "0,4"), "--vcpus takes positive counts"),
+        (("--vcpus", "a"), "--vcpus takes positive counts"),
+        (("--scenario", "nope"), "no scenario named 'nope'"),
+    ],
+)
+def test_simulate_usage_errors(args, message) -> None:
+    result = run_cli("simulate", str(ROOT / "spec/rules/X701-scenario-op-failed/pass.uapi"), *args)
+    assert result.returncode == 2 and message in result.stderr
+
+
+def test_simulate_refuses_a_spec_with_errors(tmp_path) -> None:
+    path = write(tmp_path, "e.uapi", "lock a : vm\nlock a : vm\n")
+    result = run_cli("simulate", str(path))
+    assert result.returncode == 2 and "e.uapi:2:1" in result.stderr and "`check` lists them" in result.stderr
