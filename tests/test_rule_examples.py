@@ -36,7 +36,7 @@ def test_pass_example_reports_nothing(rule) -> None:
 
 @pytest.mark.parametrize("rule", CHECKED, ids=lambda r: r.code)
 def test_explain_prints_both_examples(rule) -> None:
-    from validator.cli import rule_doc_view
+    from validator.docs import rule_doc_view
 
     view = rule_doc_view(rule)
     folder = EXAMPLES / f"{rule.code}-{rule.name}"

@@ -16,17 +16,18 @@ from typing import Any
 
 from validator import TOOL_NAME, __version__
 from validator import model as m
-from validator.catalog import DOC_SECTIONS
 from validator.config import Config, ConfigError, find_config, load_config
+from validator.docs import catalog_view, rule_doc_view
 from validator.engine import Report, check_paths, check_units
 from validator.findings import SEVERITY_RANK
 from validator.formats import junit_document, sarif_document
 from validator.load import Unit, load_units
 from validator.output import OutputError, write_text
 from validator.render import render
-from validator.resources import bundled_kvm_spec_dir, bundled_spec_dir, rule_examples_dir
+from validator.resources import bundled_kvm_spec_dir, bundled_spec_dir
+from validator.review import compare_view, design_facts, review_view
 from validator.rules import CATALOG, lookup
-from validator.scenario import KINDS, VMMS
+from validator.scenario import KINDS, VMMS, run_all
 from validator.scenario import run as run_scenario
 from validator.selftest import FAILED, PASSED, SKIPPED, compare
 from validator.sources import GitFiles, InputError
@@ -81,6 +82,12 @@ def _output_options(command: argparse.ArgumentParser) -> None:
     )
 
 
+def _document_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
+    command.add_argument("--date", metavar="TEXT", help="a date to print (documents carry none unless given)")
+    command.add_argument("--template-dir", metavar="DIR", help="templates that override the built-in ones")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=TOOL_NAME, description="A design checker for Linux kernel userspace APIs (KVM first).")
     parser.add_argument("--version", action="version", version=f"{TOOL_NAME} {__version__}")
@@ -108,6 +115,28 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--trace", action="store_true", help="print the op sequence for the smallest vCPU count")
     simulate.add_argument("--format", choices=("text", "json", "csv"), default="text")
     simulate.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+
+    review = commands.add_parser("review", help="write a review document (Markdown, HTML, or a mailing-list reply)")
+    review.add_argument("proposal", metavar="PROPOSED", help="the spec file or folder under review")
+    review.add_argument("--baseline", metavar="BASE", help="compare with BASE: a file, a folder, or git:REV")
+    review.add_argument("--format", choices=("markdown", "html", "email"), default="markdown")
+    _document_options(review)
+    review.add_argument(
+        "--fail-on", choices=FAIL_LEVELS, default="error", help="the verdict's fail level (default: error)"
+    )
+    review.add_argument("--config", metavar="FILE", help="configuration file (default: found upward from the spec)")
+    review.add_argument(
+        "--all", dest="include_baseline", action="store_true", help="findings the baseline had count in the verdict too"
+    )
+
+    compare = commands.add_parser("compare", help="compare design alternatives side by side")
+    compare.add_argument("designs", nargs="+", metavar="SPEC", help="two or more spec files or folders")
+    compare.add_argument("--format", choices=("markdown", "html", "text"), default="text")
+    _document_options(compare)
+
+    catalog = commands.add_parser("catalog", help="render the rule catalog (the text `explain` prints)")
+    catalog.add_argument("--format", choices=("markdown", "html"), default="markdown")
+    _document_options(catalog)
 
     test = commands.add_parser("test", help="compare findings with each file's `# expect:` comments")
     test.add_argument("paths", nargs="*", metavar="PATH", help="spec files or folders (default: the bundled spec)")
@@ -297,26 +326,6 @@ def _explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def rule_doc_view(rule: Any) -> dict[str, Any]:
-    """A rule's documentation with its example files (spec/rules/<CODE>-<name>/)."""
-    folder = rule_examples_dir() / f"{rule.code}-{rule.name}"
-
-    def example(name: str) -> str:
-        path = folder / name
-        return path.read_text(encoding="utf-8").rstrip("\n") if path.is_file() else ""
-
-    return {
-        "code": rule.code,
-        "name": rule.name,
-        "severity": rule.severity,
-        "summary": rule.summary,
-        "implemented": rule.implemented,
-        "sections": [{"title": t, "body": rule.section(t)} for t in DOC_SECTIONS if rule.section(t)],
-        "fail_example": example("fail.uapi"),
-        "pass_example": example("pass.uapi"),
-    }
-
-
 def _vcpu_counts(text: str | None) -> tuple[int, ...] | None:
     if text is None:
         return None
@@ -366,10 +375,58 @@ def _simulate(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if failed else EXIT_OK
 
 
+_DOCUMENT_SUFFIX = {"markdown": "md", "html": "html", "email": "email", "text": "txt"}
+
+
+def _template_dir(args: argparse.Namespace) -> Path | None:
+    if args.template_dir is None:
+        return None
+    if not os.path.isdir(args.template_dir):
+        raise UsageError(f"{args.template_dir}: no such template folder")
+    return Path(args.template_dir)
+
+
+def _review(args: argparse.Namespace) -> int:
+    report = _run(args)
+    view = review_view(
+        report, fail_on=args.fail_on, include_baseline=args.include_baseline, baseline=args.baseline, date=args.date
+    )
+    text = render(f"review.{_DOCUMENT_SUFFIX[args.format]}.j2", view, template_dir=_template_dir(args))
+    write_text(text, args.output)
+    return EXIT_OK if view["verdict"]["passed"] else EXIT_FINDINGS
+
+
+def _compare(args: argparse.Namespace) -> int:
+    if len(args.designs) < 2:
+        raise UsageError("compare needs at least two designs")
+    designs = []
+    for path in args.designs:
+        report = check_paths([path])
+        designs.append(design_facts(path, report, [r for spec in report.specs for r in run_all(spec)]))
+    text = render(
+        f"compare.{_DOCUMENT_SUFFIX[args.format]}.j2",
+        compare_view(designs, args.date),
+        template_dir=_template_dir(args),
+    )
+    write_text(text, args.output)
+    return EXIT_OK
+
+
+def _catalog(args: argparse.Namespace) -> int:
+    view = {**catalog_view(), "date": args.date}
+    write_text(
+        render(f"catalog.{_DOCUMENT_SUFFIX[args.format]}.j2", view, template_dir=_template_dir(args)), args.output
+    )
+    return EXIT_OK
+
+
 _COMMANDS = {
     "check": _check,
     "diff": _check,
     "simulate": _simulate,
+    "review": _review,
+    "compare": _compare,
+    "catalog": _catalog,
     "test": _test,
     "rules": _rules,
     "explain": _explain,

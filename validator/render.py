@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup, escape
 
 from validator.resources import templates_dir
 
@@ -24,6 +26,11 @@ def _duration(ns: int) -> str:
         if ns >= scale:
             return f"{ns / scale:.3g} {unit}" if ns % scale else f"{ns // scale} {unit}"
     return f"{ns} ns"
+
+
+def _inline_code(text: str) -> Markup:
+    """Escape text, then show `spans` as code (rule documentation uses backticks)."""
+    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text))))
 
 
 def _gh_data(text: str) -> str:
@@ -47,7 +54,7 @@ def environment(override_dir: str | None = None) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(gh_data=_gh_data, gh_property=_gh_property, duration=_duration)
+    env.filters.update(gh_data=_gh_data, gh_property=_gh_property, duration=_duration, inline_code=_inline_code)
     return env
 
 
