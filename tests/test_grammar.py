@@ -112,7 +112,7 @@ def test_grammar_builds_without_conflicts_in_strict_mode() -> None:
 def test_every_construct_parses_and_builds() -> None:
     parsed = parse_text(EVERY_CONSTRUCT, "all.uapi")
     assert parsed.error is None
-    spec = build_file(parsed.tree, parsed.comments, "all.uapi", EVERY_CONSTRUCT)
+    spec = build_file(parsed.statements, parsed.comments, "all.uapi", EVERY_CONSTRUCT)
     kinds = [type(d).__name__ for d in spec.declarations]
     assert (
         kinds == ["Lock"] * 4 + ["Capability"] * 2 + ["Interface"] + ["Register"] * 3 + ["Feature"] + ["Scenario"] * 4
@@ -180,7 +180,7 @@ def test_keywords_are_whole_words_and_usable_as_names() -> None:
     text = "lock list : vm\nscenario reset : reset {\n}\nregister vm {\n}\n"
     parsed = parse_text(text, "k.uapi")
     assert parsed.error is None
-    spec = build_file(parsed.tree, parsed.comments, "k.uapi", text)
+    spec = build_file(parsed.statements, parsed.comments, "k.uapi", text)
     assert [d.name for d in spec.declarations] == ["list", "reset", "vm"]
 
 
@@ -193,7 +193,7 @@ def test_crlf_and_missing_final_newline_parse() -> None:
 def test_comments_and_directives_are_collected_with_lines() -> None:
     text = "# baseline: base.uapi\n\n  # allow: S201 -- reason\nlock a : vm   # expect: E999, S201\n"
     parsed = parse_text(text, "d.uapi")
-    spec = build_file(parsed.tree, parsed.comments, "d.uapi", text)
+    spec = build_file(parsed.statements, parsed.comments, "d.uapi", text)
     assert spec.baseline.path == "base.uapi"
     assert [(e.line, e.codes) for e in spec.expects] == [(4, ("E999", "S201"))]
     assert [(a.line, a.codes, a.reason) for a in spec.allows] == [(3, ("S201",), "reason")]

@@ -8,10 +8,11 @@ repeated, for the resolver to report.
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from lark import Token, Transformer, Tree, v_args
+from lark import Token, Transformer
 
 from validator import model as m
 from validator.spans import Span
@@ -42,9 +43,28 @@ def unquote(text: str) -> str:
     return re.sub(r"\\(.)", r"\1", text[1:-1])
 
 
-def build_file(tree: Tree | None, comments: tuple[Token, ...], path: str, text: str) -> m.SpecFile:
-    """The model of one parsed file (with no tree: its directives and text only)."""
-    statements = _Builder(path).transform(tree) if tree is not None else []
+# The file whose parse is in progress: the builder runs inside the LALR parser (no tree is
+# built, which halves the time of a large spec), so it learns the path for its spans here.
+_current_path: ContextVar[str] = ContextVar("uapi_current_path", default="")
+
+
+def parsing(path: str) -> Token:
+    """Set the path the builder gives spans; returns the reset token for `done_parsing`."""
+    return _current_path.set(path)  # type: ignore[return-value]
+
+
+def done_parsing(reset: object) -> None:
+    _current_path.reset(reset)  # type: ignore[arg-type]
+
+
+def make_builder() -> Transformer:
+    """The transformer the parser applies as it reduces (see grammar.build_parser)."""
+    return _Builder()
+
+
+def build_file(statements: list[Any] | None, comments: tuple[Token, ...], path: str, text: str) -> m.SpecFile:
+    """The model of one parsed file (with no statements: its directives and text only)."""
+    statements = statements or []
     kinds: dict[str, list[Any]] = {"api": [], "include": [], "decl": []}
     for statement in statements:
         key = "api" if isinstance(statement, m.Api) else "include" if isinstance(statement, m.Include) else "decl"
@@ -59,7 +79,7 @@ def build_file(tree: Tree | None, comments: tuple[Token, ...], path: str, text: 
         expects=expects,
         allows=allows,
         baseline=baseline,
-        source_lines=tuple(lines),
+        text=text,
     )
 
 
@@ -113,52 +133,80 @@ def _fold(items: list[_Item]) -> tuple[dict[str, Any], tuple[m.Attr, ...], tuple
     return fields, tuple(attrs), tuple(repeated)
 
 
-class _Builder(Transformer):
-    def __init__(self, path: str) -> None:
-        super().__init__()
-        self._path = path
+def _first(item: Any) -> tuple[int, int] | None:
+    """Where a child starts: a token, a built value with a span, or a tuple of them."""
+    if isinstance(item, Token):
+        return None if item.type == "_NL" else (item.line, item.column)
+    if isinstance(item, tuple | list):
+        for part in item:
+            if (found := _first(part)) is not None:
+                return found
+        return None
+    span = getattr(item, "span", None)
+    return (span.line, span.column) if span is not None else None
 
-    def _span(self, meta_or_token: Any) -> Span:
-        return Span.of(self._path, meta_or_token)
+
+def _last(item: Any) -> tuple[int, int] | None:
+    if isinstance(item, Token):
+        return None if item.type == "_NL" else (item.end_line, item.end_column)
+    if isinstance(item, tuple | list):
+        for part in reversed(item):
+            if (found := _last(part)) is not None:
+                return found
+        return None
+    span = getattr(item, "span", None)
+    return (span.end_line, span.end_column) if span is not None else None
+
+
+class _Builder(Transformer):
+    """Applied by the LALR parser as it reduces (grammar built with keep_all_tokens), so every
+    rule sees its keyword tokens and spans come from the first and last token it holds."""
+
+    def _extent(self, children: list[Any]) -> Span:
+        start = next(p for p in map(_first, children) if p is not None)
+        end = next(p for p in map(_last, reversed(children)) if p is not None)
+        return Span(_current_path.get(), start[0], start[1], end[0], end[1])
+
+    def _token_span(self, token: Token) -> Span:
+        return Span.of(_current_path.get(), token)
 
     def _name(self, token: Token | None) -> m.Name | None:
-        return None if token is None else m.Name(str(token), self._span(token))
+        return None if token is None else m.Name(str(token), self._token_span(token))
 
-    def _head(self, meta: Any, name: Token) -> Span:
+    def _head(self, keyword: Token, name: Token) -> Span:
         """A declaration's own span: from its keyword through its name."""
-        return Span(self._path, meta.line, meta.column, name.end_line, name.end_column)
+        return Span(_current_path.get(), keyword.line, keyword.column, name.end_line, name.end_column)
+
+    def _items(self, children: list[Any]) -> list[_Item]:
+        return [c for c in children if isinstance(c, _Item)]
 
     # -- top level ---------------------------------------------------------------------------
 
     def start(self, children: list[Any]) -> list[Any]:
-        return children
+        return [c for c in children if not isinstance(c, Token)]
 
-    @v_args(meta=True)
-    def api(self, meta: Any, children: list[Token]) -> m.Api:
-        name, version = children
-        return m.Api(unquote(name), unquote(version), self._span(meta))
+    def api(self, children: list[Token]) -> m.Api:
+        _, name, _, version = children
+        return m.Api(unquote(name), unquote(version), self._extent(children))
 
-    @v_args(meta=True)
-    def include(self, meta: Any, children: list[Token]) -> m.Include:
-        return m.Include(unquote(children[0]), self._span(children[0]))
+    def include(self, children: list[Token]) -> m.Include:
+        return m.Include(unquote(children[1]), self._token_span(children[1]))
 
-    @v_args(meta=True)
-    def lock(self, meta: Any, children: list[Any]) -> m.Lock:
-        name, scope, description = children
-        return m.Lock(str(name), self._head(meta, name), scope, description and unquote(description))
+    def lock(self, children: list[Any]) -> m.Lock:
+        keyword, name, _, scope, description = children
+        return m.Lock(str(name), self._head(keyword, name), str(scope), description and unquote(description))
 
-    @v_args(meta=True)
-    def capability(self, meta: Any, children: list[Any]) -> m.Capability:
-        name, scope, *items = children
-        fields, attrs, repeated = _fold(items)
-        return m.Capability(str(name), self._head(meta, name), scope, attrs=attrs, repeated=repeated, **fields)
+    def capability(self, children: list[Any]) -> m.Capability:
+        keyword, name, _, scope = children[:4]
+        fields, attrs, repeated = _fold(self._items(children))
+        return m.Capability(str(name), self._head(keyword, name), str(scope), attrs=attrs, repeated=repeated, **fields)
 
-    @v_args(meta=True)
-    def interface(self, meta: Any, children: list[Any]) -> m.Interface:
-        name, scope, *items = children
+    def interface(self, children: list[Any]) -> m.Interface:
+        keyword, name, _, scope = children[:4]
+        items = self._items(children)
         ioctls = tuple(item.value for item in items if item.keyword == "ioctl")
         fields, attrs, repeated = _fold([i for i in items if i.keyword != "ioctl"])
-        roles = {}
+        roles: dict[str, Span] = {}
         for item in items:
             if item.keyword == "ioctl":
                 role = item.value.role
@@ -167,120 +215,101 @@ class _Builder(Transformer):
                 roles.setdefault(role, item.span)
                 attrs += (m.Attr(role, item.span),)
         return m.Interface(
-            str(name), self._head(meta, name), scope, ioctls=ioctls, attrs=attrs, repeated=repeated, **fields
+            str(name), self._head(keyword, name), str(scope), ioctls=ioctls, attrs=attrs, repeated=repeated, **fields
         )
 
-    @v_args(meta=True)
-    def register(self, meta: Any, children: list[Any]) -> m.Register:
-        name, *items = children
-        fields, attrs, repeated = _fold(items)
-        return m.Register(str(name), self._head(meta, name), attrs=attrs, repeated=repeated, **fields)
+    def register(self, children: list[Any]) -> m.Register:
+        keyword, name = children[:2]
+        fields, attrs, repeated = _fold(self._items(children))
+        return m.Register(str(name), self._head(keyword, name), attrs=attrs, repeated=repeated, **fields)
 
-    @v_args(meta=True)
-    def feature(self, meta: Any, children: list[Any]) -> m.Feature:
-        name, *items = children
-        fields, attrs, repeated = _fold(items)
-        return m.Feature(str(name), self._head(meta, name), attrs=attrs, repeated=repeated, **fields)
+    def feature(self, children: list[Any]) -> m.Feature:
+        keyword, name = children[:2]
+        fields, attrs, repeated = _fold(self._items(children))
+        return m.Feature(str(name), self._head(keyword, name), attrs=attrs, repeated=repeated, **fields)
 
-    @v_args(meta=True)
-    def scenario(self, meta: Any, children: list[Any]) -> m.Scenario:
-        name, kind, *items = children
+    def scenario(self, children: list[Any]) -> m.Scenario:
+        keyword, name, _, kind = children[:4]
         flat: list[_Item] = []
-        for item in items:  # cost and budget items become fields of their own
+        for item in self._items(children):  # cost and budget items become fields of their own
             flat.extend(item.value if isinstance(item.value, list) else [item])
         fields, attrs, repeated = _fold(flat)
-        return m.Scenario(str(name), self._head(meta, name), kind, attrs=attrs, repeated=repeated, **fields)
+        return m.Scenario(str(name), self._head(keyword, name), str(kind), attrs=attrs, repeated=repeated, **fields)
 
     # -- shared pieces -----------------------------------------------------------------------
 
-    def scope(self, children: list[Token]) -> str:
-        return str(children[0])
+    def scope(self, children: list[Token]) -> Token:
+        return children[0]
 
-    def event(self, children: list[Token]) -> str:
-        return str(children[0])
+    def event(self, children: list[Token]) -> Token:
+        return children[0]
 
-    def scenario_kind(self, children: list[Token]) -> str:
-        return str(children[0])
+    def scenario_kind(self, children: list[Token]) -> Token:
+        return children[0]
 
     def name_list(self, children: list[Token]) -> tuple[m.Name, ...]:
-        return tuple(m.Name(str(t), self._span(t)) for t in children)
+        return tuple(m.Name(str(t), self._token_span(t)) for t in children if t.type == "NAME")
 
-    @v_args(meta=True)
-    def since(self, meta: Any, children: list[Token]) -> _Item:
-        return _Item("since", unquote(children[0]), self._span(meta))
+    def since(self, children: list[Token]) -> _Item:
+        return _Item("since", unquote(children[1]), self._extent(children))
 
-    @v_args(meta=True)
-    def doc(self, meta: Any, children: list[Token]) -> _Item:
-        return _Item("doc", unquote(children[0]), self._span(meta))
+    def doc(self, children: list[Token]) -> _Item:
+        return _Item("doc", unquote(children[1]), self._extent(children))
 
-    @v_args(meta=True)
-    def locks(self, meta: Any, children: list[Any]) -> _Item:
-        return _Item("locks", children[0], self._span(meta))
+    def locks(self, children: list[Any]) -> _Item:
+        return _Item("locks", children[1], self._extent(children))
 
     # -- capability and interface attributes ---------------------------------------------------
 
-    @v_args(meta=True)
-    def cap_kind(self, meta: Any, children: list[Token]) -> _Item:
-        return _Item("kind", str(children[1]), self._span(meta))
+    def cap_kind(self, children: list[Token]) -> _Item:
+        return _Item("kind", str(children[1]), self._extent(children))
 
-    @v_args(meta=True)
-    def cap_before(self, meta: Any, children: list[Any]) -> _Item:
-        return _Item("before", children[0], self._span(meta))
+    def cap_before(self, children: list[Any]) -> _Item:
+        return _Item("before", str(children[1]), self._extent(children))
 
-    @v_args(meta=True)
-    def iface_ioctl(self, meta: Any, children: list[Token]) -> _Item:
+    def iface_ioctl(self, children: list[Token]) -> _Item:
         role, name = children
-        return _Item("ioctl", m.Ioctl(str(role), self._name(name)), self._span(meta))
+        return _Item("ioctl", m.Ioctl(str(role), self._name(name)), self._extent(children))
 
-    @v_args(meta=True)
-    def iface_cap(self, meta: Any, children: list[Token]) -> _Item:
-        return _Item("cap", self._name(children[0]), self._span(meta))
+    def iface_cap(self, children: list[Token]) -> _Item:
+        return _Item("cap", self._name(children[1]), self._extent(children))
 
     # -- register attributes -------------------------------------------------------------------
 
-    @v_args(meta=True)
-    def reg_id(self, meta: Any, children: list[Token]) -> _Item:
-        return _Item("id", parse_int(children[0]), self._span(meta))
+    def reg_id(self, children: list[Token]) -> _Item:
+        return _Item("id", parse_int(children[1]), self._extent(children))
 
-    @v_args(meta=True)
-    def width(self, meta: Any, children: list[Token]) -> _Item:
-        return _Item("width", parse_int(children[0]), self._span(meta))
+    def width(self, children: list[Token]) -> _Item:
+        return _Item("width", parse_int(children[1]), self._extent(children))
 
-    @v_args(meta=True)
-    def reg_scope(self, meta: Any, children: list[Token]) -> _Item:
-        return _Item("scope", str(children[1]), self._span(meta))
+    def reg_scope(self, children: list[Token]) -> _Item:
+        return _Item("scope", str(children[1]), self._extent(children))
 
-    @v_args(meta=True)
-    def hint(self, meta: Any, children: list[Token]) -> _Item:
-        return _Item("hint", self._name(children[0]), self._span(meta))
+    def hint(self, children: list[Token]) -> _Item:
+        return _Item("hint", self._name(children[1]), self._extent(children))
 
-    @v_args(meta=True)
-    def via(self, meta: Any, children: list[Any]) -> _Item:
-        return _Item("via", children[0], self._span(meta))
+    def via(self, children: list[Any]) -> _Item:
+        return _Item("via", children[1], self._extent(children))
 
-    @v_args(meta=True)
-    def migrate(self, meta: Any, children: list[Token]) -> _Item:
-        return _Item("migrate", str(children[1]) == "yes", self._span(meta))
+    def migrate(self, children: list[Token]) -> _Item:
+        return _Item("migrate", str(children[1]) == "yes", self._extent(children))
 
-    @v_args(meta=True)
-    def writable(self, meta: Any, children: list[Any]) -> _Item:
-        span = self._span(meta)
+    def writable(self, children: list[Any]) -> _Item:
+        span = self._extent(children)
         if len(children) == 2:  # writable always | never
             return _Item("writable", m.Writable(str(children[1]), span), span)
         _, _, event, _, errno = children
-        return _Item("writable", m.Writable("before", span, event, self._name(errno)), span)
+        return _Item("writable", m.Writable("before", span, str(event), self._name(errno)), span)
 
-    @v_args(meta=True)
-    def rewrite(self, meta: Any, children: list[Token]) -> _Item:
+    def rewrite(self, children: list[Token]) -> _Item:
         result = children[2]
         errno = None if str(result) == "ok" else self._name(result)
-        span = self._span(meta)
+        span = self._extent(children)
         return _Item("rewrite", m.Rewrite(span, errno), span)
 
-    @v_args(meta=True)
-    def uniform(self, meta: Any, children: list[Any]) -> _Item:
-        span = self._span(meta)
-        body = children[0].children
+    def uniform(self, children: list[Any]) -> _Item:
+        span = self._extent(children)
+        body = children[1]
         kind = str(body[0])
         if kind == "enforced":
             uniform = m.Uniform(kind, span, errno=self._name(body[1]), basis=str(body[3]))
@@ -290,62 +319,56 @@ class _Builder(Transformer):
             uniform = m.Uniform(kind, span)
         return _Item("uniform", uniform, span)
 
-    @v_args(meta=True)
-    def reset(self, meta: Any, children: list[Token]) -> _Item:
+    def uniform_body(self, children: list[Any]) -> list[Any]:
+        return children
+
+    def reset(self, children: list[Token]) -> _Item:
         value = children[1]
-        span = self._span(meta)
+        span = self._extent(children)
         if value.type == "INT":
             return _Item("reset", m.Reset("value", span, parse_int(value)), span)
         return _Item("reset", m.Reset(str(value), span), span)
 
-    @v_args(meta=True)
-    def reserved(self, meta: Any, children: list[Token]) -> _Item:
-        span = self._span(meta)
+    def reserved(self, children: list[Token]) -> _Item:
+        span = self._extent(children)
         if str(children[1]) == "reject":
             return _Item("reserved", m.Reserved("reject", span, self._name(children[2])), span)
         return _Item("reserved", m.Reserved("ignore", span), span)
 
-    @v_args(meta=True)
-    def bits(self, meta: Any, children: list[m.Bit]) -> _Item:
-        return _Item("bits", tuple(children), self._span(meta))
+    def bits(self, children: list[Any]) -> _Item:
+        return _Item("bits", tuple(c for c in children if isinstance(c, m.Bit)), self._extent(children))
 
-    @v_args(meta=True)
-    def bit(self, meta: Any, children: list[Token | None]) -> m.Bit:
-        index, name, since = children
-        return m.Bit(parse_int(index), str(name), self._span(meta), since and unquote(since))
+    def bit(self, children: list[Token | None]) -> m.Bit:
+        index, name, _, since = children
+        return m.Bit(parse_int(index), str(name), self._extent(children), since and unquote(since))
 
-    @v_args(meta=True)
-    def opt_in(self, meta: Any, children: list[Token]) -> _Item:
-        return _Item("opt_in", self._name(children[0]), self._span(meta))
+    def opt_in(self, children: list[Token]) -> _Item:
+        return _Item("opt_in", self._name(children[1]), self._extent(children))
 
     # -- feature and scenario attributes ---------------------------------------------------------
 
-    @v_args(meta=True)
-    def feature_via(self, meta: Any, children: list[Token]) -> _Item:
-        return _Item("via", self._name(children[0]), self._span(meta))
+    def feature_via(self, children: list[Token]) -> _Item:
+        return _Item("via", self._name(children[1]), self._extent(children))
 
-    @v_args(meta=True)
-    def vmm(self, meta: Any, children: list[Token]) -> _Item:
-        return _Item("vmm", str(children[1]), self._span(meta))
+    def vmm(self, children: list[Token]) -> _Item:
+        return _Item("vmm", str(children[1]), self._extent(children))
 
-    @v_args(meta=True)
-    def vcpus(self, meta: Any, children: list[Token]) -> _Item:
-        return _Item("vcpus", tuple(parse_int(t) for t in children), self._span(meta))
+    def vcpus(self, children: list[Token]) -> _Item:
+        return _Item("vcpus", tuple(parse_int(t) for t in children if t.type == "INT"), self._extent(children))
 
-    @v_args(meta=True)
-    def host_threads(self, meta: Any, children: list[Token]) -> _Item:
-        return _Item("host_threads", parse_int(children[0]), self._span(meta))
+    def host_threads(self, children: list[Token]) -> _Item:
+        return _Item("host_threads", parse_int(children[1]), self._extent(children))
 
-    @v_args(meta=True)
-    def cost(self, meta: Any, children: list[tuple[str, Any]]) -> _Item:
-        span = self._span(meta)
-        return _Item("cost", [_Item(f"cost_{k}_ns", v, span) for k, v in children], span)
+    def cost(self, children: list[Any]) -> _Item:
+        span = self._extent(children)
+        pairs = [c for c in children if isinstance(c, tuple)]
+        return _Item("cost", [_Item(f"cost_{k}_ns", v, span) for k, v in pairs], span)
 
-    @v_args(meta=True)
-    def budget(self, meta: Any, children: list[tuple[str, Any]]) -> _Item:
-        span = self._span(meta)
+    def budget(self, children: list[Any]) -> _Item:
+        span = self._extent(children)
         names = {"serialized": "budget_serialized", "ioctls": "budget_ioctls", "blackout": "budget_blackout_ns"}
-        return _Item("budget", [_Item(names[k], v, span) for k, v in children], span)
+        pairs = [c for c in children if isinstance(c, tuple)]
+        return _Item("budget", [_Item(names[k], v, span) for k, v in pairs], span)
 
     def cost_item(self, children: list[Token]) -> tuple[str, int]:
         return str(children[0]), parse_duration_ns(children[1])

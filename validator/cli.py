@@ -23,7 +23,7 @@ from validator.findings import SEVERITY_RANK
 from validator.formats import junit_document, sarif_document
 from validator.load import Unit, load_units
 from validator.output import OutputError, write_text
-from validator.render import render
+from validator.render import TemplateProblem, render
 from validator.resources import bundled_kvm_spec_dir, bundled_spec_dir
 from validator.review import compare_view, design_facts, review_view
 from validator.rules import CATALOG, lookup
@@ -153,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return _COMMANDS[args.command](args)
-    except (InputError, OutputError, UsageError, ConfigError) as exc:
+    except (InputError, OutputError, UsageError, ConfigError, TemplateProblem) as exc:
         print(f"{TOOL_NAME}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -8,18 +8,19 @@ root of the same run includes it: then it is checked as part of its includer.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from validator.build import build_file
 from validator.findings import Finding
-from validator.model import SpecFile
+from validator.model import Include, SpecFile
 from validator.parse import decode, parse_text
 from validator.sources import LOCAL, GitFiles, InputError, LocalFiles
 from validator.spans import Span
 
 SUFFIX = ".uapi"
-MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_FILE_BYTES = 16 * 1024 * 1024  # a 40k-register file; larger specs are split by include
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,33 +94,48 @@ def _load_unit(file: str, root: str, loader: _Loader) -> Unit:
     broken = False
     real_root = loader.files.real(root)
 
-    def visit(path: str, stack: tuple[str, ...]) -> None:
+    # Depth-first, in include order, with an explicit stack: an include chain may be far
+    # deeper than Python's recursion limit. `chain` is the path from the root to the file
+    # being read, for the cycle test.
+    chain: list[str] = []
+    pending: list[Iterator[Include] | None] = []
+
+    def enter(path: str) -> None:
         nonlocal broken
         seen.add(path)
         loaded = loader.load(path)
         if loaded.error:
             findings.append(loaded.error)
             broken = True
+        chain.append(path)
         if loaded.spec is None:
+            pending.append(None)
             return
         files.append(loaded.spec)
-        for include in loaded.spec.includes:
-            target = display_path(Path(path).parent / include.path)
-            problem = _include_problem(include.path, target, real_root, (*stack, path), loader.files)
-            if problem:
-                code, message = problem
-                findings.append(Finding(code, include.span, message, subject=f"include/{include.path}"))
-                broken = broken or code == "E102"
-                continue
-            if target not in seen:
-                visit(target, (*stack, path))
+        pending.append(iter(loaded.spec.includes))
 
-    visit(file, ())
+    enter(file)
+    while pending:
+        includes = pending[-1]
+        include = next(includes, None) if includes is not None else None
+        if include is None:
+            pending.pop()
+            chain.pop()
+            continue
+        path = chain[-1]
+        target = display_path(Path(path).parent / include.path)
+        problem = _include_problem(include.path, target, real_root, chain, loader.files)
+        if problem:
+            code, message = problem
+            findings.append(Finding(code, include.span, message, subject=f"include/{include.path}"))
+            broken = broken or code == "E102"
+        elif target not in seen:
+            enter(target)
     return Unit(file, tuple(files), tuple(findings), broken)
 
 
 def _include_problem(
-    written: str, target: str, real_root: str, stack: tuple[str, ...], files: LocalFiles | GitFiles
+    written: str, target: str, real_root: str, stack: list[str], files: LocalFiles | GitFiles
 ) -> tuple[str, str] | None:
     if os.path.isabs(written):
         return "E109", f'include "{written}" is an absolute path; includes are relative to the including file'
@@ -127,7 +143,7 @@ def _include_problem(
     if os.path.commonpath([real, real_root]) != real_root:
         return "E109", f'include "{written}" leaves the spec root {display_path(real_root)}'
     if target in stack:
-        cycle = " -> ".join((*stack[stack.index(target) :], target))
+        cycle = " -> ".join([*stack[stack.index(target) :], target])
         return "E109", f"include cycle: {cycle}"
     if not files.is_file(target):
         return "E102", f'include "{written}" names a file that does not exist ({target})'
@@ -152,8 +168,8 @@ def _load_file(path: str, files: LocalFiles | GitFiles) -> _Loaded:
 
 def _load_text(text: str, path: str) -> _Loaded:
     parsed = parse_text(text, path)
-    if parsed.tree is None:
+    if parsed.statements is None:
         # Only the directives of a file that does not parse are known (for `test`).
         spec = build_file(None, parsed.comments, path, text)
         return _Loaded(spec, parsed.error)
-    return _Loaded(build_file(parsed.tree, parsed.comments, path, text), None)
+    return _Loaded(build_file(parsed.statements, parsed.comments, path, text), None)

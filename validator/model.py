@@ -267,4 +267,6 @@ class SpecFile:
     expects: tuple[Expect, ...] = ()
     allows: tuple[Allow, ...] = ()
     baseline: BaselineDirective | None = None
-    source_lines: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    # The text as read; split into lines only when a report quotes it (a tuple of lines per
+    # file costs a tenth of the memory of a 100k-register check).
+    text: str = field(default="", repr=False, compare=False)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
-from lark import Lark, Token, Tree
+from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
+from validator.build import done_parsing, make_builder, parsing
 from validator.findings import Finding
 from validator.grammar import build_parser
 from validator.spans import Span
@@ -51,12 +53,14 @@ def _collect_line_comments(token: Token) -> Token:
 
 @cache
 def _parser() -> Lark:
-    return build_parser(lexer_callbacks={"COMMENT": _collect_comment, "_NL": _collect_line_comments})
+    return build_parser(
+        lexer_callbacks={"COMMENT": _collect_comment, "_NL": _collect_line_comments}, transformer=make_builder()
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class ParsedText:
-    tree: Tree | None  # None when the text has a syntax error
+    statements: list[Any] | None  # the built declarations; None when the text has a syntax error
     comments: tuple[Token, ...]
     error: Finding | None
 
@@ -82,8 +86,9 @@ def parse_text(text: str, path: str) -> ParsedText:
     # A final newline lets the last statement end like every other; positions are unchanged.
     source = text if text.endswith("\n") else text + "\n"
     reset = _comment_sink.set(comments)
+    path_reset = parsing(path)
     try:
-        tree = _parser().parse(source)
+        statements = _parser().parse(source)
     except UnexpectedInput as exc:
         error = _syntax_error(exc, path, source)
         # The parse stopped at the error; lex the whole text so that directives after it
@@ -93,7 +98,8 @@ def parse_text(text: str, path: str) -> ParsedText:
         return ParsedText(None, tuple(comments), error)
     finally:
         _comment_sink.reset(reset)
-    return ParsedText(tree, tuple(comments), None)
+        done_parsing(path_reset)
+    return ParsedText(statements, tuple(comments), None)
 
 
 def _lex_for_comments(source: str) -> None:

@@ -58,6 +58,15 @@ def environment(override_dir: str | None = None) -> jinja2.Environment:
     return env
 
 
+class TemplateProblem(Exception):
+    """A template (most likely a project's own, from --template-dir) cannot render."""
+
+
 def render(template: str, view: dict[str, Any], *, template_dir: Path | None = None) -> str:
     env = environment(None if template_dir is None else str(template_dir))
-    return env.get_template(template).render(**view)
+    try:
+        return env.get_template(template).render(**view)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateProblem(f"{exc.filename or template}:{exc.lineno}: {exc.message}") from None
+    except jinja2.TemplateError as exc:
+        raise TemplateProblem(f"{template}: {exc}") from None

@@ -20,7 +20,7 @@ from validator.rules import BY_CODE
 from validator.rules._facts import is_new
 from validator.scenario import ScenarioResult, run_all
 from validator.spans import Span
-from validator.view import change_record, finding_record, scenario_record
+from validator.view import SourceLines, change_record, finding_record, scenario_record
 
 _KINDS = (
     ("registers", m.Register),
@@ -32,9 +32,8 @@ _KINDS = (
 )
 
 
-def _quote(report: Report, span: Span) -> list[dict[str, Any]]:
-    spec_file = report.files.get(span.path)
-    lines = spec_file.source_lines if spec_file else ()
+def _quote(source: SourceLines, span: Span) -> list[dict[str, Any]]:
+    lines = source(span.path)
     return [
         {"line": n, "text": lines[n - 1]}
         for n in range(span.line, min(span.end_line, span.line + 2) + 1)
@@ -52,13 +51,13 @@ def _docs(report: Report) -> dict[str, str]:
     }
 
 
-def _finding(report: Report, finding: Finding, docs: dict[str, str]) -> dict[str, Any]:
+def _finding(source: SourceLines, finding: Finding, docs: dict[str, str]) -> dict[str, Any]:
     rule = BY_CODE[finding.code]
-    quoted = _quote(report, finding.span)
+    quoted = _quote(source, finding.span)
     for related in finding.related:
         quoted.extend(
             q
-            for q in _quote(report, Span.point(related.span.path, related.span.line, 1))
+            for q in _quote(source, Span.point(related.span.path, related.span.line, 1))
             if related.span.path == finding.span.path and q not in quoted
         )
     return {
@@ -131,6 +130,7 @@ def review_view(
     apis = sorted({(s.api.name, s.api.version) for s in report.specs if s.api})
     results = results if results is not None else [r for s in report.specs for r in run_all(s)]
     docs = _docs(report)
+    source = SourceLines(report.files)
     return {
         "tool": {"name": TOOL_NAME, "version": __version__},
         "date": date,
@@ -147,10 +147,10 @@ def review_view(
         "diffed": report.diffed,
         "changes": [change_record(c) for c in report.changes],
         "groups": [
-            {"severity": s, "findings": [_finding(report, f, docs) for f in shown if f.severity == s]}
+            {"severity": s, "findings": [_finding(source, f, docs) for f in shown if f.severity == s]}
             for s in SEVERITIES
         ],
-        "suppressed": [_finding(report, f, docs) for f in report.findings if f.suppressed is not None],
+        "suppressed": [_finding(source, f, docs) for f in report.findings if f.suppressed is not None],
         "scenarios": [scenario_record(r) for r in results],
         "checklist": _checklist(report, shown),
     }

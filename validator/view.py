@@ -10,6 +10,7 @@ import csv
 import io
 import json
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 from validator import TOOL_NAME, __version__
@@ -71,9 +72,22 @@ def json_document(report: Report) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def _snippet(files: dict[str, SpecFile] | Any, finding: Finding) -> dict[str, Any] | None:
-    spec_file = files.get(finding.span.path)
-    lines = spec_file.source_lines if spec_file else ()
+class SourceLines:
+    """The lines of the report's files, split once per file when a report first quotes it."""
+
+    def __init__(self, files: Mapping[str, SpecFile]) -> None:
+        self._files = files
+        self._split: dict[str, list[str]] = {}
+
+    def __call__(self, path: str) -> list[str]:
+        if path not in self._split:
+            spec_file = self._files.get(path)
+            self._split[path] = spec_file.text.splitlines() if spec_file else []
+        return self._split[path]
+
+
+def _snippet(source: SourceLines, finding: Finding) -> dict[str, Any] | None:
+    lines = source(finding.span.path)
     span = finding.span
     if not 1 <= span.line <= len(lines):
         return None
@@ -90,9 +104,10 @@ def _snippet(files: dict[str, SpecFile] | Any, finding: Finding) -> dict[str, An
 
 def text_view(report: Report, *, color: bool) -> dict[str, Any]:
     shown = [f for f in report.findings if f.suppressed is None]
+    source = SourceLines(report.files)
     return {
         "color": color,
-        "findings": [{**finding_record(f), "snippet": _snippet(report.files, f)} for f in shown],
+        "findings": [{**finding_record(f), "snippet": _snippet(source, f)} for f in shown],
         "summary": summary(report.findings),
         "suppressed": sum(1 for f in report.findings if f.suppressed is not None),
         "file_count": len(report.files),

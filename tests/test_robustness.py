@@ -1,0 +1,207 @@
+"""Hostile input: every outcome is findings (or a located E101), never a crash, hang or escape."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import EXAMPLES, ROOT, run_cli, write
+from validator.engine import check_paths
+from validator.formats import junit_document, sarif_document
+from validator.render import render
+from validator.view import json_document, text_view
+
+SEEDS = [p.read_bytes() for p in sorted((ROOT / "spec").rglob("*.uapi"))]
+SEEDS += [p.read_bytes() for p in sorted(EXAMPLES.glob("*.uapi"))] if EXAMPLES.is_dir() else []
+
+
+@st.composite
+def hostile(draw) -> bytes:
+    """A real spec, mutated the ways files get broken or made hostile."""
+    data = bytearray(draw(st.sampled_from(SEEDS)))
+    for _ in range(draw(st.integers(1, 4))):
+        kind = draw(
+            st.sampled_from(
+                [
+                    "bytes",
+                    "truncate",
+                    "delete-line",
+                    "duplicate-line",
+                    "huge-int",
+                    "long-name",
+                    "braces",
+                    "nul",
+                    "crlf",
+                    "bom",
+                    "invalid-utf8",
+                    "replace",
+                ]
+            )
+        )
+        at = draw(st.integers(0, len(data)))
+        lines = bytes(data).split(b"\n")
+        line = draw(st.integers(0, max(len(lines) - 1, 0)))
+        if kind == "bytes":
+            data[at:at] = draw(st.binary(min_size=1, max_size=40))
+        elif kind == "truncate":
+            del data[at:]
+        elif kind in ("delete-line", "duplicate-line") and lines:
+            lines[line : line + 1] = [] if kind == "delete-line" else [lines[line], lines[line]]
+            data = bytearray(b"\n".join(lines))
+        elif kind == "huge-int":
+            data[at:at] = b" 0x" + b"f" * draw(st.integers(20, 4000)) + b" "
+        elif kind == "long-name":
+            data[at:at] = b" " + b"N" * draw(st.integers(100, 20000)) + b" "
+        elif kind == "braces":
+            data[at:at] = b"{\n" * draw(st.integers(1, 3000))
+        elif kind == "nul":
+            data[at:at] = b"\0"
+        elif kind == "crlf":
+            data = bytearray(bytes(data).replace(b"\n", b"\r\n"))
+        elif kind == "bom":
+            data[0:0] = b"\xef\xbb\xbf"
+        elif kind == "invalid-utf8":
+            data[at:at] = draw(st.sampled_from([b"\xff", b"\xc3\x28", b"\xed\xa0\x80", b"\x80\x80"]))
+        else:
+            data[at : at + 1] = draw(st.binary(min_size=1, max_size=1))
+    return bytes(data)
+
+
+@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(hostile())
+def test_mutated_specs_never_crash_and_every_report_renders(tmp_path_factory, data) -> None:
+    path = tmp_path_factory.mktemp("fuzz") / "spec.uapi"
+    path.write_bytes(data)
+    report = check_paths([str(path)])
+    for finding in report.findings:
+        assert finding.span.line >= 1 and finding.span.column >= 1, finding
+    json.loads(json_document(report))
+    json.loads(sarif_document(report))
+    junit_document(report, "error", False)
+    render("check.txt.j2", text_view(report, color=False))
+
+
+def test_random_bytes_are_a_located_syntax_error(tmp_path) -> None:
+    path = write(tmp_path, "x.uapi", "")
+    path.write_bytes(b"\x00\x01register \xff{")
+    [finding] = check_paths([str(path)]).findings
+    assert finding.code == "E101" and (finding.span.line, finding.span.column) == (1, 12)
+
+
+def test_a_50_mb_spec_is_refused_with_a_message(tmp_path) -> None:
+    path = tmp_path / "huge.uapi"
+    with path.open("wb") as handle:
+        handle.truncate(50 * 1024 * 1024)
+    result = run_cli("check", str(path), "--format", "json")
+    [finding] = json.loads(result.stdout)["findings"]
+    assert finding["code"] == "E101" and "the limit is" in finding["message"]
+
+
+def test_an_include_graph_of_1000_files_resolves(tmp_path) -> None:
+    for index in range(1000):  # a chain: far deeper than Python's recursion limit
+        body = f'include "f{index + 1}.uapi"\n' if index < 999 else ""
+        write(tmp_path, f"f{index}.uapi", body + f"lock l{index} : vm\n")
+    write(tmp_path, "root.uapi", 'include "f0.uapi"\nregister R {\n  lock l999\n}\n')
+    report = check_paths([str(tmp_path / "root.uapi")])
+    assert report.findings == () and len(report.files) == 1001
+
+
+def test_a_long_include_cycle_is_e109(tmp_path) -> None:
+    for index in range(300):
+        write(tmp_path, f"c{index}.uapi", f'include "c{(index + 1) % 300}.uapi"\n')
+    [finding] = check_paths([str(tmp_path / "c0.uapi")]).findings
+    assert finding.code == "E109" and finding.message.startswith("include cycle:")
+
+
+def test_nothing_in_a_spec_is_executed_or_fetched() -> None:
+    """No eval/exec anywhere; processes are started only by the git baseline reader."""
+    for module in sorted((ROOT / "validator").rglob("*.py")):
+        tree = ast.parse(module.read_text())
+        calls = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+        assert not calls & {"eval", "exec", "compile", "__import__"}, module
+        imports = {
+            a.name
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Import | ast.ImportFrom)
+            for a in (n.names if isinstance(n, ast.Import) else [ast.alias(n.module or "")])
+        }
+        if module.name != "sources.py":
+            assert not imports & {"subprocess", "socket", "urllib.request", "http.client"}, module
+
+
+def test_json_and_sarif_stay_valid_for_any_character(tmp_path) -> None:
+    text = 'lock l : vm "\\" \u2028 \U0001f600 \x7f \t tab"\nlock l : vm\n'
+    path = write(tmp_path, "odd \u2603.uapi", text)
+    report = check_paths([str(path)])
+    assert json.loads(json_document(report))["findings"][0]["path"].endswith("odd \u2603.uapi")
+    assert json.loads(sarif_document(report))["runs"][0]["results"]
+
+
+FORMAT_COMMANDS = [
+    ("check", "--format", "text", "--color", "always"),
+    ("check", "--format", "json"),
+    ("check", "--format", "sarif"),
+    ("check", "--format", "github"),
+    ("check", "--format", "junit"),
+    ("review", "--format", "markdown"),
+    ("review", "--format", "html"),
+    ("review", "--format", "email"),
+    ("simulate", "--format", "text"),
+    ("simulate", "--format", "json"),
+    ("simulate", "--format", "csv"),
+]
+
+
+@pytest.mark.parametrize("command", FORMAT_COMMANDS, ids=lambda c: f"{c[0]}-{c[2]}")
+def test_every_format_is_byte_identical_across_hash_seeds(command) -> None:
+    target = str(ROOT / "spec" / "kvm" / "arm64" / "firmware.uapi")
+    args = (command[0], target, *command[1:])
+    outputs = {run_cli(*args, env={"PYTHONHASHSEED": seed}).stdout for seed in ("0", "7", "4242")}
+    assert len(outputs) == 1 and outputs.pop()
+
+
+def test_a_failing_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch) -> None:
+    from validator.output import OutputError, write_text
+
+    target = tmp_path / "report.json"
+    target.write_text("old")
+
+    def interrupted(src: str, dst: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(OutputError, match="No space left"):
+        write_text("new", str(target))
+    assert target.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]
+
+
+def test_a_failing_render_leaves_the_output_untouched(tmp_path) -> None:
+    path = write(tmp_path, "s.uapi", "lock l : vm\n")
+    out = tmp_path / "review.md"
+    out.write_text("old")
+    broken = tmp_path / "templates"
+    write(broken, "review.md.j2", "{{ no_such_value.attribute }}\n")
+    result = run_cli("review", str(path), "--template-dir", str(broken), "-o", str(out))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "review.md.j2: 'no_such_value' is undefined" in result.stderr
+    assert out.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == [
+        "review.md",
+        "s.uapi",
+        "templates",
+    ]
+
+
+def test_output_never_lands_outside_the_named_file(tmp_path) -> None:
+    path = write(tmp_path, "s.uapi", "lock l : vm\n")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    run_cli("check", str(path), "-o", str(out_dir / "r.txt"), "--output-format", f"json={out_dir / 'r.json'}")
+    assert sorted(p.name for p in out_dir.iterdir()) == ["r.json", "r.txt"]
+    assert sorted(p.name for p in Path(tmp_path).iterdir()) == ["out", "s.uapi"]
