@@ -14,7 +14,7 @@ import argparse
 import json
 from pathlib import Path
 
-COMMON = '''# Shared declarations of the synthetic spec.
+COMMON = """# Shared declarations of the synthetic spec.
 api "bench/arm64" version "6.12"
 
 lock config_lock : vm   "VM-wide configuration lock"
@@ -47,7 +47,7 @@ interface vm_attr : vm {
   cap  KVM_CAP_BENCH_WRITE_ONCE
   since "6.10"
 }
-'''
+"""
 
 
 def register(i: int) -> dict:
@@ -73,8 +73,12 @@ def register(i: int) -> dict:
 
 
 def uapi_register(r: dict) -> str:
-    lines = [f"register {r['name']} {{", f"  id       0x{r['id']:016x}", f"  width    {r['width']}",
-             f"  scope    {r['scope']}"]
+    lines = [
+        f"register {r['name']} {{",
+        f"  id       0x{r['id']:016x}",
+        f"  width    {r['width']}",
+        f"  scope    {r['scope']}",
+    ]
     if r["hint"]:
         lines.append(f"  hint     {r['hint']}")
     lines.append(f"  via      {', '.join(r['via'])}")
@@ -101,13 +105,27 @@ def write_uapi(out: Path, count: int, files: int = 10) -> Path:
     (folder / "common.uapi").write_text(COMMON)
     per_file = -(-count // files)
     for part in range(files):
-        body = "".join(uapi_register(register(i)) + "\n" for i in range(part * per_file, min(count, (part + 1) * per_file)))
+        body = "".join(
+            uapi_register(register(i)) + "\n" for i in range(part * per_file, min(count, (part + 1) * per_file))
+        )
         (folder / f"part{part:02d}.uapi").write_text('include "common.uapi"\n\n' + body)
     root = ['include "common.uapi"'] + [f'include "part{p:02d}.uapi"' for p in range(files)]
-    root += ["", "feature KVM_ARM_VCPU_BENCH {", "  via     vcpu_init",
-             "  uniform none opt_in KVM_CAP_BENCH_ASYMMETRIC", '  since   "6.11"', "}", "",
-             "scenario migrate : restore {", "  vmm          generic", "  vcpus        1, 64, 512",
-             "  host_threads 16", "  cost         ioctl 2us, lock 1us", "}", ""]
+    root += [
+        "",
+        "feature KVM_ARM_VCPU_BENCH {",
+        "  via     vcpu_init",
+        "  uniform none opt_in KVM_CAP_BENCH_ASYMMETRIC",
+        '  since   "6.11"',
+        "}",
+        "",
+        "scenario migrate : restore {",
+        "  vmm          generic",
+        "  vcpus        1, 64, 512",
+        "  host_threads 16",
+        "  cost         ioctl 2us, lock 1us",
+        "}",
+        "",
+    ]
     (folder / "root.uapi").write_text("\n".join(root))
     return folder
 
@@ -117,33 +135,54 @@ SCHEMA = {
     "type": "object",
     "required": ["api", "registers"],
     "properties": {
-        "api": {"type": "object", "required": ["name", "version"],
-                "properties": {"name": {"type": "string"}, "version": {"type": "string"}}},
-        "registers": {"type": "array", "items": {
-            "type": "object", "additionalProperties": False,
-            "required": ["name", "width", "scope", "via", "migrate"],
-            "properties": {
-                "name": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
-                "id": {"type": "integer", "minimum": 0},
-                "width": {"enum": [8, 16, 32, 64, 128, 256, 512, 1024, 2048]},
-                "scope": {"enum": ["vm", "vcpu", "system", "device", "write_once"]},
-                "hint": {"type": ["string", "null"]},
-                "via": {"type": "array", "items": {"type": "string"}, "minItems": 1},
-                "lock": {"type": "array", "items": {"type": "string"}},
-                "migrate": {"type": "boolean"},
-                "writable": {"type": "object", "properties": {
-                    "before": {"enum": ["vm_create", "vcpu_create", "vcpu_init", "finalize", "first_run"]},
-                    "else": {"type": "string", "pattern": "^E[A-Z0-9]+$"}}},
-                "rewrite": {"type": ["string", "null"]},
-                "uniform": {"type": ["string", "null"]},
-                "reset": {"type": ["string", "integer"]},
-                "reserved": {"type": "object"},
-                "bits": {"type": "array", "items": {"type": "object", "required": ["index", "name"], "properties": {
-                    "index": {"type": "integer", "minimum": 0, "maximum": 2047},
-                    "name": {"type": "string"}, "since": {"type": "string"}}}},
-                "since": {"type": "string"},
-                "doc": {"type": ["string", "null"]},
-            }}},
+        "api": {
+            "type": "object",
+            "required": ["name", "version"],
+            "properties": {"name": {"type": "string"}, "version": {"type": "string"}},
+        },
+        "registers": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["name", "width", "scope", "via", "migrate"],
+                "properties": {
+                    "name": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+                    "id": {"type": "integer", "minimum": 0},
+                    "width": {"enum": [8, 16, 32, 64, 128, 256, 512, 1024, 2048]},
+                    "scope": {"enum": ["vm", "vcpu", "system", "device", "write_once"]},
+                    "hint": {"type": ["string", "null"]},
+                    "via": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                    "lock": {"type": "array", "items": {"type": "string"}},
+                    "migrate": {"type": "boolean"},
+                    "writable": {
+                        "type": "object",
+                        "properties": {
+                            "before": {"enum": ["vm_create", "vcpu_create", "vcpu_init", "finalize", "first_run"]},
+                            "else": {"type": "string", "pattern": "^E[A-Z0-9]+$"},
+                        },
+                    },
+                    "rewrite": {"type": ["string", "null"]},
+                    "uniform": {"type": ["string", "null"]},
+                    "reset": {"type": ["string", "integer"]},
+                    "reserved": {"type": "object"},
+                    "bits": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["index", "name"],
+                            "properties": {
+                                "index": {"type": "integer", "minimum": 0, "maximum": 2047},
+                                "name": {"type": "string"},
+                                "since": {"type": "string"},
+                            },
+                        },
+                    },
+                    "since": {"type": "string"},
+                    "doc": {"type": ["string", "null"]},
+                },
+            },
+        },
     },
 }
 
@@ -153,8 +192,12 @@ def write_yaml(out: Path, count: int) -> tuple[Path, Path]:
     lines = ["api:", "  name: bench/arm64", '  version: "6.12"', "registers:"]
     for i in range(count):
         r = register(i)
-        lines += [f"  - name: {r['name']}", f"    id: 0x{r['id']:016x}", f"    width: {r['width']}",
-                  f"    scope: {r['scope']}"]
+        lines += [
+            f"  - name: {r['name']}",
+            f"    id: 0x{r['id']:016x}",
+            f"    width: {r['width']}",
+            f"    scope: {r['scope']}",
+        ]
         if r["hint"]:
             lines.append(f"    hint: {r['hint']}")
         lines.append("    via: [" + ", ".join(r["via"]) + "]")

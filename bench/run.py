@@ -62,13 +62,17 @@ def wall(command: list[str], repeat: int) -> float:
 
 
 def check_workload(root: Path, out: Path) -> str:
-    return (f"from validator.cli import main; main(['check', {str(root)!r}, '--format', 'json', "
-            f"'-o', {str(out)!r}, '--fail-on', 'never'])")
+    return (
+        f"from validator.cli import main; main(['check', {str(root)!r}, '--format', 'json', "
+        f"'-o', {str(out)!r}, '--fail-on', 'never'])"
+    )
 
 
 def peer_workload(yaml_path: Path, schema: Path) -> str:
-    return (f"import json, yaml, jsonschema; data = yaml.load(open({str(yaml_path)!r}).read(), Loader=yaml.CSafeLoader); "
-            f"jsonschema.Draft7Validator(json.load(open({str(schema)!r}))).validate(data)")
+    return (
+        f"import json, yaml, jsonschema; data = yaml.load(open({str(yaml_path)!r}).read(), Loader=yaml.CSafeLoader); "
+        f"jsonschema.Draft7Validator(json.load(open({str(schema)!r}))).validate(data)"
+    )
 
 
 def main() -> None:
@@ -89,12 +93,16 @@ def main() -> None:
             ours = measure(check_workload(folder / "root.uapi", work / "out.json"), repeat)
             peer = measure(peer_workload(yaml_path, schema), repeat)
             rows.append((size, megabytes, lines, ours, peer))
-            print(f"check {size:>6} registers ({megabytes:.1f} MB, {lines} lines): {ours['seconds']:.2f} s, "
-                  f"peak {ours['peak_mb']:.0f} MB | YAML+jsonschema {peer['seconds']:.2f} s, peak {peer['peak_mb']:.0f} MB "
-                  f"| {peer['seconds'] / ours['seconds']:.2f}x faster than the peer")
+            print(
+                f"check {size:>6} registers ({megabytes:.1f} MB, {lines} lines): {ours['seconds']:.2f} s, "
+                f"peak {ours['peak_mb']:.0f} MB | YAML+jsonschema {peer['seconds']:.2f} s, peak {peer['peak_mb']:.0f} MB "
+                f"| {peer['seconds'] / ours['seconds']:.2f}x faster than the peer"
+            )
         by_size = {size: ours["seconds"] for size, _, _, ours, _ in rows}
         if 10_000 in by_size and 100_000 in by_size:
-            print(f"scaling: 100k takes {by_size[100_000] / by_size[10_000]:.1f}x the 10k time (linear is 10x; target < 12x)")
+            print(
+                f"scaling: 100k takes {by_size[100_000] / by_size[10_000]:.1f}x the 10k time (linear is 10x; target < 12x)"
+            )
         if 1_000 in by_size and 10_000 in by_size:
             print(f"scaling: 10k takes {by_size[10_000] / by_size[1_000]:.1f}x the 1k time")
 
@@ -107,20 +115,31 @@ def main() -> None:
             text = text.replace("writable before first_run else EBUSY", "writable before first_run else EPERM", 10)
             changed += 10
             part.write_text(text)
-        diff = measure(f"from validator.cli import main; main(['diff', {str(base / 'root.uapi')!r}, "
-                       f"{str(proposal / 'root.uapi')!r}, '--format', 'json', '-o', {str(work / 'diff.json')!r}])",
-                       args.repeat)
-        print(f"diff of two 10k specs differing in {changed} registers (1%): {diff['seconds']:.2f} s, peak {diff['peak_mb']:.0f} MB")
+        diff = measure(
+            f"from validator.cli import main; main(['diff', {str(base / 'root.uapi')!r}, "
+            f"{str(proposal / 'root.uapi')!r}, '--format', 'json', '-o', {str(work / 'diff.json')!r}])",
+            args.repeat,
+        )
+        print(
+            f"diff of two 10k specs differing in {changed} registers (1%): {diff['seconds']:.2f} s, peak {diff['peak_mb']:.0f} MB"
+        )
 
-        simulate = measure("import runpy, sys; sys.argv = ['bench_simulate']; "
-                           f"runpy.run_path({str(HERE / 'bench_simulate.py')!r}, run_name='__main__')", 1)
+        simulate = measure(
+            "import runpy, sys; sys.argv = ['bench_simulate']; "
+            f"runpy.run_path({str(HERE / 'bench_simulate.py')!r}, run_name='__main__')",
+            1,
+        )
         print(f"simulate (bench_simulate.py, its own figures above): process {simulate['seconds']:.2f} s")
 
-        cold = wall([sys.executable, "-m", "validator", "check", "spec/kvm", "--format", "json", "-o", str(work / "c.json")],
-                    max(args.repeat, 5))
+        cold = wall(
+            [sys.executable, "-m", "validator", "check", "spec/kvm", "--format", "json", "-o", str(work / "c.json")],
+            max(args.repeat, 5),
+        )
         bare = wall([sys.executable, "-c", "pass"], max(args.repeat, 5))
-        print(f"cold start: check spec/kvm {cold:.3f} s (target < 0.35 s); python -c pass {bare:.3f} s; "
-              f"{cold - bare:.3f} s of our own")
+        print(
+            f"cold start: check spec/kvm {cold:.3f} s (target < 0.35 s); python -c pass {bare:.3f} s; "
+            f"{cold - bare:.3f} s of our own"
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -94,6 +94,12 @@ def test_random_bytes_are_a_located_syntax_error(tmp_path) -> None:
     assert finding.code == "E101" and (finding.span.line, finding.span.column) == (1, 12)
 
 
+def test_nul_bytes_in_include_and_header_paths_are_findings(tmp_path) -> None:
+    path = tmp_path / "n.uapi"
+    path.write_bytes(b'# header: a\x00b.h\ninclude "x\x00y.uapi"\nlock l : vm\n')
+    assert sorted(f.code for f in check_paths([str(path)]).findings) == ["E102", "E109"]
+
+
 def test_a_50_mb_spec_is_refused_with_a_message(tmp_path) -> None:
     path = tmp_path / "huge.uapi"
     with path.open("wb") as handle:

@@ -20,7 +20,9 @@ from validator.spans import Span
 _DURATION = re.compile(r"([0-9_]+)(ns|us|ms|s)")
 _NS_PER_UNIT = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
 # A directive runs to the next `#` that starts another directive, or to the end.
-_DIRECTIVE = re.compile(r"#\s*(expect|allow|baseline)\s*:((?:(?!#\s*(?:expect|allow|baseline)\s*:).)*)")
+_DIRECTIVE = re.compile(
+    r"#\s*(expect|allow|baseline|todo|header)\s*:((?:(?!#\s*(?:expect|allow|baseline|todo|header)\s*:).)*)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +72,7 @@ def build_file(statements: list[Any] | None, comments: tuple[Token, ...], path: 
         key = "api" if isinstance(statement, m.Api) else "include" if isinstance(statement, m.Include) else "decl"
         kinds[key].append(statement)
     lines = text.splitlines()
-    expects, allows, baseline = _directives(comments, path, lines)
+    expects, allows, todos, headers, baseline = _directives(comments, path, lines)
     return m.SpecFile(
         path=path,
         api=tuple(kinds["api"]),
@@ -79,15 +81,23 @@ def build_file(statements: list[Any] | None, comments: tuple[Token, ...], path: 
         expects=expects,
         allows=allows,
         baseline=baseline,
+        todos=todos,
+        headers=headers,
         text=text,
     )
 
 
 def _directives(
     comments: tuple[Token, ...], path: str, lines: list[str]
-) -> tuple[tuple[m.Expect, ...], tuple[m.Allow, ...], m.BaselineDirective | None]:
+) -> tuple[
+    tuple[m.Expect, ...],
+    tuple[m.Allow, ...],
+    tuple[m.Todo, ...],
+    tuple[m.HeaderDirective, ...],
+    m.BaselineDirective | None,
+]:
     """Directives in comments; one comment may hold several (`# expect: D802 # allow: ...`)."""
-    expects, allows, baseline = [], [], None
+    expects, allows, todos, headers, baseline = [], [], [], [], None
     for comment in comments:
         span = Span.of(path, comment)
         for kind, body in _DIRECTIVE.findall(str(comment)):
@@ -98,9 +108,13 @@ def _directives(
                 codes_text, _, reason = body.partition("--")
                 target = _target_line(lines, comment.line, comment.column)
                 allows.append(m.Allow(comment.line, _codes(codes_text), reason.strip(), span, target))
+            elif kind == "todo":
+                todos.append(m.Todo(comment.line, body, span))
+            elif kind == "header":
+                headers.append(m.HeaderDirective(body, span))
             elif baseline is None:
                 baseline = m.BaselineDirective(body, span)
-    return tuple(expects), tuple(allows), baseline
+    return tuple(expects), tuple(allows), tuple(todos), tuple(headers), baseline
 
 
 def _codes(text: str) -> tuple[str, ...]:
@@ -341,6 +355,10 @@ class _Builder(Transformer):
     def bit(self, children: list[Token | None]) -> m.Bit:
         index, name, _, since = children
         return m.Bit(parse_int(index), str(name), self._extent(children), since and unquote(since))
+
+    def encoding(self, children: list[Token]) -> _Item:
+        fields = tuple(parse_int(t) for t in children if t.type == "INT")
+        return _Item("encoding", fields, self._extent(children))
 
     def opt_in(self, children: list[Token]) -> _Item:
         return _Item("opt_in", self._name(children[1]), self._extent(children))

@@ -23,6 +23,7 @@ PARSE, LOAD, RESOLVE, HAZARD, DIFF, SCENARIO, POLICY = (
     "scenario",
     "policy",
 )
+CROSSCHECK = "crosscheck"  # against C UAPI headers, by the `crosscheck` command
 DOC_SECTIONS = ("What it finds", "Why it matters", "How to fix")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -16,9 +17,11 @@ from typing import Any
 
 from validator import TOOL_NAME, __version__
 from validator import model as m
+from validator.cheader import read_headers
 from validator.config import Config, ConfigError, find_config, load_config
+from validator.crosscheck import HeaderRegisters, header_registers, import_spec
 from validator.docs import catalog_view, rule_doc_view
-from validator.engine import Report, check_paths, check_units
+from validator.engine import Report, check_paths, check_units, directive_baseline
 from validator.findings import SEVERITY_RANK
 from validator.formats import junit_document, sarif_document
 from validator.load import Unit, load_units
@@ -138,6 +141,24 @@ def build_parser() -> argparse.ArgumentParser:
     catalog.add_argument("--format", choices=("markdown", "html"), default="markdown")
     _document_options(catalog)
 
+    cross = commands.add_parser("crosscheck", help="cross-check register ids against C UAPI headers")
+    cross.add_argument("paths", nargs=1, metavar="SPEC", help="the spec file or folder")
+    cross.add_argument("--header", action="append", required=True, metavar="PATH", help="a C header (repeatable)")
+    _output_options(cross)
+
+    importer = commands.add_parser("import", help="write a starting spec for registers a C header defines")
+    importer.add_argument("--header", action="append", required=True, metavar="PATH", help="a C header (repeatable)")
+    importer.add_argument("--prefix", required=True, help="the macro name prefix, e.g. KVM_REG_ARM_FW")
+    importer.add_argument("--api", default="kvm/arm64", help='the api name to write (default: "kvm/arm64")')
+    importer.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
+
+    export = commands.add_parser("export", help="export what the spec defines (the register list)")
+    export.add_argument("what", choices=("reglist",), help="reglist: the sorted ids of every listed register")
+    export.add_argument("path", metavar="SPEC", help="the spec file or folder")
+    export.add_argument("--format", choices=("text", "c"), default="text")
+    export.add_argument("--check", metavar="FILE", help="compare with a checked-in list; exit 1 on drift")
+    export.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
+
     test = commands.add_parser("test", help="compare findings with each file's `# expect:` comments")
     test.add_argument("paths", nargs="*", metavar="PATH", help="spec files or folders (default: the bundled spec)")
     test.add_argument("--config", metavar="FILE", help="configuration file (default: found upward from the spec)")
@@ -218,6 +239,12 @@ def _key(root: str, given: list[str]) -> str:
 def _run(args: argparse.Namespace) -> Report:
     paths = _paths(args)
     config = _config(args, paths)
+    headers = getattr(args, "header", None)
+    if headers is not None:
+        for header in headers:
+            if not os.path.isfile(header):
+                raise UsageError(f"{header}: no such header file")
+        return check_units(load_units(paths), config, directive_baseline, headers_for=lambda unit: headers)
     base = getattr(args, "base", None) or getattr(args, "baseline", None)
     if not base:
         return check_paths(paths, config)
@@ -420,9 +447,89 @@ def _catalog(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _headers(paths: list[str]) -> HeaderRegisters:
+    for header in paths:
+        if not os.path.isfile(header):
+            raise UsageError(f"{header}: no such header file")
+    return header_registers(read_headers(paths))
+
+
+def _import(args: argparse.Namespace) -> int:
+    registers = import_spec(_headers(args.header), args.prefix)
+    if not registers:
+        raise UsageError(f"no register id macro in {', '.join(args.header)} starts with {args.prefix!r}")
+    view = {
+        "tool": {"name": TOOL_NAME, "version": __version__},
+        "headers": args.header,
+        "prefix": args.prefix,
+        "api": args.api,
+        "registers": registers,
+    }
+    write_text(render("import.uapi.j2", view), args.output)
+    return EXIT_OK
+
+
+_LISTED_ID = re.compile(r"0[xX]([0-9a-fA-F]{1,16})")
+
+
+def _export(args: argparse.Namespace) -> int:
+    report = check_paths([args.path])
+    errors = [f for f in report.findings if f.code.startswith("E") and f.suppressed is None]
+    if errors:
+        first = errors[0]
+        raise UsageError(
+            f"{first.span.path}:{first.span.line}:{first.span.column}: {first.message} "
+            f"(the spec has {len(errors)} error(s); `check` lists them)"
+        )
+    listed = {
+        r.id: {"id": r.id, "name": r.name, "opt_in": r.opt_in.text if r.opt_in else ""}
+        for spec in report.specs
+        for r in spec.registers.values()
+        if r.id is not None and any(i.enumerable for i in spec.interfaces_of(r))
+    }
+    registers = [listed[i] for i in sorted(listed)]
+    if args.check:
+        try:
+            checked_in = Path(args.check).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"{args.check}: cannot read: {exc.strerror or exc}") from None
+        ids = {
+            int(h, 16)
+            for line in checked_in.splitlines()
+            for h in _LISTED_ID.findall(line.split("#")[0].split("/*")[0])
+        }
+        names = {int(h, 16): line for line in checked_in.splitlines() for h in _LISTED_ID.findall(line)}
+        view = {
+            "checked": args.check,
+            "spec": args.path,
+            "count": len(registers),
+            "appeared": [r for r in registers if r["id"] not in ids],
+            "vanished": [{"id": i, "name": _name_in(names[i])} for i in sorted(ids - set(listed))],
+        }
+        write_text(render("reglist-drift.txt.j2", view), args.output)
+        return EXIT_FINDINGS if view["appeared"] or view["vanished"] else EXIT_OK
+    view = {
+        "tool": {"name": TOOL_NAME, "version": __version__},
+        "spec": args.path,
+        "registers": registers,
+        "array": "uapi_reglist",
+    }
+    write_text(render(f"reglist.{'c' if args.format == 'c' else 'txt'}.j2", view), args.output)
+    return EXIT_OK
+
+
+def _name_in(line: str) -> str:
+    """The register name a checked-in line carries in its comment, if any."""
+    found = re.search(r"(?:#|/\*)\s*([A-Za-z_]\w*)", line)
+    return found.group(1) if found else "(unnamed)"
+
+
 _COMMANDS = {
     "check": _check,
     "diff": _check,
+    "crosscheck": _check,
+    "import": _import,
+    "export": _export,
     "simulate": _simulate,
     "review": _review,
     "compare": _compare,

@@ -12,13 +12,16 @@ from pathlib import Path
 
 from validator import policy
 from validator.catalog import HAZARD, RESOLVE, SCENARIO
+from validator.cheader import read_headers
 from validator.config import Config
+from validator.crosscheck import crosscheck, header_registers
 from validator.diff import Change, diff
-from validator.findings import ERROR, Finding, fingerprint
-from validator.load import Unit, display_path, load_units
+from validator.findings import Finding, fingerprint
+from validator.load import Unit, display_path, load_units, outside_root
 from validator.model import SpecFile
 from validator.resolve import ResolvedSpec, resolve
-from validator.rules import BY_CODE, rules_for_stage, stamp
+from validator.rules import rules_for_stage, stamp
+from validator.rules.errors import STRUCTURAL_ERRORS
 from validator.scenario import run_all
 
 
@@ -29,15 +32,23 @@ class Report:
     specs: tuple[ResolvedSpec, ...]
     changes: tuple[Change, ...] = ()  # against the baseline, in diff mode
     diffed: bool = False  # a baseline was compared
+    notes: tuple[str, ...] = ()  # what the run could not read (header lines skipped, ...)
 
 
 # What a proposal unit is compared with: a baseline unit, a finding saying why there is
 # none (a `# baseline:` naming a missing file), or None for no comparison.
 BaselineFor = Callable[[Unit], "Unit | Finding | None"]
+# The C headers a unit is cross-checked against, or findings saying why they cannot be read.
+HeadersFor = Callable[[Unit], "list[str] | list[Finding]"]
 
 
 def _has_errors(findings: Iterable[Finding]) -> bool:
-    return any(f.code.startswith("E") and BY_CODE[f.code].severity == ERROR for f in findings)
+    """Errors that make the model unreliable, so that no hazard can be judged on it.
+
+    E111 and E112 are errors of design in a well-formed spec (an id that disagrees with the
+    header or with its encoding): the rest of the spec can still be judged.
+    """
+    return any(f.code in STRUCTURAL_ERRORS for f in findings)
 
 
 def check_unit(unit: Unit) -> tuple[ResolvedSpec, list[Finding]]:
@@ -67,11 +78,20 @@ def _compare(base: Unit, spec: ResolvedSpec, findings: list[Finding]) -> tuple[l
     return [replace(f, baseline=True) if fingerprint(f) in known else f for f in findings], result
 
 
+def _crosscheck(specs: list[ResolvedSpec], headers: tuple[str, ...], notes: list[str]) -> list[Finding]:
+    registers = header_registers(read_headers(list(headers)))
+    if registers.unreadable:
+        notes.append(f"{', '.join(headers)}: {registers.unreadable} macro(s) could not be evaluated and were skipped")
+    directive = next((d.span for spec in specs for d in spec.files[0].headers), None)
+    return [stamp(f) for f in crosscheck(specs, registers, directive)]
+
+
 def check_units(
     units: Iterable[Unit],
     config: Config | None = None,
     baseline_for: BaselineFor | None = None,
     removed: Iterable[Unit] = (),
+    headers_for: HeadersFor | None = None,
 ) -> Report:
     """Check every unit; with `baseline_for`, also against its baseline (diff mode).
 
@@ -80,10 +100,19 @@ def check_units(
     """
     findings: dict[tuple, Finding] = {}
     files: dict[str, SpecFile] = {}
-    specs, changes = [], []
+    specs, changes, notes = [], [], []
+    # Cross-checked together after the loop: everything named on the command line with
+    # --header is one spec; a `# header:` directive speaks for its own root file only.
+    by_headers: dict[tuple[str, ...], list[ResolvedSpec]] = {}
     diffed = False
     for unit in units:
         spec, unit_findings = check_unit(unit)
+        headers = (headers_for or directive_headers)(unit)
+        if headers and isinstance(headers[0], Finding):
+            unit_findings.extend(stamp(f) for f in headers)  # type: ignore[arg-type]
+        elif headers and not _has_errors(unit_findings):
+            key = tuple(headers) if headers_for else (*headers, unit.root)  # type: ignore[arg-type]
+            by_headers.setdefault(key, []).append(spec)
         base = baseline_for(unit) if baseline_for else None
         if isinstance(base, Finding):
             unit_findings.append(stamp(base))
@@ -97,6 +126,10 @@ def check_units(
         for finding in unit_findings:
             # A file included by two roots is checked twice; report each finding once.
             findings.setdefault((finding.code, finding.span, finding.message), finding)
+    for key, group in by_headers.items():
+        headers = key if headers_for else key[:-1]
+        for finding in _crosscheck(group, headers, notes):
+            findings.setdefault((finding.code, finding.span, finding.message), finding)
     for base in removed:
         diffed = True
         gone = diff(resolve(base), resolve(Unit("", (), (), False)))
@@ -106,7 +139,8 @@ def check_units(
     decided = policy.apply(list(findings.values()), files, config or Config())
     ordered = tuple(sorted(decided, key=lambda f: f.sort_key))
     unique_changes = tuple(dict.fromkeys(changes))
-    return Report(ordered, {path: files[path] for path in sorted(files)}, tuple(specs), unique_changes, diffed)
+    files_in_order = {path: files[path] for path in sorted(files)}
+    return Report(ordered, files_in_order, tuple(specs), unique_changes, diffed, tuple(dict.fromkeys(notes)))
 
 
 def directive_baseline(unit: Unit) -> Unit | Finding | None:
@@ -124,6 +158,37 @@ def directive_baseline(unit: Unit) -> Unit | Finding | None:
             hint="name a spec file relative to this one",
         )
     return load_units([path])[0]
+
+
+def directive_headers(unit: Unit) -> list[str] | list[Finding]:
+    """The headers a root file names with `# header: PATH` (relative to the file)."""
+    directives = unit.files[0].headers if unit.files else ()
+    paths, missing = [], []
+    for directive in directives:
+        path = display_path(Path(unit.root).parent / directive.path)
+        if os.path.isabs(directive.path) or outside_root(path, unit.spec_root):
+            missing.append(
+                Finding(
+                    "E109",
+                    directive.span,
+                    f"header {directive.path} leaves the spec root",
+                    subject="header",
+                    hint="keep headers under the spec root",
+                )
+            )
+        elif os.path.isfile(path):
+            paths.append(path)
+        else:
+            missing.append(
+                Finding(
+                    "E102",
+                    directive.span,
+                    f"header {directive.path} does not exist ({path})",
+                    subject="header",
+                    hint="name a C header relative to this file",
+                )
+            )
+    return missing or paths
 
 
 def check_paths(paths: list[str], config: Config | None = None) -> Report:

@@ -27,7 +27,7 @@ _SCANNER = re.compile(
     r"|(?P<DURATION>[0-9](?:_?[0-9])*(?:ns|us|ms|s)(?![A-Za-z0-9_]))"
     r"|(?P<INT>0[xX][0-9a-fA-F](?:_?[0-9a-fA-F])*|0[bB][01](?:_?[01])*|[0-9](?:_?[0-9])*)"
     rf"|(?P<NAME>{_WORD})"
-    r"|(?P<PUNCT>[{}:,])"
+    r"|(?P<PUNCT>[{}:,()])"
 )
 
 

@@ -29,6 +29,7 @@ class Unit:
     files: tuple[SpecFile, ...]  # the root first, then includes in the order met
     findings: tuple[Finding, ...]  # E101, E102 (missing include), E109
     broken: bool  # some file did not parse: names it declares are unknown
+    spec_root: str = ""  # the folder includes (and `# header:` files) may not leave
 
 
 @dataclass(slots=True)
@@ -131,12 +132,22 @@ def _load_unit(file: str, root: str, loader: _Loader) -> Unit:
             broken = broken or code == "E102"
         elif target not in seen:
             enter(target)
-    return Unit(file, tuple(files), tuple(findings), broken)
+    return Unit(file, tuple(files), tuple(findings), broken, root)
+
+
+def outside_root(path: str, spec_root: str) -> bool:
+    """Whether a path (symbolic links resolved) leaves the spec root."""
+    if "\0" in path:
+        return True  # no file system path holds a NUL byte
+    real, real_root = os.path.realpath(path), os.path.realpath(spec_root or ".")
+    return os.path.commonpath([real, real_root]) != real_root
 
 
 def _include_problem(
     written: str, target: str, real_root: str, stack: list[str], files: LocalFiles | GitFiles
 ) -> tuple[str, str] | None:
+    if "\0" in written:
+        return "E102", "include names no file: the path holds a NUL byte"
     if os.path.isabs(written):
         return "E109", f'include "{written}" is an absolute path; includes are relative to the including file'
     real = files.real(target)

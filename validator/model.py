@@ -173,6 +173,7 @@ class Register:
     opt_in: Name | None = None
     since: str | None = None
     doc: str | None = None
+    encoding: tuple[int, int, int, int, int] | None = None  # sysreg(op0, op1, crn, crm, op2)
     attrs: tuple[Attr, ...] = ()
     repeated: tuple[RepeatedAttr, ...] = ()
 
@@ -232,6 +233,23 @@ class Allow:
 
 
 @dataclass(frozen=True, slots=True)
+class Todo:
+    """`# todo: what` — something the author (or `import`) left to fill in."""
+
+    line: int
+    text: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderDirective:
+    """`# header: PATH` — a C UAPI header the spec is cross-checked against."""
+
+    path: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
 class BaselineDirective:
     path: str
     span: Span
@@ -267,6 +285,8 @@ class SpecFile:
     expects: tuple[Expect, ...] = ()
     allows: tuple[Allow, ...] = ()
     baseline: BaselineDirective | None = None
+    todos: tuple[Todo, ...] = ()
+    headers: tuple[HeaderDirective, ...] = ()
     # The text as read; split into lines only when a report quotes it (a tuple of lines per
     # file costs a tenth of the memory of a 100k-register check).
     text: str = field(default="", repr=False, compare=False)

@@ -47,7 +47,8 @@ def _collect_line_comments(token: Token) -> Token:
         stripped = text.lstrip(" \t\f")
         if stripped.startswith("#"):
             column = len(text) - len(stripped) + 1
-            sink.append(Token("COMMENT", stripped.rstrip("\r"), line=line, column=column))
+            text = stripped.rstrip("\r")
+            sink.append(Token("COMMENT", text, line=line, column=column, end_line=line, end_column=column + len(text)))
     return token
 
 

@@ -55,10 +55,10 @@ def compare(report: Report, skipped: dict[str, str]) -> list[FileResult]:
 def _compare_file(path: str, expected: dict[int, list[str]], findings: list[Finding]) -> FileResult:
     mismatches: list[Mismatch] = []
     actual: dict[int, Counter[str]] = {}
-    first: dict[tuple[int, str], Finding] = {}
+    reported: dict[tuple[int, str], list[Finding]] = {}
     for finding in findings:
         actual.setdefault(finding.span.line, Counter())[finding.code] += 1
-        first.setdefault((finding.span.line, finding.code), finding)
+        reported.setdefault((finding.span.line, finding.code), []).append(finding)
     total = 0
     wanted: dict[int, Counter[str]] = {}
     for line, names in expected.items():
@@ -75,6 +75,7 @@ def _compare_file(path: str, expected: dict[int, list[str]], findings: list[Find
             kind = "missing" if lookup(code).implemented else "pending"  # type: ignore[union-attr]
             mismatches.extend(Mismatch(path, line, code, kind) for _ in range(count))
         for code, count in sorted((got - want).items()):
-            mismatches.extend(Mismatch(path, line, code, "unexpected", first[(line, code)]) for _ in range(count))
+            extra = reported[(line, code)][-count:]  # the surplus ones, each with its own message
+            mismatches.extend(Mismatch(path, line, code, "unexpected", finding) for finding in extra)
     failed = any(m.kind != "pending" for m in mismatches)
     return FileResult(path, FAILED if failed else PASSED, total, tuple(mismatches))

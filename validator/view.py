@@ -69,6 +69,8 @@ def json_document(report: Report) -> str:
     }
     if report.diffed:
         document["changes"] = [change_record(c) for c in report.changes]
+    if report.notes:
+        document["notes"] = list(report.notes)
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -113,6 +115,7 @@ def text_view(report: Report, *, color: bool) -> dict[str, Any]:
         "file_count": len(report.files),
         "changes": [change_record(c) for c in report.changes],
         "diffed": report.diffed,
+        "notes": list(report.notes),
         "baseline_count": sum(1 for f in shown if f.baseline),
     }
 

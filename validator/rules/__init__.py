@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from validator.catalog import Rule
 from validator.findings import Finding
-from validator.rules import breaking, compat, directives, errors, lifecycle, scenarios, scope, uniformity
+from validator.rules import breaking, compat, directives, errors, header, lifecycle, scenarios, scope, uniformity
 
 CATALOG: tuple[Rule, ...] = (
     errors.RULES
@@ -21,6 +21,7 @@ CATALOG: tuple[Rule, ...] = (
     + breaking.RULES
     + scenarios.RULES
     + directives.RULES
+    + header.RULES
 )
 BY_CODE: dict[str, Rule] = {r.code: r for r in CATALOG}
 BY_NAME: dict[str, Rule] = {r.name: r for r in CATALOG}

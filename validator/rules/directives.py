@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from validator.catalog import POLICY, reported_by
-from validator.findings import WARNING
+from collections.abc import Iterator
+
+from validator.catalog import POLICY, RESOLVE, reported_by, rule
+from validator.findings import WARNING, Finding
+from validator.resolve import ResolvedSpec
 
 ALLOW_WITHOUT_REASON = reported_by(
     POLICY,
@@ -45,4 +48,31 @@ UNUSED_ALLOW = reported_by(
     """,
 )
 
-RULES = (ALLOW_WITHOUT_REASON, UNUSED_ALLOW)
+
+@rule("D803", "todo-left", WARNING, "a `# todo:` the author has not done yet", stage=RESOLVE)
+def todo_left(spec: ResolvedSpec) -> Iterator[Finding]:
+    """
+    ## What it finds
+    A `# todo: ...` comment: something left for the author to fill in. `uapi-validator
+    import` writes one on every register for what a C header cannot tell (scope, access
+    paths, lifecycle, migration).
+
+    ## Why it matters
+    Until the attributes are there, the hazard rules judge a register by defaults: a spec
+    with todos reviews less than it seems to.
+
+    ## How to fix
+    Fill in what the todo names, then delete the comment.
+    """
+    for spec_file in spec.files:
+        for todo in spec_file.todos:
+            yield Finding(
+                "D803",
+                todo.span,
+                f"to do: {todo.text or '(nothing said)'}",
+                subject=f"todo/{todo.line}",
+                hint="fill it in, then delete the `# todo:` comment",
+            )
+
+
+RULES = (ALLOW_WITHOUT_REASON, UNUSED_ALLOW, todo_left)

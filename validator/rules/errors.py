@@ -6,13 +6,16 @@ import difflib
 from collections.abc import Iterator
 
 from validator import model as m
-from validator.catalog import LOAD, PARSE, RESOLVE, reported_by, rule
+from validator.catalog import CROSSCHECK, LOAD, PARSE, RESOLVE, reported_by, rule
 from validator.errnos import LINUX_ERRNOS
 from validator.findings import ERROR, Finding, Related
 from validator.model import attr_span as _attr
 from validator.resolve import KIND_WORD, ResolvedSpec
 
+# The errors that leave the model unreliable (LANGUAGE.md's E-codes): hazards wait for them.
+STRUCTURAL_ERRORS = frozenset(f"E{n}" for n in range(101, 111))
 SIZE_SHIFT, SIZE_MASK = 52, 0xF  # KVM_REG_SIZE_SHIFT / KVM_REG_SIZE_MASK >> shift
+ARM64_SYSREG_BASE = 0x6030_0000_0013_0000  # KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM64_SYSREG
 
 
 def _did_you_mean(name: str, candidates: object) -> str:
@@ -415,6 +418,73 @@ def contradiction(spec: ResolvedSpec) -> Iterator[Finding]:
                 )
 
 
+ID_DIFFERS_FROM_HEADER = reported_by(
+    CROSSCHECK,
+    "E111",
+    "id-differs-from-header",
+    ERROR,
+    "a register id that differs from the header's macro",
+    """
+    ## What it finds
+    (crosscheck) A register whose `id` differs from the value of the C UAPI header macro of
+    the same name, evaluated the way the compiler would (`uapi-validator crosscheck SPEC
+    --header arch/arm64/include/uapi/asm/kvm.h`).
+
+    ## Why it matters
+    VMMs are built against the header, not the spec: a spec whose ids drift from the header
+    reviews an interface nobody uses.
+
+    ## How to fix
+    Correct the spec's `id` (or, if the header is what is wrong, the header, before it ships).
+    """,
+)
+
+
+@rule("E112", "id-encoding-mismatch", ERROR, "an id that does not pack its declared encoding", stage=RESOLVE)
+def id_encoding_mismatch(spec: ResolvedSpec) -> Iterator[Finding]:
+    """
+    ## What it finds
+    A register that declares its architectural encoding, `encoding sysreg(OP0, OP1, CRN, CRM,
+    OP2)`, whose `id` is not the ONE_REG id that encoding packs (`ARM64_SYS_REG()`:
+    `KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM64_SYSREG` with op0 << 14, op1 << 11,
+    crn << 7, crm << 3, op2).
+
+    ## Why it matters
+    An id built from another register's coordinates is ABI the day it merges: arm64's
+    `KVM_REG_ARM_TIMER_CNT` and `KVM_REG_ARM_TIMER_CVAL` carry each other's encodings to this
+    day, and every VMM must know to special-case them.
+
+    ## How to fix
+    Build the id from the register's own encoding. An existing ABI mistake stays, with an
+    `# allow: E112 -- why` that records it.
+    """
+    for register in _registers(spec):
+        if register.encoding is None:
+            continue
+        op0, op1, crn, crm, op2 = register.encoding
+        if not (op0 < 4 and op1 < 8 and crn < 16 and crm < 16 and op2 < 8):
+            yield Finding(
+                "E107",
+                _attr(register, "encoding"),
+                f"{register.name}: sysreg{register.encoding} has a field out of range "
+                "(op0 < 4, op1 < 8, crn < 16, crm < 16, op2 < 8)",
+                subject=f"register/{register.name}",
+            )
+            continue
+        packed = ARM64_SYSREG_BASE | op0 << 14 | op1 << 11 | crn << 7 | crm << 3 | op2
+        if register.id is not None and register.id != packed:
+            yield Finding(
+                "E112",
+                _attr(register, "encoding"),
+                f"{register.name}: sysreg({op0}, {op1}, {crn}, {crm}, {op2}) packs id 0x{packed:x}, but the id is "
+                f"0x{register.id:x}"
+                + (" (another register's encoding)" if register.id & ~0xFFFF == ARM64_SYSREG_BASE else ""),
+                subject=f"register/{register.name}",
+                related=(Related(_attr(register, "id"), "id declared here"),),
+                hint=f"use id 0x{packed:x}, or keep the ABI with `# allow: E112 -- why`",
+            )
+
+
 RULES = (
     SYNTAX_ERROR,
     undefined_name,
@@ -426,4 +496,6 @@ RULES = (
     unknown_errno,
     INCLUDE_ESCAPES_ROOT,
     contradiction,
+    ID_DIFFERS_FROM_HEADER,
+    id_encoding_mismatch,
 )

@@ -1,0 +1,9 @@
+/* A header in the shape of arch/arm64/include/uapi/asm/kvm.h, for this example. */
+#define KVM_REG_ARM64			0x6000000000000000ULL
+#define KVM_REG_SIZE_U64		0x0030000000000000ULL
+#define KVM_REG_ARM_COPROC_SHIFT	16
+#define KVM_REG_ARM_FW			(0x0014 << KVM_REG_ARM_COPROC_SHIFT)
+#define KVM_REG_ARM_FW_REG(r)		(KVM_REG_ARM64 | KVM_REG_SIZE_U64 | \
+					 KVM_REG_ARM_FW | ((r) & 0xffff))
+#define KVM_REG_ARM_PSCI_VERSION	KVM_REG_ARM_FW_REG(0)
+#define KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_1	KVM_REG_ARM_FW_REG(1)
