@@ -174,6 +174,7 @@ def test_syntax_error_position_and_words(text: str, line: int, column: int, foun
     assert (error.span.line, error.span.column) == (line, column)
     assert f"unexpected {found}" in error.message
     assert expected in error.message
+    assert "_attr" not in error.message and "__" not in error.message  # rule names are not for users
 
 
 def test_keywords_are_whole_words_and_usable_as_names() -> None:

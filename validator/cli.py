@@ -7,6 +7,7 @@ fails), 2 for usage and I/O errors, which print one line and never a traceback.
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import re
 import sys
@@ -23,8 +24,9 @@ from validator.crosscheck import HeaderRegisters, header_registers, import_spec
 from validator.docs import catalog_view, rule_doc_view
 from validator.engine import Report, check_paths, check_units, directive_baseline
 from validator.findings import SEVERITY_RANK
+from validator.fmt import FormatError, format_text
 from validator.formats import junit_document, sarif_document
-from validator.load import Unit, load_units
+from validator.load import Unit, discover, load_units
 from validator.output import OutputError, write_text
 from validator.render import TemplateProblem, render
 from validator.resources import bundled_kvm_spec_dir, bundled_spec_dir
@@ -158,6 +160,14 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("text", "c"), default="text")
     export.add_argument("--check", metavar="FILE", help="compare with a checked-in list; exit 1 on drift")
     export.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
+
+    fmt = commands.add_parser("fmt", help="rewrite specs in the canonical layout")
+    fmt.add_argument("paths", nargs="*", metavar="PATH", help="spec files or folders (default: the current folder)")
+    mode = fmt.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 and show a diff if a file is not formatted"
+    )
+    mode.add_argument("--diff", action="store_true", help="write nothing; show what would change")
 
     test = commands.add_parser("test", help="compare findings with each file's `# expect:` comments")
     test.add_argument("paths", nargs="*", metavar="PATH", help="spec files or folders (default: the bundled spec)")
@@ -524,7 +534,45 @@ def _name_in(line: str) -> str:
     return found.group(1) if found else "(unnamed)"
 
 
+def _fmt(args: argparse.Namespace) -> int:
+    paths = args.paths or ["."]
+    config = load_config(find_config(Path(paths[0])))
+    files = [path for path, _ in discover(paths) if not config.excluded_from_fmt(path)]
+    changed, broken = [], []
+    for path in files:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+            formatted = format_text(text, path)
+        except FormatError as exc:
+            broken.append(str(exc))
+            continue
+        except (OSError, UnicodeDecodeError) as exc:
+            broken.append(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}")
+            continue
+        if formatted == text:
+            continue
+        changed.append(path)
+        if args.check or args.diff:
+            diff = difflib.unified_diff(
+                text.splitlines(keepends=True),
+                formatted.splitlines(keepends=True),
+                f"{path} (as written)",
+                f"{path} (formatted)",
+            )
+            sys.stdout.writelines(diff)
+        else:
+            write_text(formatted, path)
+    for problem in broken:
+        print(f"{TOOL_NAME}: error: {problem} (not formatted)", file=sys.stderr)
+    verb = "would reformat" if args.check or args.diff else "reformatted"
+    print(f"{verb} {len(changed)} of {len(files)} file{'s' if len(files) != 1 else ''}", file=sys.stderr)
+    if broken:
+        return EXIT_USAGE
+    return EXIT_FINDINGS if args.check and changed else EXIT_OK
+
+
 _COMMANDS = {
+    "fmt": _fmt,
     "check": _check,
     "diff": _check,
     "crosscheck": _check,

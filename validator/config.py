@@ -11,6 +11,7 @@ with a `[tool.uapi-validator]` table, searching upward from the first spec path:
 
 from __future__ import annotations
 
+import fnmatch
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 from validator.findings import SEVERITIES
 from validator.rules import BY_CODE, BY_NAME
 
-KEYS = ("select", "ignore", "severity")
+KEYS = ("select", "ignore", "severity", "fmt-exclude")
 
 
 class ConfigError(Exception):
@@ -32,6 +33,17 @@ class Config:
     ignore: tuple[str, ...] = ()
     severity: dict[str, str] = field(default_factory=dict)  # code -> severity
     source: str | None = None
+    fmt_exclude: tuple[str, ...] = ()  # globs, relative to the configuration file, `fmt` leaves alone
+
+    def excluded_from_fmt(self, path: str) -> bool:
+        if not self.source:
+            return False
+        base = Path(self.source).resolve().parent
+        try:
+            relative = Path(path).resolve().relative_to(base).as_posix()
+        except ValueError:
+            return False
+        return any(fnmatch.fnmatch(relative, pattern) for pattern in self.fmt_exclude)
 
 
 def find_config(start: Path) -> Path | None:
@@ -81,7 +93,8 @@ def _parse(table: dict[str, Any], source: str) -> Config:
         if value not in SEVERITIES:
             raise ConfigError(f"{source}: severity of {key} must be one of {', '.join(SEVERITIES)}, not {value!r}")
         severity[code] = value
-    return Config(select, ignore, severity, source)
+    fmt_exclude = tuple(_string_list(table.get("fmt-exclude", []), source, "fmt-exclude"))
+    return Config(select, ignore, severity, source, fmt_exclude)
 
 
 def _string_list(value: object, source: str, key: str) -> list[str]:

@@ -142,7 +142,9 @@ def _expected_terminals(exc: UnexpectedInput) -> object:
     state = getattr(exc, "state", None)
     parse_conf = getattr(state, "parse_conf", None)
     if parse_conf is not None:
-        return parse_conf.parse_table.states[state.position].keys()  # type: ignore[union-attr]
+        # The table holds the goto entries of rules too; only terminals (upper case) are expected.
+        actions = parse_conf.parse_table.states[state.position]  # type: ignore[union-attr]
+        return [name for name in actions if name.isupper() or name == "$END"]
     return getattr(exc, "expected", None) or getattr(exc, "allowed", None)
 
 
