@@ -10,6 +10,8 @@ from typing import Any
 import jinja2
 from markupsafe import Markup, escape
 
+from validator.highlight import css as highlight_css
+from validator.highlight import highlight_html
 from validator.resources import templates_dir
 
 _AUTOESCAPED = (".html.j2", ".html", ".xml.j2", ".svg.j2")
@@ -54,7 +56,11 @@ def environment(override_dir: str | None = None) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(gh_data=_gh_data, gh_property=_gh_property, duration=_duration, inline_code=_inline_code)
+    env.filters.update(
+        gh_data=_gh_data, gh_property=_gh_property, duration=_duration, inline_code=_inline_code,
+        uapi_html=highlight_html,
+    )
+    env.globals["highlight_css"] = highlight_css
     return env
 
 

@@ -1,0 +1,83 @@
+"""Highlighting: the Pygments lexer (entry point) and the TextMate grammar in editors/."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from tests.conftest import EXAMPLES, ROOT, run_cli
+from validator.highlight import UapiLexer, highlight_html
+
+GRAMMAR = json.loads((ROOT / "editors" / "uapi.tmLanguage.json").read_text())
+SPECS = sorted((ROOT / "spec").rglob("*.uapi")) + (sorted(EXAMPLES.glob("*.uapi")) if EXAMPLES.is_dir() else [])
+
+
+def textmate_scopes(line: str) -> list[tuple[str, str]]:
+    """(text, scope) pairs, by the grammar's own regexes, first match at each position wins."""
+    rules = [GRAMMAR["repository"][p["include"][1:]] for p in GRAMMAR["patterns"]]
+    flat = [r for rule in rules for r in rule.get("patterns", [rule])]
+    out, pos = [], 0
+    while pos < len(line):
+        for rule in flat:
+            found = re.compile(rule["match"]).match(line, pos)
+            if found and found.end() > pos:
+                captures = rule.get("captures")
+                if captures:
+                    out += [(found.group(int(k)), v["name"]) for k, v in captures.items() if found.group(int(k))]
+                else:
+                    out.append((found.group(), rule["name"]))
+                pos = found.end()
+                break
+        else:
+            pos += 1
+    return out
+
+
+def test_textmate_grammar_tokenises_the_examples_keywords() -> None:
+    scopes: dict[str, set[str]] = {}
+    for path in SPECS:
+        for line in path.read_text().splitlines():
+            for text, scope in textmate_scopes(line):
+                scopes.setdefault(text.strip(), set()).add(scope)
+    assert "storage.type.declaration.uapi" in scopes["register"]
+    assert "keyword.other.attribute.uapi" in scopes["writable"]
+    assert "constant.language.uapi" in scopes["first_run"]
+    assert "constant.other.errno.uapi" in scopes["EBUSY"]
+    assert "keyword.other.directive.uapi" in scopes["expect"]
+    assert "string.quoted.double.uapi" in scopes['"5.19"']
+    assert "constant.numeric.duration.uapi" in scopes["2us"]
+
+
+def test_every_textmate_regex_compiles() -> None:
+    for rule in GRAMMAR["repository"].values():
+        for r in rule.get("patterns", [rule]):
+            re.compile(r["match"])
+    assert GRAMMAR["scopeName"] == "source.uapi" and GRAMMAR["fileTypes"] == ["uapi"]
+
+
+@pytest.mark.parametrize("path", SPECS[:5] + SPECS[-7:], ids=lambda p: p.name)
+def test_pygments_lexer_covers_every_character(path) -> None:
+    text = path.read_text()
+    tokens = list(UapiLexer().get_tokens(text))
+    assert "".join(value for _, value in tokens) == text if text.endswith("\n") else text + "\n"
+    assert not [value for kind, value in tokens if str(kind) == "Token.Error"]
+
+
+def test_pygments_finds_the_lexer_through_its_entry_point() -> None:
+    from pygments.lexers import get_lexer_by_name, get_lexer_for_filename
+
+    assert isinstance(get_lexer_by_name("uapi"), UapiLexer)
+    assert isinstance(get_lexer_for_filename("kvm.uapi"), UapiLexer)
+
+
+def test_highlighting_escapes_and_marks_keywords() -> None:
+    html = highlight_html('register R {  doc "<script>" # expect: S201')
+    assert '<span class="kd">register</span>' in html and "&lt;script&gt;" in html and "<script>" not in html
+
+
+def test_highlighting_appears_in_the_html_review() -> None:
+    html = run_cli("review", str(ROOT / "spec/kvm/arm64/firmware.uapi"), "--format", "html").stdout
+    assert '<pre class="hl">' in html and '<span class="kd">register</span>' in html
+    assert ".hl .kd" in html  # the token colours are inline
