@@ -169,6 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mode.add_argument("--diff", action="store_true", help="write nothing; show what would change")
 
+    commands.add_parser("lsp", help="run the language server on stdin/stdout (for editors)")
+
     test = commands.add_parser("test", help="compare findings with each file's `# expect:` comments")
     test.add_argument("paths", nargs="*", metavar="PATH", help="spec files or folders (default: the bundled spec)")
     test.add_argument("--config", metavar="FILE", help="configuration file (default: found upward from the spec)")
@@ -571,7 +573,17 @@ def _fmt(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if args.check and changed else EXIT_OK
 
 
+def _lsp(args: argparse.Namespace) -> int:
+    try:
+        from validator.lsp import serve  # pygls is an optional extra: import it only here
+    except ImportError:
+        raise UsageError("the language server needs pygls: pip install 'uapi-validator[lsp]'") from None
+    serve()
+    return EXIT_OK
+
+
 _COMMANDS = {
+    "lsp": _lsp,
     "fmt": _fmt,
     "check": _check,
     "diff": _check,

@@ -57,7 +57,10 @@ def environment(override_dir: str | None = None) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(
-        gh_data=_gh_data, gh_property=_gh_property, duration=_duration, inline_code=_inline_code,
+        gh_data=_gh_data,
+        gh_property=_gh_property,
+        duration=_duration,
+        inline_code=_inline_code,
         uapi_html=highlight_html,
     )
     env.globals["highlight_css"] = highlight_css

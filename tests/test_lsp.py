@@ -1,0 +1,182 @@
+"""The language server, driven by a real LSP client session over stdio."""
+
+from __future__ import annotations
+
+import json
+import queue
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytest.importorskip("pygls")
+
+FIRMWARE = ROOT / "spec" / "kvm" / "arm64" / "firmware.uapi"
+
+
+class Client:
+    """A minimal LSP client: Content-Length framed JSON-RPC over the server's stdin/stdout."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "validator", "lsp"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
+        )
+        self.messages: queue.Queue[dict] = queue.Queue()
+        self.next_id = 0
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        stream = self.process.stdout
+        while True:
+            headers = {}
+            while (line := stream.readline()) not in (b"\r\n", b""):
+                key, _, value = line.decode().partition(":")
+                headers[key.strip().lower()] = value.strip()
+            if not headers:
+                return
+            self.messages.put(json.loads(stream.read(int(headers["content-length"]))))
+
+    def send(self, message: dict) -> None:
+        body = json.dumps({"jsonrpc": "2.0", **message}).encode()
+        self.process.stdin.write(f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        self.process.stdin.flush()
+
+    def request(self, method: str, params: dict) -> dict:
+        self.next_id += 1
+        self.send({"id": self.next_id, "method": method, "params": params})
+        return self.wait(lambda m: m.get("id") == self.next_id)
+
+    def notify(self, method: str, params: dict) -> None:
+        self.send({"method": method, "params": params})
+
+    def wait(self, test, timeout: float = 30.0) -> dict:
+        while True:
+            message = self.messages.get(timeout=timeout)
+            if test(message):
+                return message
+
+    def close(self) -> None:
+        try:
+            self.request("shutdown", None)  # type: ignore[arg-type]
+            self.notify("exit", None)  # type: ignore[arg-type]
+            self.process.wait(timeout=10)
+        finally:
+            self.process.kill()
+
+
+@pytest.fixture(scope="module")
+def session():
+    client = Client()
+    reply = client.request("initialize", {"processId": None, "rootUri": ROOT.as_uri(), "capabilities": {}})
+    assert reply["result"]["serverInfo"]["name"] == "uapi-validator"
+    capabilities = reply["result"]["capabilities"]
+    assert (
+        capabilities["hoverProvider"] and capabilities["definitionProvider"] and capabilities["documentSymbolProvider"]
+    )
+    client.notify("initialized", {})
+    client.notify(
+        "textDocument/didOpen",
+        {"textDocument": {"uri": FIRMWARE.as_uri(), "languageId": "uapi", "version": 1, "text": FIRMWARE.read_text()}},
+    )
+    yield client
+    client.close()
+
+
+def position_of(text: str, needle: str, line_start: str) -> dict:
+    lines = text.splitlines()
+    line = next(i for i, value in enumerate(lines) if value.startswith(line_start))
+    return {"line": line, "character": lines[line].index(needle) + 1}
+
+
+def test_diagnostics_are_published_on_open(session) -> None:
+    published = session.wait(lambda m: m.get("method") == "textDocument/publishDiagnostics")
+    assert published["params"]["uri"] == FIRMWARE.as_uri()
+    diagnostics = published["params"]["diagnostics"]
+    codes = sorted(d["code"] for d in diagnostics)
+    assert codes.count("S201") == 4 and codes.count("S202") == 3 and "X702" in codes
+    s202 = next(d for d in diagnostics if d["code"] == "S202")
+    assert (
+        s202["severity"] == 2
+        and s202["source"] == "uapi-validator"
+        and "fix: reach it through the VM fd" in s202["message"]
+    )
+    assert s202["relatedInformation"][0]["location"]["uri"].endswith("firmware.uapi")
+    assert s202["range"]["start"]["character"] == 0  # 0-based, at the register line
+
+
+def test_diagnostics_follow_edits(session) -> None:
+    text = FIRMWARE.read_text().replace("lock     config_lock", "lock     config_lokc", 1)
+    session.notify(
+        "textDocument/didChange",
+        {"textDocument": {"uri": FIRMWARE.as_uri(), "version": 2}, "contentChanges": [{"text": text}]},
+    )
+    published = session.wait(
+        lambda m: m.get("method") == "textDocument/publishDiagnostics" and m["params"].get("version") == 2
+    )
+    [e102] = [d for d in published["params"]["diagnostics"] if d["code"] == "E102"]
+    assert "config_lokc" in e102["message"] and "did you mean config_lock?" in e102["message"]
+    session.notify(
+        "textDocument/didChange",
+        {"textDocument": {"uri": FIRMWARE.as_uri(), "version": 3}, "contentChanges": [{"text": FIRMWARE.read_text()}]},
+    )
+    session.wait(lambda m: m.get("method") == "textDocument/publishDiagnostics" and m["params"].get("version") == 3)
+
+
+def test_hover_on_a_rule_code_shows_its_documentation(session) -> None:
+    text = FIRMWARE.read_text()
+    reply = session.request(
+        "textDocument/hover",
+        {
+            "textDocument": {"uri": FIRMWARE.as_uri()},
+            "position": position_of(text, "S202", "register KVM_REG_ARM_STD_BMAP"),
+        },
+    )
+    value = reply["result"]["contents"]["value"]
+    assert value.startswith("**S202 serialized-restore** (warning)") and "**Why it matters**" in value
+
+
+def test_hover_on_a_register_shows_scope_paths_locks_and_cost(session) -> None:
+    text = FIRMWARE.read_text()
+    reply = session.request(
+        "textDocument/hover",
+        {
+            "textDocument": {"uri": FIRMWARE.as_uri()},
+            "position": position_of(text, "STD_BMAP", "register KVM_REG_ARM_STD_BMAP"),
+        },
+    )
+    value = reply["result"]["contents"]["value"]
+    assert "scope: vm" in value and "one_reg (vcpu, listed)" in value and "config_lock (vm)" in value
+    assert "a generic VMM at 512 vCPUs: 512 writes through one_reg, 512 serialized on a VM lock" in value
+
+
+def test_definition_of_a_lock_and_of_an_include(session) -> None:
+    text = FIRMWARE.read_text()
+    reply = session.request(
+        "textDocument/definition",
+        {
+            "textDocument": {"uri": FIRMWARE.as_uri()},
+            "position": position_of(text, "config_lock", "  lock     config_lock"),
+        },
+    )
+    assert reply["result"]["uri"].endswith("common.uapi")
+    common = (FIRMWARE.parent / "common.uapi").read_text().splitlines()
+    assert common[reply["result"]["range"]["start"]["line"]].startswith("lock config_lock")
+    reply = session.request(
+        "textDocument/definition",
+        {"textDocument": {"uri": FIRMWARE.as_uri()}, "position": position_of(text, "common", 'include "common.uapi"')},
+    )
+    assert Path(reply["result"]["uri"].removeprefix("file://")).name == "common.uapi"
+
+
+def test_document_symbols(session) -> None:
+    reply = session.request("textDocument/documentSymbol", {"textDocument": {"uri": FIRMWARE.as_uri()}})
+    names = [s["name"] for s in reply["result"]]
+    assert names[:2] == ["KVM_REG_ARM_PSCI_VERSION", "KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_1"] and "migrate" in names

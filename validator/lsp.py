@@ -1,0 +1,241 @@
+"""`uapi-validator lsp`: a Language Server over stdio (pygls).
+
+Diagnostics as the user types (the findings, codes, hints and related locations of `check`),
+hover (a rule's documentation on its code; a declaration's resolved facts, with what a
+generic VMM pays for a register at 512 vCPUs), go-to-definition (locks, interfaces,
+capabilities, features, registers, includes) and document symbols.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from lsprotocol import types as t
+from pygls import uris
+from pygls.lsp.server import LanguageServer
+
+from validator import TOOL_NAME, __version__
+from validator import model as m
+from validator.config import ConfigError, find_config, load_config
+from validator.engine import Report, check_units, directive_baseline
+from validator.findings import ERROR, INFO, WARNING
+from validator.load import load_text_unit
+from validator.resolve import KIND_WORD, ResolvedSpec
+from validator.rules import lookup
+from validator.spans import Span
+
+HOVER_VCPUS = 512
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SEVERITY = {
+    ERROR: t.DiagnosticSeverity.Error,
+    WARNING: t.DiagnosticSeverity.Warning,
+    INFO: t.DiagnosticSeverity.Information,
+}
+_SYMBOL = {
+    m.Register: t.SymbolKind.Field,
+    m.Interface: t.SymbolKind.Interface,
+    m.Lock: t.SymbolKind.Key,
+    m.Capability: t.SymbolKind.Constant,
+    m.Feature: t.SymbolKind.EnumMember,
+    m.Scenario: t.SymbolKind.Event,
+}
+
+
+def _range(span: Span) -> t.Range:
+    """LSP positions are 0-based; ours are 1-based (end exclusive in both)."""
+    return t.Range(t.Position(span.line - 1, span.column - 1), t.Position(span.end_line - 1, span.end_column - 1))
+
+
+def analyse(uri: str, text: str) -> tuple[Report, ResolvedSpec]:
+    path = uris.to_fs_path(uri) or uri
+    unit = load_text_unit(text, path)
+    try:  # the project's configuration, as `check` finds it
+        config = load_config(find_config(Path(path)))
+    except ConfigError:
+        config = None
+    report = check_units([unit], config, directive_baseline)
+    return report, report.specs[0]
+
+
+def diagnostics(report: Report, path: str) -> list[t.Diagnostic]:
+    out = []
+    for finding in report.findings:
+        if finding.span.path != path or finding.suppressed is not None:
+            continue
+        related = [
+            t.DiagnosticRelatedInformation(
+                t.Location(uris.from_fs_path(r.span.path) or r.span.path, _range(r.span)), r.message
+            )
+            for r in finding.related
+        ]
+        message = finding.message + (f"\nfix: {finding.hint}" if finding.hint else "")
+        out.append(
+            t.Diagnostic(
+                _range(finding.span),
+                message,
+                severity=_SEVERITY[finding.severity],
+                code=finding.code,
+                source=TOOL_NAME,
+                related_information=related or None,
+            )
+        )
+    return out
+
+
+def _word_at(text: str, position: t.Position) -> str | None:
+    lines = text.splitlines()
+    if position.line >= len(lines):
+        return None
+    for found in _WORD.finditer(lines[position.line]):
+        if found.start() <= position.character <= found.end():
+            return found.group()
+    return None
+
+
+def _declaration(spec: ResolvedSpec, name: str) -> m.Declaration | None:
+    for table in (spec.registers, spec.interfaces, spec.locks, spec.capabilities, spec.scenarios):
+        if name in table:
+            return table[name]  # type: ignore[return-value]
+    return None
+
+
+def hover_text(spec: ResolvedSpec, word: str) -> str | None:
+    rule = lookup(word) if re.fullmatch(r"[A-Z]\d{3}", word) else None
+    if rule is not None:
+        sections = "\n\n".join(
+            f"**{title}**\n\n{rule.section(title)}"
+            for title in ("What it finds", "Why it matters", "How to fix")
+            if rule.section(title)
+        )
+        return f"**{rule.code} {rule.name}** ({rule.severity})\n\n{rule.summary}\n\n{sections}"
+    decl = _declaration(spec, word)
+    if decl is None:
+        return None
+    if isinstance(decl, m.Register):
+        return _register_hover(spec, decl)
+    lines = [f"**{KIND_WORD[type(decl)]} {decl.name}**"]
+    if getattr(decl, "scope", None):
+        lines.append(f"scope: {decl.scope}")
+    if isinstance(decl, m.Interface):
+        lines.append("ioctls: " + ", ".join(f"{i.role} {i.name.text}" for i in decl.ioctls))
+        lines.append(
+            "enumerable (a generic VMM walks it)" if decl.enumerable else "not enumerable: VMMs need code for it"
+        )
+    if getattr(decl, "doc", None):
+        lines.append(str(decl.doc))
+    return "\n\n".join(lines)
+
+
+def _register_hover(spec: ResolvedSpec, register: m.Register) -> str:
+    paths = spec.interfaces_of(register)
+    locks = spec.write_locks(register)
+    generic = spec.generic_path(register)
+    per_vcpu = spec.generic_writes_per_vcpu(register)
+    writes = HOVER_VCPUS if per_vcpu else 1
+    serialized = writes if any(lock.scope == "vm" for lock, _ in locks) else 0
+    lines = [
+        f"**register {register.name}**" + (f" `0x{register.id:x}`" if register.id is not None else ""),
+        f"scope: {register.scope or 'unspecified'}",
+        "access paths: "
+        + (", ".join(f"{i.name} ({i.scope}{', listed' if i.enumerable else ''})" for i in paths) or "none"),
+        "locks on write: " + (", ".join(f"{lock.name} ({lock.scope})" for lock, _ in locks) or "none"),
+    ]
+    if register.migrate and generic is not None:
+        lines.append(
+            f"a generic VMM at {HOVER_VCPUS} vCPUs: {writes} write{'s' if writes != 1 else ''} through "
+            f"{generic.name}, {serialized} serialized on a VM lock"
+        )
+    if register.doc:
+        lines.append(register.doc)
+    return "\n\n".join(lines)
+
+
+def definition(spec: ResolvedSpec, path: str, text: str, position: t.Position) -> t.Location | None:
+    line = text.splitlines()[position.line] if position.line < len(text.splitlines()) else ""
+    include = re.match(r'\s*include\s+"([^"]*)"', line)
+    if include:
+        target = Path(path).parent / include.group(1)
+        return t.Location(uris.from_fs_path(str(target)) or str(target), t.Range(t.Position(0, 0), t.Position(0, 0)))
+    word = _word_at(text, position)
+    decl = _declaration(spec, word) if word else None
+    if decl is None:
+        return None
+    return t.Location(uris.from_fs_path(decl.span.path) or decl.span.path, _range(decl.span))
+
+
+def symbols(spec: ResolvedSpec, path: str) -> list[t.DocumentSymbol]:
+    out = []
+    for spec_file in spec.files:
+        if spec_file.path != path:
+            continue
+        for decl in spec_file.declarations:
+            last = max(
+                (a.span for a in getattr(decl, "attrs", ())),
+                default=decl.span,
+                key=lambda s: (s.end_line, s.end_column),
+            )
+            whole = Span(
+                decl.span.path,
+                decl.span.line,
+                decl.span.column,
+                last.end_line + (1 if last is not decl.span else 0),
+                2 if last is not decl.span else decl.span.end_column,
+            )
+            detail = str(getattr(decl, "scope", None) or getattr(decl, "kind", None) or "")
+            out.append(
+                t.DocumentSymbol(decl.name, _SYMBOL[type(decl)], _range(whole), _range(decl.span), detail=detail)
+            )
+    return out
+
+
+def make_server() -> LanguageServer:
+    server = LanguageServer(TOOL_NAME, __version__)
+
+    def publish(ls: LanguageServer, uri: str) -> None:
+        document = ls.workspace.get_text_document(uri)
+        report, _ = analyse(uri, document.source)
+        path = uris.to_fs_path(uri) or uri
+        ls.text_document_publish_diagnostics(
+            t.PublishDiagnosticsParams(uri, diagnostics(report, path), document.version)
+        )
+
+    @server.feature(t.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: LanguageServer, params: t.DidOpenTextDocumentParams) -> None:
+        publish(ls, params.text_document.uri)
+
+    @server.feature(t.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: LanguageServer, params: t.DidChangeTextDocumentParams) -> None:
+        publish(ls, params.text_document.uri)
+
+    @server.feature(t.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(ls: LanguageServer, params: t.DidSaveTextDocumentParams) -> None:
+        publish(ls, params.text_document.uri)
+
+    @server.feature(t.TEXT_DOCUMENT_HOVER)
+    def hover(ls: LanguageServer, params: t.HoverParams) -> t.Hover | None:
+        document = ls.workspace.get_text_document(params.text_document.uri)
+        word = _word_at(document.source, params.position)
+        if word is None:
+            return None
+        _, spec = analyse(params.text_document.uri, document.source)
+        text = hover_text(spec, word)
+        return t.Hover(t.MarkupContent(t.MarkupKind.Markdown, text)) if text else None
+
+    @server.feature(t.TEXT_DOCUMENT_DEFINITION)
+    def goto(ls: LanguageServer, params: t.DefinitionParams) -> t.Location | None:
+        document = ls.workspace.get_text_document(params.text_document.uri)
+        _, spec = analyse(params.text_document.uri, document.source)
+        return definition(spec, uris.to_fs_path(params.text_document.uri) or "", document.source, params.position)
+
+    @server.feature(t.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+    def document_symbols(ls: LanguageServer, params: t.DocumentSymbolParams) -> list[t.DocumentSymbol]:
+        document = ls.workspace.get_text_document(params.text_document.uri)
+        _, spec = analyse(params.text_document.uri, document.source)
+        return symbols(spec, uris.to_fs_path(params.text_document.uri) or "")
+
+    return server
+
+
+def serve() -> None:
+    make_server().start_io()
