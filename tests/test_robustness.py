@@ -87,6 +87,13 @@ def test_mutated_specs_never_crash_and_every_report_renders(tmp_path_factory, da
     render("check.txt.j2", text_view(report, color=False))
 
 
+def test_odd_versions_compare(tmp_path) -> None:
+    from validator.model import version_key
+
+    assert version_key("5.19") > version_key("5.5") and version_key("\x005.0") != version_key("5.0")
+    assert sorted(["6.2-rc1", "6.2", "\x00"], key=version_key)  # no TypeError
+
+
 def test_random_bytes_are_a_located_syntax_error(tmp_path) -> None:
     path = write(tmp_path, "x.uapi", "")
     path.write_bytes(b"\x00\x01register \xff{")

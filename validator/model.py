@@ -266,12 +266,10 @@ def attr_span(decl: Declaration, keyword: str) -> Span:
     return decl.span
 
 
-def version_key(version: str) -> tuple[int, ...] | tuple[str]:
-    """`"5.19"` as (5, 19), so that versions compare numerically."""
-    parts = version.split(".")
-    if all(p.isdigit() for p in parts):
-        return tuple(int(p) for p in parts)
-    return (version,)
+def version_key(version: str) -> tuple[tuple[int, int | str], ...]:
+    """`"5.19"` as ((0, 5), (0, 19)): numeric parts compare as numbers, and any version,
+    however odd ("6.2-rc1"), still compares with every other."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in version.split("."))
 
 
 @dataclass(frozen=True, slots=True)
