@@ -377,9 +377,8 @@ def _vcpu_counts(text: str | None) -> tuple[int, ...] | None:
     return counts
 
 
-def _simulate(args: argparse.Namespace) -> int:
-    counts = _vcpu_counts(args.vcpus)
-    report = check_paths([args.path])
+def _require_no_errors(report: Report) -> None:
+    """Commands that execute or export a spec need one with no errors: say where the first is."""
     errors = [f for f in report.findings if f.code.startswith("E") and f.suppressed is None]
     if errors:
         first = errors[0]
@@ -387,6 +386,12 @@ def _simulate(args: argparse.Namespace) -> int:
             f"{first.span.path}:{first.span.line}:{first.span.column}: {first.message} "
             f"(the spec has {len(errors)} error(s); `check` lists them)"
         )
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    counts = _vcpu_counts(args.vcpus)
+    report = check_paths([args.path])
+    _require_no_errors(report)
     results = []
     for spec in report.specs:
         if args.kind:
@@ -486,13 +491,7 @@ _LISTED_ID = re.compile(r"0[xX]([0-9a-fA-F]{1,16})")
 
 def _export(args: argparse.Namespace) -> int:
     report = check_paths([args.path])
-    errors = [f for f in report.findings if f.code.startswith("E") and f.suppressed is None]
-    if errors:
-        first = errors[0]
-        raise UsageError(
-            f"{first.span.path}:{first.span.line}:{first.span.column}: {first.message} "
-            f"(the spec has {len(errors)} error(s); `check` lists them)"
-        )
+    _require_no_errors(report)
     listed = {
         r.id: {"id": r.id, "name": r.name, "opt_in": r.opt_in.text if r.opt_in else ""}
         for spec in report.specs

@@ -12,33 +12,10 @@ import re
 from dataclasses import dataclass, field
 
 from validator.findings import Finding
+from validator.model import ATTRIBUTE_ORDER
 from validator.parse import parse_text
 
-ORDER = {
-    "register": (
-        "id",
-        "encoding",
-        "width",
-        "scope",
-        "hint",
-        "via",
-        "lock",
-        "migrate",
-        "writable",
-        "rewrite",
-        "uniform",
-        "reset",
-        "reserved",
-        "bits",
-        "opt_in",
-        "since",
-        "doc",
-    ),
-    "capability": ("kind", "before", "since", "doc"),
-    "interface": ("get", "set", "has", "list", "lock", "cap", "since", "doc"),
-    "feature": ("via", "uniform", "since", "doc"),
-    "scenario": ("vmm", "vcpus", "host_threads", "cost", "budget", "doc"),
-}
+ORDER = ATTRIBUTE_ORDER
 COMMENT_COLUMN = 42  # trailing comments start here when the code is shorter (as the examples do)
 INDENT = "  "
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[A-Za-z0-9_]+|[{}():,]|\S')

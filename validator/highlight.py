@@ -8,38 +8,10 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexer import RegexLexer, bygroups, words
 from pygments.token import Comment, Keyword, Name, Number, Operator, Punctuation, String, Text, Whitespace
 
+from validator.model import ATTRIBUTE_ORDER
+
 STATEMENTS = ("api", "version", "include", "lock", "capability", "interface", "register", "feature", "scenario")
-ATTRIBUTES = (
-    "id",
-    "encoding",
-    "width",
-    "scope",
-    "hint",
-    "via",
-    "lock",
-    "migrate",
-    "writable",
-    "rewrite",
-    "uniform",
-    "reset",
-    "reserved",
-    "bits",
-    "opt_in",
-    "since",
-    "doc",
-    "kind",
-    "before",
-    "get",
-    "set",
-    "has",
-    "list",
-    "cap",
-    "vmm",
-    "vcpus",
-    "host_threads",
-    "cost",
-    "budget",
-)
+ATTRIBUTES = tuple(sorted(set().union(*ATTRIBUTE_ORDER.values())))
 CONSTANTS = (
     "system",
     "vm",

@@ -13,6 +13,32 @@ from validator.spans import Span
 EVENT_ORDER = ("vm_create", "vcpu_create", "vcpu_init", "finalize", "first_run")
 EVENTS = (*EVENT_ORDER, "memslot_create")
 WIDTHS = (8, 16, 32, 64, 128, 256, 512, 1024, 2048)
+# The attributes of each block, in the order LANGUAGE.md gives them (the formatter's order).
+ATTRIBUTE_ORDER = {
+    "register": (
+        "id",
+        "encoding",
+        "width",
+        "scope",
+        "hint",
+        "via",
+        "lock",
+        "migrate",
+        "writable",
+        "rewrite",
+        "uniform",
+        "reset",
+        "reserved",
+        "bits",
+        "opt_in",
+        "since",
+        "doc",
+    ),
+    "capability": ("kind", "before", "since", "doc"),
+    "interface": ("get", "set", "has", "list", "lock", "cap", "since", "doc"),
+    "feature": ("via", "uniform", "since", "doc"),
+    "scenario": ("vmm", "vcpus", "host_threads", "cost", "budget", "doc"),
+}
 
 
 @dataclass(frozen=True, slots=True)
