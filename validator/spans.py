@@ -31,7 +31,3 @@ class Span:
     @classmethod
     def point(cls, path: str, line: int, column: int) -> Span:
         return cls(path, line, column, line, column + 1)
-
-    def through(self, other: Span) -> Span:
-        """From the start of this span to the end of `other`."""
-        return Span(self.path, self.line, self.column, other.end_line, other.end_column)

@@ -1,0 +1,66 @@
+"""`fmt` and `lsp`: the tools authors use in their editors."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+from pathlib import Path
+
+from validator import TOOL_NAME
+from validator.commands import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    EXIT_USAGE,
+    UsageError,
+)
+from validator.config import find_config, load_config
+from validator.fmt import FormatError, format_text
+from validator.load import discover
+from validator.output import write_text
+
+
+def fmt(args: argparse.Namespace) -> int:
+    paths = args.paths or ["."]
+    config = load_config(find_config(Path(paths[0])))
+    files = [path for path, _ in discover(paths) if not config.excluded_from_fmt(path)]
+    changed, broken = [], []
+    for path in files:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+            formatted = format_text(text, path)
+        except FormatError as exc:
+            broken.append(str(exc))
+            continue
+        except (OSError, UnicodeDecodeError) as exc:
+            broken.append(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}")
+            continue
+        if formatted == text:
+            continue
+        changed.append(path)
+        if args.check or args.diff:
+            diff = difflib.unified_diff(
+                text.splitlines(keepends=True),
+                formatted.splitlines(keepends=True),
+                f"{path} (as written)",
+                f"{path} (formatted)",
+            )
+            sys.stdout.writelines(diff)
+        else:
+            write_text(formatted, path)
+    for problem in broken:
+        print(f"{TOOL_NAME}: error: {problem} (not formatted)", file=sys.stderr)
+    verb = "would reformat" if args.check or args.diff else "reformatted"
+    print(f"{verb} {len(changed)} of {len(files)} file{'s' if len(files) != 1 else ''}", file=sys.stderr)
+    if broken:
+        return EXIT_USAGE
+    return EXIT_FINDINGS if args.check and changed else EXIT_OK
+
+
+def lsp(args: argparse.Namespace) -> int:
+    try:
+        from validator.lsp import serve  # pygls is an optional extra: import it only here
+    except ImportError:
+        raise UsageError("the language server needs pygls: pip install 'uapi-validator[lsp]'") from None
+    serve()
+    return EXIT_OK

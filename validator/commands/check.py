@@ -1,0 +1,120 @@
+"""`check`, `diff`, `crosscheck`, `test`, `rules`, `explain`: findings, and the formats CI reads."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from validator import TOOL_NAME
+from validator.commands import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    FORMATS,
+    UsageError,
+    report_of,
+)
+from validator.docs import rule_doc_view
+from validator.engine import Report
+from validator.findings import SEVERITY_RANK
+from validator.formats import junit_document, sarif_document
+from validator.output import write_text
+from validator.render import render
+from validator.rules import CATALOG, lookup
+from validator.selftest import FAILED, PASSED, SKIPPED, compare
+from validator.view import github_view, json_document, text_view
+
+
+def use_color(choice: str, output: str | None) -> bool:
+    if choice != "auto":
+        return choice == "always"
+    return output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def fails(report: Report, level: str, include_baseline: bool) -> bool:
+    if level == "never":
+        return False
+    threshold = SEVERITY_RANK[level]
+    return any(
+        SEVERITY_RANK[f.severity] >= threshold
+        for f in report.findings
+        if f.suppressed is None and (include_baseline or not f.baseline)
+    )
+
+
+def render_report(report: Report, fmt: str, args: argparse.Namespace, destination: str | None) -> str:
+    if fmt == "json":
+        return json_document(report)
+    if fmt == "sarif":
+        return sarif_document(report)
+    if fmt == "junit":
+        return junit_document(report, args.fail_on, args.include_baseline)
+    if fmt == "github":
+        return render("github.txt.j2", github_view(report))
+    return render("check.txt.j2", text_view(report, color=use_color(args.color, destination)))
+
+
+def _extra_outputs(args: argparse.Namespace) -> list[tuple[str, str]]:
+    outputs = []
+    for item in args.output_format:
+        fmt, sep, destination = item.partition("=")
+        if not sep or fmt not in FORMATS or not destination:
+            raise UsageError(f"--output-format takes FORMAT=FILE with FORMAT one of {', '.join(FORMATS)}, not {item!r}")
+        outputs.append((fmt, destination))
+    return outputs
+
+
+def check(args: argparse.Namespace) -> int:
+    extra = _extra_outputs(args)  # a bad flag fails before any work or any file is written
+    report = report_of(args)
+    for fmt, destination in extra:
+        write_text(render_report(report, fmt, args, destination), destination)
+    write_text(render_report(report, args.format, args, args.output), args.output)
+    return EXIT_FINDINGS if fails(report, args.fail_on, args.include_baseline) else EXIT_OK
+
+
+def test(args: argparse.Namespace) -> int:
+    results = compare(report_of(args), {})
+    view: dict[str, Any] = {
+        "results": [
+            {
+                "path": r.path,
+                "status": r.status,
+                "expected": r.expected,
+                "note": r.note,
+                "pending": r.pending,
+                "mismatches": [_mismatch_view(m) for m in r.mismatches],
+            }
+            for r in results
+        ],
+        "counts": {status: sum(1 for r in results if r.status == status) for status in (PASSED, FAILED, SKIPPED)},
+    }
+    write_text(render("test.txt.j2", view), None)
+    return EXIT_FINDINGS if view["counts"][FAILED] else EXIT_OK
+
+
+def _mismatch_view(mismatch: Any) -> dict[str, Any]:
+    rule = lookup(mismatch.code)
+    return {
+        "path": mismatch.path,
+        "line": mismatch.line,
+        "code": mismatch.code,
+        "kind": mismatch.kind,
+        "name": rule.name if rule else "",
+        "stage": rule.stage if rule else "",
+        "message": mismatch.finding.message if mismatch.finding else "",
+    }
+
+
+def rules(args: argparse.Namespace) -> int:
+    write_text(render("rules.txt.j2", {"rules": CATALOG}), None)
+    return EXIT_OK
+
+
+def explain(args: argparse.Namespace) -> int:
+    rule = lookup(args.rule)
+    if rule is None:
+        raise UsageError(f"no rule has the code or name {args.rule!r} (see `{TOOL_NAME} rules`)")
+    write_text(render("explain.txt.j2", {"rule": rule_doc_view(rule)}), None)
+    return EXIT_OK

@@ -1,0 +1,102 @@
+"""`simulate`, `review`, `compare`, `catalog`: what a design costs, and documents to read."""
+
+from __future__ import annotations
+
+import argparse
+
+from validator import model as m
+from validator.commands import (
+    DOCUMENT_SUFFIX,
+    EXIT_FINDINGS,
+    EXIT_OK,
+    UsageError,
+    report_of,
+    require_no_errors,
+    template_dir_of,
+)
+from validator.docs import catalog_view
+from validator.engine import check_paths
+from validator.output import write_text
+from validator.render import render
+from validator.review import compare_view, design_facts, review_view
+from validator.scenario import run as run_scenario
+from validator.scenario import run_all
+from validator.spans import Span
+from validator.view import simulation_csv, simulation_json, simulation_view
+
+
+def _vcpu_counts(text: str | None) -> tuple[int, ...] | None:
+    if text is None:
+        return None
+    try:
+        counts = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        counts = ()
+    if not counts or min(counts) < 1:
+        raise UsageError(f"--vcpus takes positive counts separated by commas, such as 1,8,64,512, not {text!r}")
+    return counts
+
+
+def simulate(args: argparse.Namespace) -> int:
+    counts = _vcpu_counts(args.vcpus)
+    report = check_paths([args.path])
+    require_no_errors(report)
+    results = []
+    for spec in report.specs:
+        if args.kind:
+            span = spec.api.span if spec.api else Span.point(spec.root, 1, 1)
+            adhoc = m.Scenario(f"{args.kind}-{args.vmm}", span, args.kind, vmm=args.vmm)
+            results.append(run_scenario(spec, adhoc, counts, trace=args.trace))
+            continue
+        for scenario in spec.scenarios.values():
+            if args.scenario in (None, scenario.name):
+                results.append(run_scenario(spec, scenario, counts, trace=args.trace))
+    if args.scenario and not results:
+        raise UsageError(f"no scenario named {args.scenario!r} in {args.path}")
+    if args.format == "json":
+        text = simulation_json(results)
+    elif args.format == "csv":
+        text = simulation_csv(results)
+    else:
+        text = (
+            render("simulate.txt.j2", simulation_view(results))
+            if results
+            else "no scenarios (declare one, or use --kind)\n"
+        )
+    write_text(text, args.output)
+    failed = any(r.first_failure or r.overruns for r in results)
+    return EXIT_FINDINGS if failed else EXIT_OK
+
+
+def review(args: argparse.Namespace) -> int:
+    report = report_of(args)
+    view = review_view(
+        report, fail_on=args.fail_on, include_baseline=args.include_baseline, baseline=args.baseline, date=args.date
+    )
+    text = render(f"review.{DOCUMENT_SUFFIX[args.format]}.j2", view, template_dir=template_dir_of(args))
+    write_text(text, args.output)
+    return EXIT_OK if view["verdict"]["passed"] else EXIT_FINDINGS
+
+
+def compare_designs(args: argparse.Namespace) -> int:
+    if len(args.designs) < 2:
+        raise UsageError("compare needs at least two designs")
+    designs = []
+    for path in args.designs:
+        report = check_paths([path])
+        designs.append(design_facts(path, report, [r for spec in report.specs for r in run_all(spec)]))
+    text = render(
+        f"compare.{DOCUMENT_SUFFIX[args.format]}.j2",
+        compare_view(designs, args.date),
+        template_dir=template_dir_of(args),
+    )
+    write_text(text, args.output)
+    return EXIT_OK
+
+
+def catalog(args: argparse.Namespace) -> int:
+    view = {**catalog_view(), "date": args.date}
+    write_text(
+        render(f"catalog.{DOCUMENT_SUFFIX[args.format]}.j2", view, template_dir=template_dir_of(args)), args.output
+    )
+    return EXIT_OK

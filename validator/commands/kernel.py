@@ -1,0 +1,92 @@
+"""`import` and `export`: specs from the kernel's headers, and the register list for its selftest."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from pathlib import Path
+
+from validator import TOOL_NAME, __version__
+from validator.cheader import read_headers
+from validator.commands import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    UsageError,
+    require_no_errors,
+)
+from validator.crosscheck import HeaderRegisters, header_registers, import_spec
+from validator.engine import check_paths
+from validator.output import write_text
+from validator.render import render
+
+
+def _headers(paths: list[str]) -> HeaderRegisters:
+    for header in paths:
+        if not os.path.isfile(header):
+            raise UsageError(f"{header}: no such header file")
+    return header_registers(read_headers(paths))
+
+
+def import_header(args: argparse.Namespace) -> int:
+    registers = import_spec(_headers(args.header), args.prefix)
+    if not registers:
+        raise UsageError(f"no register id macro in {', '.join(args.header)} starts with {args.prefix!r}")
+    view = {
+        "tool": {"name": TOOL_NAME, "version": __version__},
+        "headers": args.header,
+        "prefix": args.prefix,
+        "api": args.api,
+        "registers": registers,
+    }
+    write_text(render("import.uapi.j2", view), args.output)
+    return EXIT_OK
+
+
+_LISTED_ID = re.compile(r"0[xX]([0-9a-fA-F]{1,16})")
+
+
+def export(args: argparse.Namespace) -> int:
+    report = check_paths([args.path])
+    require_no_errors(report)
+    listed = {
+        r.id: {"id": r.id, "name": r.name, "opt_in": r.opt_in.text if r.opt_in else ""}
+        for spec in report.specs
+        for r in spec.registers.values()
+        if r.id is not None and any(i.enumerable for i in spec.interfaces_of(r))
+    }
+    registers = [listed[i] for i in sorted(listed)]
+    if args.check:
+        try:
+            checked_in = Path(args.check).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"{args.check}: cannot read: {exc.strerror or exc}") from None
+        ids = {
+            int(h, 16)
+            for line in checked_in.splitlines()
+            for h in _LISTED_ID.findall(line.split("#")[0].split("/*")[0])
+        }
+        names = {int(h, 16): line for line in checked_in.splitlines() for h in _LISTED_ID.findall(line)}
+        view = {
+            "checked": args.check,
+            "spec": args.path,
+            "count": len(registers),
+            "appeared": [r for r in registers if r["id"] not in ids],
+            "vanished": [{"id": i, "name": _name_in(names[i])} for i in sorted(ids - set(listed))],
+        }
+        write_text(render("reglist-drift.txt.j2", view), args.output)
+        return EXIT_FINDINGS if view["appeared"] or view["vanished"] else EXIT_OK
+    view = {
+        "tool": {"name": TOOL_NAME, "version": __version__},
+        "spec": args.path,
+        "registers": registers,
+        "array": "uapi_reglist",
+    }
+    write_text(render(f"reglist.{'c' if args.format == 'c' else 'txt'}.j2", view), args.output)
+    return EXIT_OK
+
+
+def _name_in(line: str) -> str:
+    """The register name a checked-in line carries in its comment, if any."""
+    found = re.search(r"(?:#|/\*)\s*([A-Za-z_]\w*)", line)
+    return found.group(1) if found else "(unnamed)"
