@@ -133,40 +133,31 @@ def format_text(text: str, path: str = "<text>") -> str:
     return "\n".join(collapsed) + "\n"
 
 
+def _read_line(lines: list[tuple[str, str | None]], index: int) -> tuple[_Line, int]:
+    """The next line of code from `index`, with the comment-only lines above it, and its index."""
+    above: list[str] = []
+    while True:
+        code, comment = lines[index]
+        if code:
+            return _Line(_normal(code), comment, above), index
+        if comment is not None:
+            above.append(comment)
+        index += 1
+
+
 def _block(lines: list[tuple[str, str | None]], index: int, kind: str) -> tuple[list[str], int]:
     """The formatted body of a block and the index of its closing brace."""
     items: list[tuple[_Line, list[_Line]]] = []  # an attribute line, and its nested lines (bits)
-    pending: list[str] = []
     while True:
-        code, comment = lines[index]
-        if not code:
-            if comment is not None:
-                pending.append(comment)
-            index += 1
-            continue
-        code = _normal(code)
-        if code == "}":
-            closing_comment = comment
+        line, index = _read_line(lines, index)
+        if line.code == "}":
+            closing = line
             break
-        line = _Line(code, comment, pending)
-        pending = []
         nested: list[_Line] = []
-        if code.endswith("{"):  # bits { ... }
-            index += 1
-            inner_pending: list[str] = []
-            while True:
-                inner_code, inner_comment = lines[index]
-                if not inner_code:
-                    if inner_comment is not None:
-                        inner_pending.append(inner_comment)
-                    index += 1
-                    continue
-                inner_code = _normal(inner_code)
-                nested.append(_Line(inner_code, inner_comment, inner_pending))
-                inner_pending = []
-                if inner_code == "}":
-                    break
-                index += 1
+        if line.code.endswith("{"):  # bits { ... }, up to and with its own closing brace
+            while not nested or nested[-1].code != "}":
+                inner, index = _read_line(lines, index + 1)
+                nested.append(inner)
         items.append((line, nested))
         index += 1
     order = ORDER.get(kind, ())
@@ -180,8 +171,8 @@ def _block(lines: list[tuple[str, str | None]], index: int, kind: str) -> tuple[
         code = INDENT + line.code if nested or not rest else INDENT + keyword.ljust(width) + rest
         body.append(_with_comment(code, line.comment))
         body.extend(_bits(nested))
-    body.extend(INDENT + c for c in pending)
-    body.append(_with_comment("}", closing_comment))
+    body.extend(INDENT + c for c in closing.above)
+    body.append(_with_comment("}", closing.comment))
     return body, index
 
 
