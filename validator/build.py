@@ -177,6 +177,10 @@ class _Builder(Transformer):
     rule sees its keyword tokens and spans come from the first and last token it holds."""
 
     def _extent(self, children: list[Any]) -> Span:
+        first, last = children[0], children[-1]
+        # Most attribute lines start with their keyword token and end with a token: no search.
+        if type(first) is Token and type(last) is Token and last.type != "_NL":
+            return Span(_current_path.get(), first.line, first.column, last.end_line, last.end_column)
         start = next(p for p in map(_first, children) if p is not None)
         end = next(p for p in map(_last, reversed(children)) if p is not None)
         return Span(_current_path.get(), start[0], start[1], end[0], end[1])

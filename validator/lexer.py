@@ -73,9 +73,11 @@ class UapiLexer(Lexer):
             token = _new_token(Token, value)  # lark's Token() adds two layers per token
             token.type, token.value, token.start_pos, token.end_pos = kind, value, pos, next_pos
             token.line, token.column, token.end_line, token.end_column = line, column, end_line, end_column
-            callback = callbacks.get(kind)
-            if callback is not None:
-                token = callback(token)
+            # Comments go to the callbacks; a newline only when it folds a comment line in.
+            if kind == "COMMENT" or (kind == "_NL" and "#" in value):
+                callback = callbacks.get(kind)
+                if callback is not None:
+                    token = callback(token)
             if kind != "COMMENT":
                 yield token
             if kind == "_NL":
