@@ -22,7 +22,7 @@ from validator.model import SpecFile
 from validator.resolve import ResolvedSpec, resolve
 from validator.rules import rules_for_stage, stamp
 from validator.rules.errors import STRUCTURAL_ERRORS
-from validator.scenario import run_all
+from validator.scenario import ScenarioResult, run_all
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +33,7 @@ class Report:
     changes: tuple[Change, ...] = ()  # against the baseline, in diff mode
     diffed: bool = False  # a baseline was compared
     notes: tuple[str, ...] = ()  # what the run could not read (header lines skipped, ...)
+    results: tuple[ScenarioResult, ...] = ()  # the declared scenarios, as the X rules saw them
 
 
 # What a proposal unit is compared with: a baseline unit, a finding saying why there is
@@ -51,9 +52,11 @@ def _has_errors(findings: Iterable[Finding]) -> bool:
     return any(f.code in STRUCTURAL_ERRORS for f in findings)
 
 
-def check_unit(unit: Unit) -> tuple[ResolvedSpec, list[Finding]]:
+def check_unit(unit: Unit) -> tuple[ResolvedSpec, list[Finding], list[ScenarioResult]]:
+    """The unit's spec, its findings, and its scenarios' results (kept for the reports)."""
     spec = resolve(unit)
     findings = list(unit.findings)
+    results: list[ScenarioResult] = []
     for rule in rules_for_stage(RESOLVE):
         findings.extend(rule.check(spec))  # type: ignore[misc]
     if not _has_errors(findings):
@@ -63,12 +66,12 @@ def check_unit(unit: Unit) -> tuple[ResolvedSpec, list[Finding]]:
             results = run_all(spec)
             for rule in rules_for_stage(SCENARIO):
                 findings.extend(rule.check(spec, results))  # type: ignore[misc]
-    return spec, [stamp(f) for f in findings]
+    return spec, [stamp(f) for f in findings], results
 
 
 def _compare(base: Unit, spec: ResolvedSpec, findings: list[Finding]) -> tuple[list[Finding], tuple[Change, ...]]:
     """Diff findings and changes, and the proposal's findings with those the baseline had marked."""
-    base_spec, base_findings = check_unit(base)
+    base_spec, base_findings, _ = check_unit(base)
     result: tuple[Change, ...] = ()
     if not _has_errors(findings) and not _has_errors(base_findings):
         d = diff(base_spec, spec)
@@ -101,12 +104,14 @@ def check_units(
     findings: dict[tuple, Finding] = {}
     files: dict[str, SpecFile] = {}
     specs, changes, notes = [], [], []
+    results: list[ScenarioResult] = []
     # Cross-checked together after the loop: everything named on the command line with
     # --header is one spec; a `# header:` directive speaks for its own root file only.
     by_headers: dict[tuple[str, ...], list[ResolvedSpec]] = {}
     diffed = False
     for unit in units:
-        spec, unit_findings = check_unit(unit)
+        spec, unit_findings, unit_results = check_unit(unit)
+        results.extend(unit_results)
         headers = (headers_for or directive_headers)(unit)
         if headers and isinstance(headers[0], Finding):
             unit_findings.extend(stamp(f) for f in headers)  # type: ignore[arg-type]
@@ -140,7 +145,9 @@ def check_units(
     ordered = tuple(sorted(decided, key=lambda f: f.sort_key))
     unique_changes = tuple(dict.fromkeys(changes))
     files_in_order = {path: files[path] for path in sorted(files)}
-    return Report(ordered, files_in_order, tuple(specs), unique_changes, diffed, tuple(dict.fromkeys(notes)))
+    return Report(
+        ordered, files_in_order, tuple(specs), unique_changes, diffed, tuple(dict.fromkeys(notes)), tuple(results)
+    )
 
 
 def directive_baseline(unit: Unit) -> Unit | Finding | None:

@@ -18,7 +18,6 @@ from validator.findings import SEVERITIES, SEVERITY_RANK, Finding
 from validator.resolve import ResolvedSpec
 from validator.rules import BY_CODE
 from validator.rules._facts import is_new
-from validator.scenario import ScenarioResult, run_all
 from validator.spans import Span
 from validator.view import SourceLines, change_record, finding_record, scenario_record
 
@@ -122,13 +121,11 @@ def review_view(
     include_baseline: bool,
     baseline: str | None,
     date: str | None,
-    results: list[ScenarioResult] | None = None,
 ) -> dict[str, Any]:
     shown = [f for f in report.findings if f.suppressed is None]
     deciding = [f for f in shown if include_baseline or not f.baseline]
     threshold = SEVERITY_RANK.get(fail_on, 99)
     apis = sorted({(s.api.name, s.api.version) for s in report.specs if s.api})
-    results = results if results is not None else [r for s in report.specs for r in run_all(s)]
     docs = _docs(report)
     source = SourceLines(report.files)
     return {
@@ -151,13 +148,14 @@ def review_view(
             for s in SEVERITIES
         ],
         "suppressed": [_finding(source, f, docs) for f in report.findings if f.suppressed is not None],
-        "scenarios": [scenario_record(r) for r in results],
+        "scenarios": [scenario_record(r) for r in report.results],
         "checklist": _checklist(report, shown),
     }
 
 
-def design_facts(path: str, report: Report, results: list[ScenarioResult]) -> dict[str, Any]:
+def design_facts(path: str, report: Report) -> dict[str, Any]:
     """One design's column in a comparison."""
+    results = report.results
     shown = [f for f in report.findings if f.suppressed is None]
     specs = report.specs
     new_interfaces = sorted({i.name for s in specs for i in s.interfaces.values() if is_new(s, i.since)})

@@ -20,7 +20,6 @@ from validator.output import write_text
 from validator.render import render
 from validator.review import compare_view, design_facts, review_view
 from validator.scenario import run as run_scenario
-from validator.scenario import run_all
 from validator.spans import Span
 from validator.view import simulation_csv, simulation_json, simulation_view
 
@@ -81,10 +80,7 @@ def review(args: argparse.Namespace) -> int:
 def compare_designs(args: argparse.Namespace) -> int:
     if len(args.designs) < 2:
         raise UsageError("compare needs at least two designs")
-    designs = []
-    for path in args.designs:
-        report = check_paths([path])
-        designs.append(design_facts(path, report, [r for spec in report.specs for r in run_all(spec)]))
+    designs = [design_facts(path, check_paths([path])) for path in args.designs]
     text = render(
         f"compare.{DOCUMENT_SUFFIX[args.format]}.j2",
         compare_view(designs, args.date),
