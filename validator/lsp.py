@@ -191,14 +191,24 @@ def symbols(spec: ResolvedSpec, path: str) -> list[t.DocumentSymbol]:
 
 def make_server() -> LanguageServer:
     server = LanguageServer(TOOL_NAME, __version__)
+    # The latest analysis of each open document, with the version it was made from: hover,
+    # definition and symbols reuse what the diagnostics of that version already computed.
+    latest: dict[str, tuple[int | None, Report, ResolvedSpec]] = {}
+
+    def analysed(ls: LanguageServer, uri: str, *, fresh: bool = False) -> tuple[Report, ResolvedSpec]:
+        document = ls.workspace.get_text_document(uri)
+        cached = latest.get(uri)
+        if fresh or cached is None or cached[0] != document.version:
+            cached = (document.version, *analyse(uri, document.source))
+            latest[uri] = cached
+        return cached[1], cached[2]
 
     def publish(ls: LanguageServer, uri: str) -> None:
-        document = ls.workspace.get_text_document(uri)
-        report, _ = analyse(uri, document.source)
+        # Fresh on open, change and save: files the document includes may have changed too.
+        report, _ = analysed(ls, uri, fresh=True)
+        version = ls.workspace.get_text_document(uri).version
         path = uris.to_fs_path(uri) or uri
-        ls.text_document_publish_diagnostics(
-            t.PublishDiagnosticsParams(uri, diagnostics(report, path), document.version)
-        )
+        ls.text_document_publish_diagnostics(t.PublishDiagnosticsParams(uri, diagnostics(report, path), version))
 
     @server.feature(t.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: LanguageServer, params: t.DidOpenTextDocumentParams) -> None:
@@ -212,26 +222,29 @@ def make_server() -> LanguageServer:
     def did_save(ls: LanguageServer, params: t.DidSaveTextDocumentParams) -> None:
         publish(ls, params.text_document.uri)
 
+    @server.feature(t.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: LanguageServer, params: t.DidCloseTextDocumentParams) -> None:
+        latest.pop(params.text_document.uri, None)
+
     @server.feature(t.TEXT_DOCUMENT_HOVER)
     def hover(ls: LanguageServer, params: t.HoverParams) -> t.Hover | None:
         document = ls.workspace.get_text_document(params.text_document.uri)
         word = _word_at(document.source, params.position)
         if word is None:
             return None
-        _, spec = analyse(params.text_document.uri, document.source)
+        _, spec = analysed(ls, params.text_document.uri)
         text = hover_text(spec, word)
         return t.Hover(t.MarkupContent(t.MarkupKind.Markdown, text)) if text else None
 
     @server.feature(t.TEXT_DOCUMENT_DEFINITION)
     def goto(ls: LanguageServer, params: t.DefinitionParams) -> t.Location | None:
         document = ls.workspace.get_text_document(params.text_document.uri)
-        _, spec = analyse(params.text_document.uri, document.source)
+        _, spec = analysed(ls, params.text_document.uri)
         return definition(spec, uris.to_fs_path(params.text_document.uri) or "", document.source, params.position)
 
     @server.feature(t.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
     def document_symbols(ls: LanguageServer, params: t.DocumentSymbolParams) -> list[t.DocumentSymbol]:
-        document = ls.workspace.get_text_document(params.text_document.uri)
-        _, spec = analyse(params.text_document.uri, document.source)
+        _, spec = analysed(ls, params.text_document.uri)
         return symbols(spec, uris.to_fs_path(params.text_document.uri) or "")
 
     return server
