@@ -15,6 +15,7 @@ from typing import Any
 from lark import Token, Transformer
 
 from validator import model as m
+from validator.lexer import REGISTER_LINES, LineRun, ScannedBits, ScannedLine
 from validator.spans import Span
 
 _DURATION = re.compile(r"([0-9_]+)(ns|us|ms|s)")
@@ -172,9 +173,24 @@ def _last(item: Any) -> tuple[int, int] | None:
     return (span.end_line, span.end_column) if span is not None else None
 
 
+class _Inlined:
+    """What an inlined rule (`_reg_attr`, lark's `__register_star_0`) reduces to: its children,
+    which the enclosing rule's child filter splices in (it reads only `.children`)."""
+
+    __slots__ = ("children",)
+
+    def __init__(self, children: list[Any]) -> None:
+        self.children = children
+
+
 class _Builder(Transformer):
     """Applied by the LALR parser as it reduces (grammar built with keep_all_tokens), so every
     rule sees its keyword tokens and spans come from the first and last token it holds."""
+
+    def __default__(self, data: Any, children: list[Any], meta: Any) -> _Inlined:
+        # Only inlined rules reach here (every named rule has a method, as a test checks):
+        # a lark Tree for each would cost a third of the parse of a large spec.
+        return _Inlined(children)
 
     def _extent(self, children: list[Any]) -> Span:
         first, last = children[0], children[-1]
@@ -238,7 +254,14 @@ class _Builder(Transformer):
 
     def register(self, children: list[Any]) -> m.Register:
         keyword, name = children[:2]
-        fields, attrs, repeated = _fold(self._items(children))
+        path = _current_path.get()
+        items: list[_Item] = []
+        for child in children:
+            if type(child) is _Item:
+                items.append(child)
+            elif type(child) is LineRun:
+                items.extend(_scanned_item(path, scanned) for scanned in child.lines)
+        fields, attrs, repeated = _fold(items)
         return m.Register(str(name), self._head(keyword, name), attrs=attrs, repeated=repeated, **fields)
 
     def feature(self, children: list[Any]) -> m.Feature:
@@ -398,3 +421,102 @@ class _Builder(Transformer):
     def budget_item(self, children: list[Token]) -> tuple[str, int]:
         kind, value = children
         return str(kind), parse_duration_ns(value) if value.type == "DURATION" else parse_int(value)
+
+
+# -- line shortcuts ------------------------------------------------------------------------------
+# A REG_LINES token (validator.lexer) holds the matches of whole lines; these build from them
+# exactly what the rule methods above build from each line's tokens.
+
+_NAME_IN_LIST = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _code_span(path: str, scanned: ScannedLine) -> Span:
+    found, line, column = scanned
+    return Span(path, line, column, line, column + found.end("code") - found.start())
+
+
+def _group_name(path: str, scanned: ScannedLine, group: str) -> m.Name | None:
+    found, line, column = scanned
+    start = found.start(group)
+    if start < 0:
+        return None
+    shift = column - found.start()
+    return m.Name(found.group(group), Span(path, line, start + shift, line, found.end(group) + shift))
+
+
+def _group_names(path: str, scanned: ScannedLine) -> tuple[m.Name, ...]:
+    found, line, column = scanned
+    shift = column - found.start() + found.start("v")
+    return tuple(
+        m.Name(name.group(), Span(path, line, name.start() + shift, line, name.end() + shift))
+        for name in _NAME_IN_LIST.finditer(found.group("v"))
+    )
+
+
+def _writable(path: str, scanned: ScannedLine, span: Span) -> m.Writable:
+    group = scanned[0].group
+    if group("v") is not None:
+        return m.Writable(group("v"), span)
+    return m.Writable("before", span, group("event"), _group_name(path, scanned, "errno"))
+
+
+def _rewrite(path: str, scanned: ScannedLine, span: Span) -> m.Rewrite:
+    return m.Rewrite(span, None if scanned[0].group("v") == "ok" else _group_name(path, scanned, "v"))
+
+
+def _uniform(path: str, scanned: ScannedLine, span: Span) -> m.Uniform:
+    group = scanned[0].group
+    if group("v") == "enforced":
+        return m.Uniform("enforced", span, errno=_group_name(path, scanned, "errno"), basis=group("basis"))
+    if group("last") is not None:
+        return m.Uniform("last_wins", span)
+    return m.Uniform("none", span, opt_in=_group_name(path, scanned, "opt_in"))
+
+
+def _reset(path: str, scanned: ScannedLine, span: Span) -> m.Reset:
+    value = scanned[0].group("v")
+    return m.Reset(value, span) if value in ("all", "none") else m.Reset("value", span, parse_int(value))
+
+
+def _reserved(path: str, scanned: ScannedLine, span: Span) -> m.Reserved:
+    if scanned[0].group("v") == "ignore":
+        return m.Reserved("ignore", span)
+    return m.Reserved("reject", span, _group_name(path, scanned, "errno"))
+
+
+# keyword -> (the field it fills, its value from (path, scanned line, the line's span))
+_LINE_VALUES: dict[str, tuple[str, Any]] = {
+    "id": ("id", lambda path, scanned, span: parse_int(scanned[0].group("v"))),
+    "width": ("width", lambda path, scanned, span: parse_int(scanned[0].group("v"))),
+    "scope": ("scope", lambda path, scanned, span: scanned[0].group("v")),
+    "hint": ("hint", lambda path, scanned, span: _group_name(path, scanned, "v")),
+    "via": ("via", lambda path, scanned, span: _group_names(path, scanned)),
+    "lock": ("locks", lambda path, scanned, span: _group_names(path, scanned)),
+    "migrate": ("migrate", lambda path, scanned, span: scanned[0].group("v") == "yes"),
+    "writable": ("writable", _writable),
+    "rewrite": ("rewrite", _rewrite),
+    "uniform": ("uniform", _uniform),
+    "reset": ("reset", _reset),
+    "reserved": ("reserved", _reserved),
+    "opt_in": ("opt_in", lambda path, scanned, span: _group_name(path, scanned, "v")),
+    "since": ("since", lambda path, scanned, span: unquote(scanned[0].group("v"))),
+    "doc": ("doc", lambda path, scanned, span: unquote(scanned[0].group("v"))),
+}
+_KEYWORD_OF = {pattern: keyword for keyword, pattern in REGISTER_LINES.items()}
+assert set(_LINE_VALUES) == set(REGISTER_LINES), "a line pattern without a builder"
+
+
+def _scanned_item(path: str, scanned: ScannedLine | ScannedBits) -> _Item:
+    if type(scanned) is ScannedBits:
+        start, end = _code_span(path, scanned.open), _code_span(path, scanned.close)
+        span = Span(path, start.line, start.column, end.end_line, end.end_column)
+        return _Item("bits", tuple(_bit(path, bit) for bit in scanned.bits), span)
+    field, value_of = _LINE_VALUES[_KEYWORD_OF[scanned[0].re]]  # type: ignore[index]
+    span = _code_span(path, scanned)  # type: ignore[arg-type]
+    return _Item(field, value_of(path, scanned, span), span)
+
+
+def _bit(path: str, scanned: ScannedLine) -> m.Bit:
+    group = scanned[0].group
+    since = group("since")
+    return m.Bit(parse_int(group("index")), group("name"), _code_span(path, scanned), since and unquote(since))

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from lark import Lark, Token, Transformer
 
-from validator.lexer import UapiLexer
+from validator.lexer import UapiLexer, WordLexer
 from validator.resources import grammar_file
 
 
@@ -19,12 +19,16 @@ def build_parser(
     strict: bool = False,
     lexer_callbacks: dict[str, Callable[[Token], Token]] | None = None,
     transformer: Transformer | None = None,
+    line_shortcuts: bool = True,
 ) -> Lark:
-    """The LALR parser, fed by the project's scanner; with `transformer`, applied as it reduces."""
+    """The LALR parser, fed by the project's scanner; with `transformer`, applied as it reduces.
+
+    `line_shortcuts=False` scans every line word by word (see validator.lexer).
+    """
     return Lark(
         grammar_text(),
         parser="lalr",
-        lexer=UapiLexer,
+        lexer=UapiLexer if line_shortcuts else WordLexer,
         keep_all_tokens=True,  # the builder takes spans from each rule's own tokens
         maybe_placeholders=True,
         strict=strict,

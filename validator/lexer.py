@@ -5,12 +5,21 @@ It is still contextual, as lark's contextual lexer is: a word that spells a keyw
 keyword only where the parser state accepts it, and a NAME elsewhere (a scenario may be
 called `reset`). Positions are lark's: 1-based lines and columns, end exclusive. Comments go
 to the lexer callbacks, as lark's lexer sends them, so the directive collector is unchanged.
+
+Line shortcuts: where the parser takes REG_LINES (in a register, at the start of a line),
+the scanner matches whole lines against the patterns below, one per attribute (a `bits`
+block as a whole), and hands the run of consecutive lines that match to the parser as one
+token, ends of line and comments folded in. Each pattern accepts only lines the grammar's
+own rule accepts; the builder reads the matches and builds what the rules would. A line
+that fits no pattern, and everything after it, is scanned word by word and gets the
+grammar's errors. A large spec is mostly such lines: this more than halves its parse.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from lark import Token
@@ -18,21 +27,82 @@ from lark.exceptions import UnexpectedCharacters
 from lark.lexer import Lexer
 
 _WORD = "[A-Za-z_][A-Za-z0-9_]*"
+_INT = r"0[xX][0-9a-fA-F](?:_?[0-9a-fA-F])*|0[bB][01](?:_?[01])*|[0-9](?:_?[0-9])*"
+_STRING = r'"(?:[^"\\\n]|\\["\\])*"'
+_NL = r"(?:\r?\n[\t \f]*(?:#[^\n]*)?)+"
 _new_token = str.__new__
 _SCANNER = re.compile(
     r"(?P<WS>[ \t\f]+)"
-    r"|(?P<_NL>(?:\r?\n[\t \f]*(?:#[^\n]*)?)+)"
+    rf"|(?P<_NL>{_NL})"
     r"|(?P<COMMENT>#[^\n]*)"
-    r'|(?P<STRING>"(?:[^"\\\n]|\\["\\])*")'
+    rf"|(?P<STRING>{_STRING})"
     r"|(?P<DURATION>[0-9](?:_?[0-9])*(?:ns|us|ms|s)(?![A-Za-z0-9_]))"
-    r"|(?P<INT>0[xX][0-9a-fA-F](?:_?[0-9a-fA-F])*|0[bB][01](?:_?[01])*|[0-9](?:_?[0-9])*)"
+    rf"|(?P<INT>{_INT})"
     rf"|(?P<NAME>{_WORD})"
     r"|(?P<PUNCT>[{}:,()])"
 )
 
+# -- line shortcuts ----------------------------------------------------------------------------
+# Group `code` is the line's code (keyword to last value); `v`, `errno`, ... are its values.
+_SP = r"[ \t\f]+"
+_NAMES = rf"{_WORD}(?:[ \t\f]*,[ \t\f]*{_WORD})*"
+_EVENT = "vm_create|vcpu_create|vcpu_init|finalize|first_run|memslot_create"
+_LINE_END = rf"[ \t\f]*(?P<comment>#[^\n]*)?(?P<nl>{_NL})"
+
+
+def _line(code: str) -> re.Pattern[str]:
+    return re.compile(rf"(?P<code>{code}){_LINE_END}")
+
+
+REGISTER_LINES: dict[str, re.Pattern[str]] = {
+    "id": _line(rf"id{_SP}(?P<v>{_INT})"),
+    "width": _line(rf"width{_SP}(?P<v>{_INT})"),
+    "scope": _line(rf"scope{_SP}(?P<v>system|vm|vcpu|device|write_once)"),
+    "hint": _line(rf"hint{_SP}(?P<v>{_WORD})"),
+    "via": _line(rf"via{_SP}(?P<v>{_NAMES})"),
+    "lock": _line(rf"lock{_SP}(?P<v>{_NAMES})"),
+    "migrate": _line(rf"migrate{_SP}(?P<v>yes|no)"),
+    "writable": _line(
+        rf"writable{_SP}(?:(?P<v>always|never)|before{_SP}(?P<event>{_EVENT})(?:{_SP}else{_SP}(?P<errno>{_WORD}))?)"
+    ),
+    "rewrite": _line(rf"rewrite{_SP}same_value{_SP}(?P<v>{_WORD})"),
+    "uniform": _line(
+        rf"uniform{_SP}(?:(?P<v>enforced){_SP}(?P<errno>{_WORD}){_SP}as{_SP}(?P<basis>contract|implementation)"
+        rf"|(?P<last>last_wins)|(?P<none>none)(?:{_SP}opt_in{_SP}(?P<opt_in>{_WORD}))?)"
+    ),
+    "reset": _line(rf"reset{_SP}(?P<v>all|none|{_INT})"),
+    "reserved": _line(rf"reserved{_SP}(?:reject{_SP}(?P<errno>{_WORD})|(?P<v>ignore))"),
+    "opt_in": _line(rf"opt_in{_SP}(?P<v>{_WORD})"),
+    "since": _line(rf"since{_SP}(?P<v>{_STRING})"),
+    "doc": _line(rf"doc{_SP}(?P<v>{_STRING})"),
+}
+BIT_LINE = _line(rf"(?P<index>{_INT}){_SP}(?P<name>{_WORD})(?:{_SP}since{_SP}(?P<since>{_STRING}))?")
+BITS_OPEN = _line(r"bits[ \t\f]*\{")
+BITS_CLOSE = _line(r"\}")
+_LEADING_WORD = re.compile(_WORD)
+
+# A line the scanner recognised: its match, its line number and the column where it starts.
+ScannedLine = tuple[re.Match[str], int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class ScannedBits:
+    """A `bits { ... }` block of recognised lines, inside a run of register lines."""
+
+    open: ScannedLine
+    bits: tuple[ScannedLine, ...]
+    close: ScannedLine
+
+
+class LineRun(Token):
+    """A REG_LINES token: consecutive register lines the scanner recognised, for the builder."""
+
+    __slots__ = ("lines",)
+
 
 class UapiLexer(Lexer):
     __future_interface__ = 2
+    line_shortcuts = True
 
     def __init__(self, lexer_conf: Any) -> None:
         self.callbacks = lexer_conf.callbacks
@@ -47,7 +117,24 @@ class UapiLexer(Lexer):
         match = _SCANNER.match
         strings, callbacks = self.strings, self.callbacks
         table = parser_state.parse_conf.parse_table.states
+        at_line_start = self.line_shortcuts
         while pos < end:
+            if at_line_start:
+                at_line_start = False
+                if "REG_LINES" in table[parser_state.position]:
+                    lines, run_end, run_line, run_line_start = _register_lines(text, pos, line, line_start)
+                    if lines:
+                        value = text[pos:run_end]
+                        token = _new_token(LineRun, value)
+                        token.type, token.value, token.start_pos, token.end_pos = "REG_LINES", value, pos, run_end
+                        token.line, token.column = line, pos - line_start + 1
+                        token.end_line, token.end_column = run_line, run_end - run_line_start + 1
+                        token.lines = lines
+                        self._emit_comments(lines, text)
+                        line, line_start, pos = run_line, run_line_start, run_end
+                        at_line_start = True
+                        yield token
+                        continue
             found = match(text, pos)
             if found is None:
                 raise UnexpectedCharacters(
@@ -62,6 +149,7 @@ class UapiLexer(Lexer):
             if kind == "_NL":
                 newlines = value.count("\n")
                 end_line, end_column = line + newlines, next_pos - (text.rfind("\n", pos, next_pos) + 1) + 1
+                at_line_start = self.line_shortcuts
             else:
                 end_line, end_column = line, column + len(value)
             if kind == "NAME":
@@ -83,3 +171,91 @@ class UapiLexer(Lexer):
             if kind == "_NL":
                 line, line_start = end_line, text.rfind("\n", pos, next_pos) + 1
             pos = next_pos
+
+    def _emit_comments(self, lines: list[ScannedLine | ScannedBits], text: str) -> None:
+        """Hand the comments of recognised lines to the callbacks, as the word scanner would."""
+        for scanned in lines:
+            if type(scanned) is ScannedBits:
+                self._emit_comments([scanned.open, *scanned.bits, scanned.close], text)
+                continue
+            found, line, column = scanned  # type: ignore[misc]
+            line_start = found.start() - column + 1
+            comment_at = found.start("comment")
+            if comment_at >= 0:
+                self._emit("COMMENT", found.group("comment"), comment_at, line, line_start, line)
+            newline = found.group("nl")
+            if "#" in newline:
+                nl_at, nl_end = found.span("nl")
+                end_column = nl_end - text.rfind("\n", nl_at, nl_end)
+                self._emit("_NL", newline, nl_at, line, line_start, line + newline.count("\n"), end_column)
+
+    def _emit(
+        self, kind: str, value: str, pos: int, line: int, line_start: int, end_line: int, end_column: int = 0
+    ) -> None:
+        callback = self.callbacks.get(kind)
+        if callback is None:
+            return
+        column = pos - line_start + 1
+        token = _new_token(Token, value)
+        token.type, token.value, token.start_pos, token.end_pos = kind, value, pos, pos + len(value)
+        token.line, token.column, token.end_line = line, column, end_line
+        token.end_column = end_column or column + len(value)
+        callback(token)
+
+
+def _register_lines(
+    text: str, pos: int, line: int, line_start: int
+) -> tuple[list[ScannedLine | ScannedBits], int, int, int]:
+    """The run of recognised register lines at `pos`: the lines, and the position, line and
+    line start after the run."""
+    lines: list[ScannedLine | ScannedBits] = []
+    while True:
+        word = _LEADING_WORD.match(text, pos)
+        if word is None:
+            break
+        keyword = word.group()
+        if keyword == "bits":
+            block = _bits_block(text, pos, line, line_start)
+            if block is None:
+                break
+            scanned, pos, line, line_start = block
+            lines.append(scanned)
+            continue
+        pattern = REGISTER_LINES.get(keyword)
+        found = pattern.match(text, pos) if pattern is not None else None
+        if found is None:
+            break
+        lines.append((found, line, pos - line_start + 1))
+        pos, line, line_start = _after(found, text, line)
+    return lines, pos, line, line_start
+
+
+def _bits_block(text: str, pos: int, line: int, line_start: int) -> tuple[ScannedBits, int, int, int] | None:
+    """A whole `bits { ... }` block of recognised lines, or None (then it is scanned word by word)."""
+    opened = BITS_OPEN.match(text, pos)
+    if opened is None:
+        return None
+    head: ScannedLine = (opened, line, pos - line_start + 1)
+    pos, line, line_start = _after(opened, text, line)
+    bits: list[ScannedLine] = []
+    while (found := BIT_LINE.match(text, pos)) is not None:
+        bits.append((found, line, pos - line_start + 1))
+        pos, line, line_start = _after(found, text, line)
+    closed = BITS_CLOSE.match(text, pos)
+    if closed is None:
+        return None
+    tail: ScannedLine = (closed, line, pos - line_start + 1)
+    pos, line, line_start = _after(closed, text, line)
+    return ScannedBits(head, tuple(bits), tail), pos, line, line_start
+
+
+def _after(found: re.Match[str], text: str, line: int) -> tuple[int, int, int]:
+    """Position, line and line start after a recognised line and its end of line."""
+    nl_at, nl_end = found.span("nl")
+    return nl_end, line + text.count("\n", nl_at, nl_end), text.rfind("\n", nl_at, nl_end) + 1
+
+
+class WordLexer(UapiLexer):
+    """The scanner without line shortcuts: every line word by word (the tests compare both)."""
+
+    line_shortcuts = False

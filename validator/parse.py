@@ -24,6 +24,8 @@ _TERMINAL_WORDS = {
     "$END": "end of file",
 }
 
+_SHORTCUTS = ("REG_LINES",)
+
 # Where the lexer puts the comments of the parse in progress. Comments are %ignored by the
 # grammar; lark still hands each one to a lexer callback, which appends it here.
 _comment_sink: ContextVar[list[Token] | None] = ContextVar("uapi_comment_sink", default=None)
@@ -53,9 +55,11 @@ def _collect_line_comments(token: Token) -> Token:
 
 
 @cache
-def _parser() -> Lark:
+def _parser(line_shortcuts: bool = True) -> Lark:
     return build_parser(
-        lexer_callbacks={"COMMENT": _collect_comment, "_NL": _collect_line_comments}, transformer=make_builder()
+        lexer_callbacks={"COMMENT": _collect_comment, "_NL": _collect_line_comments},
+        transformer=make_builder(),
+        line_shortcuts=line_shortcuts,
     )
 
 
@@ -81,15 +85,15 @@ def decode(data: bytes, path: str) -> str | Finding:
         )
 
 
-def parse_text(text: str, path: str) -> ParsedText:
-    """Parse one file's text."""
+def parse_text(text: str, path: str, *, line_shortcuts: bool = True) -> ParsedText:
+    """Parse one file's text (`line_shortcuts=False`: word by word, for the tests)."""
     comments: list[Token] = []
     # A final newline lets the last statement end like every other; positions are unchanged.
     source = text if text.endswith("\n") else text + "\n"
     reset = _comment_sink.set(comments)
     path_reset = parsing(path)
     try:
-        statements = _parser().parse(source)
+        statements = _parser(line_shortcuts).parse(source)
     except UnexpectedInput as exc:
         error = _syntax_error(exc, path, source)
         # The parse stopped at the error; lex the whole text so that directives after it
@@ -142,9 +146,10 @@ def _expected_terminals(exc: UnexpectedInput) -> object:
     state = getattr(exc, "state", None)
     parse_conf = getattr(state, "parse_conf", None)
     if parse_conf is not None:
-        # The table holds the goto entries of rules too; only terminals (upper case) are expected.
+        # The table holds the goto entries of rules too; only terminals (upper case) are
+        # expected, and not the scanner's line shortcuts: the words they stand for are.
         actions = parse_conf.parse_table.states[state.position]  # type: ignore[union-attr]
-        return [name for name in actions if name.isupper() or name == "$END"]
+        return [name for name in actions if (name.isupper() or name == "$END") and name not in _SHORTCUTS]
     return getattr(exc, "expected", None) or getattr(exc, "allowed", None)
 
 

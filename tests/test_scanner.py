@@ -1,0 +1,146 @@
+"""The scanner's line shortcuts change nothing but speed: every text parses to the same model,
+the same comments and the same error with them as word by word (validator/lexer.py)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import EXAMPLES, ROOT
+from tests.test_robustness import SEEDS, hostile
+from validator.parse import ParsedText, _parser, decode, parse_text
+
+sys.path.insert(0, str(ROOT / "bench"))
+import generate  # (bench/generate.py: the synthetic specs the benchmark parses)
+
+
+def _observed(parsed: ParsedText) -> tuple[object, ...]:
+    comments = tuple((c.type, str(c), c.line, c.column, c.end_line, c.end_column) for c in parsed.comments)
+    return parsed.statements, comments, parsed.error
+
+
+def assert_same_both_ways(text: str) -> None:
+    fast = parse_text(text, "spec.uapi")
+    words = parse_text(text, "spec.uapi", line_shortcuts=False)
+    assert _observed(fast) == _observed(words)
+
+
+def _files() -> list[Path]:
+    files = sorted((ROOT / "spec").rglob("*.uapi"))
+    return files + (sorted(EXAMPLES.glob("*.uapi")) if EXAMPLES.is_dir() else [])
+
+
+@pytest.mark.parametrize("path", _files(), ids=lambda p: str(p.relative_to(p.parents[2])))
+def test_every_spec_parses_the_same_both_ways(path: Path) -> None:
+    assert_same_both_ways(path.read_text(encoding="utf-8"))
+
+
+def test_the_benchmark_spec_parses_the_same_both_ways(tmp_path: Path) -> None:
+    generate.write_uapi(tmp_path, 200)
+    for path in sorted(tmp_path.glob("*.uapi")):
+        assert_same_both_ways(path.read_text(encoding="utf-8"))
+
+
+def _lex_types(text: str) -> list[str]:
+    return [token.type for token in _parser().parse_interactive(text).iter_parse()]
+
+
+def test_a_register_of_ordinary_lines_is_one_token() -> None:
+    text = 'register R {\n  id 0x10\n  scope vm  # why\n\n  bits {\n    0 A since "1"\n  }\n  doc "d"\n}\n'
+    assert _lex_types(text) == ["REGISTER", "NAME", "LBRACE", "_NL", "REG_LINES", "RBRACE", "_NL"]
+    assert_same_both_ways(text)
+
+
+# Lines near the edge of what a shortcut pattern takes: each must parse as the rules parse it.
+EDGE_LINES = [
+    "scope vm",
+    "scope vmx",
+    "scope\tvcpu # trailing",
+    "scope vm#no space",
+    "id 0x6030_0000_0010_0000",
+    "id 0x",
+    "id 5us",
+    "id0x5",
+    "width 64 64",
+    "hint vm",
+    "hint",
+    "via a,b , c",
+    "via a,",
+    "lock vm_lock, vcpu_lock",
+    "lock",
+    "migrate yes",
+    "migrate maybe",
+    "writable always",
+    "writable before first_run",
+    "writable before first_run else EBUSY",
+    "writable before first_run else",
+    "writable before nothing else EBUSY",
+    "writable before first_run else else",
+    "rewrite same_value ok",
+    "rewrite same_value EINVAL",
+    "rewrite same_value",
+    "uniform enforced EINVAL as contract",
+    "uniform enforced as as implementation",
+    "uniform enforced EINVAL as",
+    "uniform last_wins",
+    "uniform none",
+    "uniform none opt_in CAP",
+    "uniform none opt_in",
+    "reset all",
+    "reset none",
+    "reset 0b1010",
+    "reset 5s",
+    "reserved reject EINVAL",
+    "reserved ignore",
+    "reserved reject",
+    "opt_in CAP",
+    'since "6.1"',
+    'since "6.1',
+    'doc "a \\"quoted\\" word"',
+    'doc "x" "y"',
+    "encoding sysreg(3, 0, 0, 4, 0)",
+    "bits {\n    0 A\n    1B\n  }",
+    'bits{\n    0 A since "1"\n    1 since since "2"\n  }',
+    "bits {\n    0 A since\n  }",
+    "bits {\n    0 A\n  } x",
+    "bits {\n  }",
+    "bits {\n    # a comment\n    0 A # another\n\n  }",
+]
+
+
+@pytest.mark.parametrize("line", EDGE_LINES)
+@pytest.mark.parametrize("ending", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_edge_lines_parse_the_same_both_ways(line: str, ending: str) -> None:
+    text = f'register R {{\n  id 1\n  {line}\n  # expect: E101\n  doc "after"\n}}\n'.replace("\n", ending)
+    assert_same_both_ways(text)
+
+
+@st.composite
+def register_text(draw) -> str:
+    """Registers of edge lines, shuffled, with comments and blank lines between them."""
+    lines = draw(st.lists(st.sampled_from(EDGE_LINES), min_size=1, max_size=12))
+    glue = draw(st.sampled_from(["\n", "\n\n", "\n# note\n", "  # tail\n", "\r\n"]))
+    return "register R {\n" + glue.join(f"  {line}" for line in lines) + "\n}\n"
+
+
+@settings(max_examples=500, deadline=None)
+@given(register_text())
+def test_shuffled_edge_lines_parse_the_same_both_ways(text: str) -> None:
+    assert_same_both_ways(text)
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(hostile())
+def test_mutated_specs_parse_the_same_both_ways(data: bytes) -> None:
+    text = decode(data, "spec.uapi")
+    if isinstance(text, str):
+        assert_same_both_ways(text)
+
+
+def test_the_seeds_hold_registers() -> None:
+    # The mutation test above means something only if its seeds hold many register lines.
+    assert sum(seed.count(b"register ") for seed in SEEDS) > 50
