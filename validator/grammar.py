@@ -1,13 +1,23 @@
-"""Loads the grammar (located by `validator.resources`) into a lark LALR parser."""
+"""Loads the grammar (located by `validator.resources`) into a lark LALR parser.
+
+The analysed grammar (LALR tables) is kept in the user's cache directory: building it is a
+third of the start-up of a small check. Lark reads the file back with pickle, so it is kept
+only where nobody else can write it, and any trouble with it means building afresh.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Callable
 
+import lark
 from lark import Lark, Token, Transformer
 
 from validator.lexer import UapiLexer, WordLexer
 from validator.resources import grammar_file
+
+NO_CACHE_VARIABLE = "UAPI_VALIDATOR_NO_CACHE"
 
 
 def grammar_text() -> str:
@@ -25,13 +35,40 @@ def build_parser(
 
     `line_shortcuts=False` scans every line word by word (see validator.lexer).
     """
+    text = grammar_text()
+    lexer = UapiLexer if line_shortcuts else WordLexer
     return Lark(
-        grammar_text(),
+        text,
         parser="lalr",
-        lexer=UapiLexer if line_shortcuts else WordLexer,
+        lexer=lexer,
         keep_all_tokens=True,  # the builder takes spans from each rule's own tokens
         maybe_placeholders=True,
         strict=strict,
         lexer_callbacks=lexer_callbacks or {},
         transformer=transformer,
+        cache=False if strict else cache_file(text, lexer.__name__),
     )
+
+
+def cache_file(grammar: str, variant: str) -> str | bool:
+    """Where lark keeps this grammar's tables, or False: no cache (asked for, or not safe)."""
+    if os.environ.get(NO_CACHE_VARIABLE):
+        return False
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(base, "uapi-validator")
+    key = hashlib.sha256(f"{grammar}\0{variant}\0{lark.__version__}".encode()).hexdigest()[:16]
+    path = os.path.join(folder, f"grammar-{key}.lark-cache")
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        if not _private(folder) or (os.path.lexists(path) and not _private(path)):
+            return False
+    except OSError:
+        return False
+    return path
+
+
+def _private(path: str) -> bool:
+    """Owned by this user, a file or folder (not a link), and writable by nobody else."""
+    info = os.lstat(path)
+    owner_ok = not hasattr(os, "getuid") or info.st_uid == os.getuid()
+    return owner_ok and not os.path.islink(path) and not info.st_mode & 0o022
