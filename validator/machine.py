@@ -75,22 +75,54 @@ def saved_value(register: m.Register) -> int:
     if reset is None or reset.kind == "none":
         return 0
     if reset.kind == "all":
-        return sum(1 << b.index for b in register.bits)
+        return defined_bits(register)
     return reset.value or 0
+
+
+def defined_bits(register: m.Register) -> int:
+    return sum(1 << b.index for b in register.bits)
+
+
+@dataclass(frozen=True, slots=True)
+class WriteFacts:
+    """What every write of one register needs, worked out once (machines of one spec may share)."""
+
+    lock_scopes: tuple[str, ...]
+    defined: int  # the mask of its declared bits
+    saved: int
 
 
 class Machine:
     """One VM under the spec's semantics."""
 
-    def __init__(self, spec: ResolvedSpec, *, grouped: bool = True, trace: bool = False) -> None:
+    def __init__(
+        self,
+        spec: ResolvedSpec,
+        *,
+        grouped: bool = True,
+        trace: bool = False,
+        facts: dict[str, WriteFacts] | None = None,
+    ) -> None:
         self.spec = spec
         self.grouped = grouped
+        self._facts = {} if facts is None else facts
         self.vm_events: set[str] = set()
-        self.vm_values = {r.name: saved_value(r) for r in spec.registers.values() if r.scope in VM_OWNED}
+        self.vm_values = {r.name: self.saved(r) for r in spec.registers.values() if r.scope in VM_OWNED}
         self.uniform_values: dict[str, int] = {}  # per-vCPU state that must match across vCPUs
         self.enabled: set[str] = set()
         self.metrics = Metrics(trace=[] if trace else None)
         self.next_vcpu = 0
+
+    def saved(self, register: m.Register) -> int:
+        """`saved_value(register)`, worked out once."""
+        return self._facts_of(register).saved
+
+    def _facts_of(self, register: m.Register) -> WriteFacts:
+        facts = self._facts.get(register.name)
+        if facts is None:
+            scopes = tuple(lock.scope for lock, _ in self.spec.write_locks(register))
+            facts = self._facts[register.name] = WriteFacts(scopes, defined_bits(register), saved_value(register))
+        return facts
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -172,7 +204,7 @@ class Machine:
     ) -> None:
         self._count(ioctl, times, group, register, vcpu)
         self.metrics.state_ops += times
-        scopes = [lock.scope for lock, _ in self.spec.write_locks(register)]
+        scopes = self._facts_of(register).lock_scopes
         for scope in scopes:
             self.metrics.locks[scope] += times
         if "vm" in scopes:
@@ -191,7 +223,9 @@ class Machine:
                 return "ENOENT", f"exists only after {target.name} is enabled"
         vm_owned = register.scope in VM_OWNED
         current = (
-            self.vm_values.get(register.name, 0) if vm_owned else group.values.get(register.name, saved_value(register))
+            self.vm_values.get(register.name, 0)
+            if vm_owned
+            else group.values.get(register.name, self._facts_of(register).saved)
         )
         writable = register.writable
         if writable is not None and writable.kind != "always":
@@ -207,10 +241,14 @@ class Machine:
                     return deadline_errno, f"{deadline}; no `rewrite` clause, so an identical write is refused too"
                 if not rewrite.same_value_ok:
                     return rewrite.errno.text, f"{deadline}; rewrite same_value {rewrite.errno.text}"  # type: ignore[union-attr]
-        if register.bits and register.reserved is not None and register.reserved.kind == "reject":
-            defined = sum(1 << b.index for b in register.bits)
-            if value & ~defined:
-                return register.reserved.errno.text, "undefined bits set"  # type: ignore[union-attr]
+        reserved = register.reserved
+        if (
+            register.bits
+            and reserved is not None
+            and reserved.kind == "reject"
+            and value & ~self._facts_of(register).defined
+        ):
+            return reserved.errno.text, "undefined bits set"  # type: ignore[union-attr]
         uniform = register.uniform
         if uniform is not None and uniform.kind == "enforced" and not vm_owned:
             first = self.uniform_values.setdefault(register.name, value)
@@ -220,7 +258,7 @@ class Machine:
 
     def _store(self, group: Group, register: m.Register, value: int) -> None:
         if register.bits and register.reserved is not None and register.reserved.kind == "ignore":
-            value &= sum(1 << b.index for b in register.bits)
+            value &= self._facts_of(register).defined
         if register.scope in VM_OWNED:
             self.vm_values[register.name] = value
         else:

@@ -26,7 +26,7 @@ import math
 from dataclasses import dataclass
 
 from validator import model as m
-from validator.machine import Failure, Group, Machine, Metrics, saved_value
+from validator.machine import Failure, Group, Machine, Metrics, WriteFacts
 from validator.resolve import ResolvedSpec
 
 DEFAULT_VCPUS = (1, 8, 64, 512)
@@ -107,7 +107,7 @@ def _is_early(register: m.Register) -> bool:
 
 def _write_all(machine: Machine, groups: list[Group], plan: list[Write], *, vm_state: bool) -> None:
     for write in plan:
-        value = saved_value(write.register)
+        value = machine.saved(write.register)
         if write.per == "vcpu":
             for group in groups:
                 machine.set_register(group, write.register, write.interface, value)
@@ -134,11 +134,23 @@ def _bring_up(machine: Machine, groups: list[Group], plan: list[Write], spec: Re
 
 
 def execute(
-    spec: ResolvedSpec, kind: str, vmm: str, vcpus: int, *, grouped: bool = True, trace: bool = False
+    spec: ResolvedSpec,
+    kind: str,
+    vmm: str,
+    vcpus: int,
+    *,
+    grouped: bool = True,
+    trace: bool = False,
+    plan: list[Write] | None = None,
+    facts: dict[str, WriteFacts] | None = None,
 ) -> Metrics:
-    """Run one scenario kind at one vCPU count; the metrics of the counted part."""
-    machine = Machine(spec, grouped=grouped, trace=trace)
-    plan = write_plan(spec, vmm)
+    """Run one scenario kind at one vCPU count; the metrics of the counted part.
+
+    `plan` and `facts` let the runs of one scenario at several counts share what they would
+    each work out alike: the VMM's write plan and each register's write facts.
+    """
+    machine = Machine(spec, grouped=grouped, trace=trace, facts=facts)
+    plan = write_plan(spec, vmm) if plan is None else plan
     machine.create_vm()
     for cap in spec.capabilities.values():
         if isinstance(cap, m.Capability) and cap.kind == "opt_in":
@@ -189,8 +201,9 @@ def run(
     lock_ns = scenario.cost_lock_ns if scenario.cost_lock_ns is not None else DEFAULT_LOCK_NS
     threads = scenario.host_threads or DEFAULT_THREADS
     points, overruns = [], []
+    plan, facts = write_plan(spec, vmm), {}
     for count in counts:
-        metrics = execute(spec, scenario.kind, vmm, count)
+        metrics = execute(spec, scenario.kind, vmm, count, plan=plan, facts=facts)
         point = Point(
             count,
             metrics.ioctls,
