@@ -51,8 +51,43 @@ def _lex_types(text: str) -> list[str]:
 
 def test_a_register_of_ordinary_lines_is_one_token() -> None:
     text = 'register R {\n  id 0x10\n  scope vm  # why\n\n  bits {\n    0 A since "1"\n  }\n  doc "d"\n}\n'
-    assert _lex_types(text) == ["REGISTER", "NAME", "LBRACE", "_NL", "REG_LINES", "RBRACE", "_NL"]
+    assert _lex_types(text) == ["REGISTER_BLOCK"]
     assert_same_both_ways(text)
+
+
+def test_lines_around_an_unrecognised_one_are_runs() -> None:
+    text = "register R {\n  id 0x10\n  scope vm\n  encoding sysreg(3, 0, 0, 4, 0)\n  width 64\n}\n"
+    assert _lex_types(text) == [
+        *("REGISTER", "NAME", "LBRACE", "_NL", "REG_LINES"),
+        *("ENCODING", "SYSREG", "LPAR", "INT", "COMMA", "INT", "COMMA", "INT", "COMMA", "INT", "COMMA", "INT", "RPAR"),
+        *("_NL", "REG_LINES", "RBRACE", "_NL"),
+    ]
+    assert_same_both_ways(text)
+
+
+# Whole registers near the edge of what the REGISTER_BLOCK shortcut takes.
+EDGE_REGISTERS = [
+    "register R{\n  id 1\n}\n",
+    "register R {  # head\n  id 1\n}  # tail\n# after\n",
+    "register\tR\t{\n}\n",
+    "registerR {\n}\n",
+    "register R {\n\n  # only a comment\n\n}\n",
+    "register R\n{\n  id 1\n}\n",
+    "register {\n}\n",
+    "register R {\n  id 1\n} x\n",
+    "register R {\n  id 1\n}",
+    "register R { id 1\n}\n",
+    "register register {\n  id 1\n}\n",
+    "register R {\n  id 1\n}\nregister S {\n  id 2\n}\n\n\n# between\nregister T {\n}\n",
+    "register R {\n  id 1\n  bits {\n    0 A\n  }\n}\nlock l : vm\n",
+    "lock l : vm\nregister R {\n  lock l\n}\n",
+]
+
+
+@pytest.mark.parametrize("text", EDGE_REGISTERS)
+@pytest.mark.parametrize("ending", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_edge_registers_parse_the_same_both_ways(text: str, ending: str) -> None:
+    assert_same_both_ways(text.replace("\n", ending))
 
 
 # Lines near the edge of what a shortcut pattern takes: each must parse as the rules parse it.
@@ -122,9 +157,13 @@ def test_edge_lines_parse_the_same_both_ways(line: str, ending: str) -> None:
 @st.composite
 def register_text(draw) -> str:
     """Registers of edge lines, shuffled, with comments and blank lines between them."""
-    lines = draw(st.lists(st.sampled_from(EDGE_LINES), min_size=1, max_size=12))
-    glue = draw(st.sampled_from(["\n", "\n\n", "\n# note\n", "  # tail\n", "\r\n"]))
-    return "register R {\n" + glue.join(f"  {line}" for line in lines) + "\n}\n"
+    registers = []
+    for index in range(draw(st.integers(1, 3))):
+        lines = draw(st.lists(st.sampled_from(EDGE_LINES), min_size=0, max_size=12))
+        glue = draw(st.sampled_from(["\n", "\n\n", "\n# note\n", "  # tail\n", "\r\n"]))
+        body = glue.join(f"  {line}" for line in lines)
+        registers.append(f"register R{index} {{\n{body}\n}}\n")
+    return draw(st.sampled_from(["", "\n", "# top\n"])).join(registers)
 
 
 @settings(max_examples=500, deadline=None)

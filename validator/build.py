@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 from lark import Token, Transformer
 
 from validator import model as m
-from validator.lexer import REGISTER_LINES, LineRun, ScannedBits, ScannedLine
+from validator.lexer import REGISTER_LINES, LineRun, RegisterBlock, ScannedBits, ScannedLine
 from validator.spans import Span
 
 _DURATION = re.compile(r"([0-9_]+)(ns|us|ms|s)")
@@ -131,6 +131,11 @@ def _target_line(lines: list[str], line: int, column: int) -> int:
     return line
 
 
+def _register(name: str, head: Span, items: list[_Item]) -> m.Register:
+    fields, attrs, repeated = _fold(items)
+    return m.Register(name, head, attrs=attrs, repeated=repeated, **fields)
+
+
 def _fold(items: list[_Item]) -> tuple[dict[str, Any], tuple[m.Attr, ...], tuple[m.RepeatedAttr, ...]]:
     """Attribute items to (fields, attribute spans, repeated attributes)."""
     fields: dict[str, Any] = {}
@@ -215,7 +220,12 @@ class _Builder(Transformer):
     # -- top level ---------------------------------------------------------------------------
 
     def start(self, children: list[Any]) -> list[Any]:
-        return [c for c in children if not isinstance(c, Token)]
+        path = _current_path.get()
+        return [
+            _register_block(path, c) if type(c) is RegisterBlock else c
+            for c in children
+            if type(c) is RegisterBlock or not isinstance(c, Token)
+        ]
 
     def api(self, children: list[Token]) -> m.Api:
         _, name, _, version = children
@@ -259,8 +269,7 @@ class _Builder(Transformer):
                 items.append(child)
             elif type(child) is LineRun:
                 items.extend(_scanned_item(path, scanned) for scanned in child.lines)
-        fields, attrs, repeated = _fold(items)
-        return m.Register(str(name), self._head(keyword, name), attrs=attrs, repeated=repeated, **fields)
+        return _register(str(name), self._head(keyword, name), items)
 
     def feature(self, children: list[Any]) -> m.Feature:
         keyword, name = children[:2]
@@ -513,6 +522,13 @@ def _scanned_item(path: str, scanned: ScannedLine | ScannedBits) -> _Item:
     field, value_of = _LINE_VALUES_BY_PATTERN[found.re]
     span = Span(path, line, column, line, column + found.end("code") - found.start())
     return _Item(field, value_of(path, scanned, span), span)
+
+
+def _register_block(path: str, block: RegisterBlock) -> m.Register:
+    found, line, column = block.head
+    shift = column - found.start()
+    head = Span(path, line, column, line, found.end("name") + shift)
+    return _register(found.group("name"), head, [_scanned_item(path, scanned) for scanned in block.lines])
 
 
 def _bit(path: str, scanned: ScannedLine) -> m.Bit:

@@ -78,7 +78,8 @@ REGISTER_LINES: dict[str, re.Pattern[str]] = {
 }
 BIT_LINE = _line(rf"(?P<index>{_INT}){_SP}(?P<name>{_WORD})(?:{_SP}since{_SP}(?P<since>{_STRING}))?")
 BITS_OPEN = _line(r"bits[ \t\f]*\{")
-BITS_CLOSE = _line(r"\}")
+BLOCK_CLOSE = _line(r"\}")
+REGISTER_HEAD = _line(rf"register{_SP}(?P<name>{_WORD})[ \t\f]*\{{")
 _LEADING_WORD = re.compile(_WORD)
 
 # A line the scanner recognised: its match, its line number and the column where it starts.
@@ -98,6 +99,13 @@ class LineRun(Token):
     """A REG_LINES token: consecutive register lines the scanner recognised, for the builder."""
 
     __slots__ = ("lines",)
+
+
+class RegisterBlock(Token):
+    """A REGISTER_BLOCK token: a whole register statement, every line of it recognised (its
+    head, its lines, its closing brace), with the end of line after it."""
+
+    __slots__ = ("close", "head", "lines")
 
 
 class UapiLexer(Lexer):
@@ -121,20 +129,12 @@ class UapiLexer(Lexer):
         while pos < end:
             if at_line_start:
                 at_line_start = False
-                if "REG_LINES" in table[parser_state.position]:
-                    lines, run_end, run_line, run_line_start = _register_lines(text, pos, line, line_start)
-                    if lines:
-                        value = text[pos:run_end]
-                        token = _new_token(LineRun, value)
-                        token.type, token.value, token.start_pos, token.end_pos = "REG_LINES", value, pos, run_end
-                        token.line, token.column = line, pos - line_start + 1
-                        token.end_line, token.end_column = run_line, run_end - run_line_start + 1
-                        token.lines = lines
-                        self._emit_comments(lines, text)
-                        line, line_start, pos = run_line, run_line_start, run_end
-                        at_line_start = True
-                        yield token
-                        continue
+                shortcut = self._shortcut(text, pos, line, line_start, table[parser_state.position])
+                if shortcut is not None:
+                    token, pos, line, line_start = shortcut
+                    at_line_start = True
+                    yield token
+                    continue
             found = match(text, pos)
             if found is None:
                 raise UnexpectedCharacters(
@@ -172,6 +172,36 @@ class UapiLexer(Lexer):
                 line, line_start = end_line, text.rfind("\n", pos, next_pos) + 1
             pos = next_pos
 
+    def _shortcut(
+        self, text: str, pos: int, line: int, line_start: int, actions: dict[str, Any]
+    ) -> tuple[Token, int, int, int] | None:
+        """The token for the recognised lines at `pos`, and the position, line and line start
+        after them; None where the parser takes no shortcut or the lines are not recognised."""
+        token: LineRun | RegisterBlock
+        if "REGISTER_BLOCK" in actions and text.startswith("register", pos):
+            block = _register_block(text, pos, line, line_start)
+            if block is None:
+                return None
+            head, lines, close, end, end_line, end_line_start = block
+            token = _new_token(RegisterBlock, text[pos:end])
+            token.type, token.head, token.lines, token.close = "REGISTER_BLOCK", head, lines, close
+            scanned: list[ScannedLine | ScannedBits] = [head, *lines, close]
+        elif "REG_LINES" in actions:
+            lines, end, end_line, end_line_start = _register_lines(text, pos, line, line_start)
+            if not lines:
+                return None
+            token = _new_token(LineRun, text[pos:end])
+            token.type, token.lines = "REG_LINES", lines
+            scanned = lines
+        else:
+            return None
+        token.value, token.start_pos, token.end_pos = str(token), pos, end
+        token.line, token.column = line, pos - line_start + 1
+        token.end_line, token.end_column = end_line, end - end_line_start + 1
+        if "#" in token.value:  # most runs hold no comment at all
+            self._emit_comments(scanned, text)
+        return token, end, end_line, end_line_start
+
     def _emit_comments(self, lines: list[ScannedLine | ScannedBits], text: str) -> None:
         """Hand the comments of recognised lines to the callbacks, as the word scanner would."""
         for scanned in lines:
@@ -201,6 +231,24 @@ class UapiLexer(Lexer):
         token.line, token.column, token.end_line = line, column, end_line
         token.end_column = end_column or column + len(value)
         callback(token)
+
+
+def _register_block(
+    text: str, pos: int, line: int, line_start: int
+) -> tuple[ScannedLine, list[ScannedLine | ScannedBits], ScannedLine, int, int, int] | None:
+    """A whole register statement of recognised lines at `pos`, or None."""
+    opened = REGISTER_HEAD.match(text, pos)
+    if opened is None:
+        return None
+    head: ScannedLine = (opened, line, pos - line_start + 1)
+    pos, line, line_start = _after(opened, text, line)
+    lines, pos, line, line_start = _register_lines(text, pos, line, line_start)
+    closed = BLOCK_CLOSE.match(text, pos)
+    if closed is None:
+        return None
+    close: ScannedLine = (closed, line, pos - line_start + 1)
+    pos, line, line_start = _after(closed, text, line)
+    return head, lines, close, pos, line, line_start
 
 
 def _register_lines(
@@ -241,7 +289,7 @@ def _bits_block(text: str, pos: int, line: int, line_start: int) -> tuple[Scanne
     while (found := BIT_LINE.match(text, pos)) is not None:
         bits.append((found, line, pos - line_start + 1))
         pos, line, line_start = _after(found, text, line)
-    closed = BITS_CLOSE.match(text, pos)
+    closed = BLOCK_CLOSE.match(text, pos)
     if closed is None:
         return None
     tail: ScannedLine = (closed, line, pos - line_start + 1)

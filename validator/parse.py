@@ -24,7 +24,7 @@ _TERMINAL_WORDS = {
     "$END": "end of file",
 }
 
-_SHORTCUTS = ("REG_LINES",)
+_SHORTCUTS = ("REG_LINES", "REGISTER_BLOCK")
 
 # Where the lexer puts the comments of the parse in progress. Comments are %ignored by the
 # grammar; lark still hands each one to a lexer callback, which appends it here.
