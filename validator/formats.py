@@ -5,12 +5,11 @@ SARIF 2.1.0 for code scanning, JUnit XML for GitLab, Jenkins and others.
 
 from __future__ import annotations
 
-import json
 import xml.etree.ElementTree as ET
 from typing import Any
 from urllib.parse import quote
 
-from validator import TOOL_NAME, __version__
+from validator import TOOL_NAME, __version__, jsondoc
 from validator.catalog import DOC_SECTIONS
 from validator.engine import Report
 from validator.findings import SEVERITY_RANK, Finding, fingerprint
@@ -71,7 +70,7 @@ def sarif_document(report: Report) -> str:
             }
         ],
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return jsondoc.dumps(document)
 
 
 def _sarif_result(finding: Finding, rule_index: int, diffed: bool) -> dict[str, Any]:

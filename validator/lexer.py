@@ -6,13 +6,17 @@ keyword only where the parser state accepts it, and a NAME elsewhere (a scenario
 called `reset`). Positions are lark's: 1-based lines and columns, end exclusive. Comments go
 to the lexer callbacks, as lark's lexer sends them, so the directive collector is unchanged.
 
-Line shortcuts: where the parser takes REG_LINES (in a register, at the start of a line),
-the scanner matches whole lines against the patterns below, one per attribute (a `bits`
-block as a whole), and hands the run of consecutive lines that match to the parser as one
-token, ends of line and comments folded in. Each pattern accepts only lines the grammar's
-own rule accepts; the builder reads the matches and builds what the rules would. A line
-that fits no pattern, and everything after it, is scanned word by word and gets the
-grammar's errors. A large spec is mostly such lines: this more than halves its parse.
+Line shortcuts: a large spec is mostly register lines, and lark's LALR loop costs a few
+microseconds a token, so the scanner recognises whole lines. Where the parser takes
+REG_LINES (in a register, at the start of a line), it matches lines against the patterns
+below, one per attribute (a `bits` block as a whole), and hands the run of consecutive
+lines that match to the parser as one token, ends of line and comments folded in. Where
+the parser takes a statement and every line of a register statement matches, the whole
+statement is one REGISTER_BLOCK token. Each pattern accepts only lines the grammar's own
+rule accepts; the builder reads the matches and builds what the rules would (the tests
+parse every spec, edge cases and mutations both ways and compare). A line that fits no
+pattern is scanned word by word and gets the grammar's errors. This cut the parse of 10k
+registers from 2.3 s to 0.67 s.
 """
 
 from __future__ import annotations

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from validator import TOOL_NAME, __version__
+from validator import TOOL_NAME, __version__, jsondoc
 from validator.diff import Change
 from validator.engine import Report
 from validator.findings import SEVERITIES, Finding, fingerprint
@@ -64,14 +63,14 @@ def summary(findings: tuple[Finding, ...]) -> dict[str, int]:
 def json_document(report: Report) -> str:
     document = {
         "tool": {"name": TOOL_NAME, "version": __version__},
-        "findings": [finding_record(f) for f in report.findings],
+        "findings": map(finding_record, report.findings),
         "summary": summary(report.findings),
     }
     if report.diffed:
         document["changes"] = [change_record(c) for c in report.changes]
     if report.notes:
         document["notes"] = list(report.notes)
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return jsondoc.dumps(document)
 
 
 class SourceLines:
@@ -177,7 +176,7 @@ def scenario_record(result: ScenarioResult) -> dict[str, Any]:
 
 def simulation_json(results: list[ScenarioResult]) -> str:
     document = {"tool": {"name": TOOL_NAME, "version": __version__}, "scenarios": [scenario_record(r) for r in results]}
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return jsondoc.dumps(document)
 
 
 def simulation_csv(results: list[ScenarioResult]) -> str:
