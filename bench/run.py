@@ -37,14 +37,18 @@ print(json.dumps({"seconds": elapsed, "peak_mb": resource.getrusage(resource.RUS
 """
 
 
-def measure(workload: str, repeat: int) -> dict[str, float]:
-    """Best wall time and its peak RSS over `repeat` fresh processes."""
+def measure(workload: str, repeat: int, *, show_output: bool = False) -> dict[str, float]:
+    """Best wall time and its peak RSS over `repeat` fresh processes (with `show_output`, what
+    the workload printed is printed too)."""
     best = None
     for _ in range(repeat):
         done = subprocess.run([sys.executable, "-c", MEASURE, workload], capture_output=True, text=True, cwd=ROOT)
         if done.returncode != 0:
             raise SystemExit(f"workload failed:\n{workload}\n{done.stderr}")
-        figure = json.loads(done.stdout.strip().splitlines()[-1])
+        *printed, last = done.stdout.strip().splitlines()
+        if show_output:
+            print("\n".join(printed))
+        figure = json.loads(last)
         best = figure if best is None or figure["seconds"] < best["seconds"] else best
     return best  # type: ignore[return-value]
 
@@ -129,6 +133,7 @@ def main() -> None:
             "import runpy, sys; sys.argv = ['bench_simulate']; "
             f"runpy.run_path({str(HERE / 'bench_simulate.py')!r}, run_name='__main__')",
             1,
+            show_output=True,
         )
         print(f"simulate (bench_simulate.py, its own figures above): process {simulate['seconds']:.2f} s")
 
