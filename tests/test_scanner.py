@@ -84,12 +84,6 @@ EDGE_REGISTERS = [
 ]
 
 
-@pytest.mark.parametrize("text", EDGE_REGISTERS)
-@pytest.mark.parametrize("ending", ["\n", "\r\n"], ids=["lf", "crlf"])
-def test_edge_registers_parse_the_same_both_ways(text: str, ending: str) -> None:
-    assert_same_both_ways(text.replace("\n", ending))
-
-
 # Lines near the edge of what a shortcut pattern takes: each must parse as the rules parse it.
 EDGE_LINES = [
     "scope vm",
@@ -147,11 +141,14 @@ EDGE_LINES = [
 ]
 
 
-@pytest.mark.parametrize("line", EDGE_LINES)
+def _in_register(line: str) -> str:
+    return f'register R {{\n  id 1\n  {line}\n  # expect: E101\n  doc "after"\n}}\n'
+
+
+@pytest.mark.parametrize("text", EDGE_REGISTERS + [_in_register(line) for line in EDGE_LINES])
 @pytest.mark.parametrize("ending", ["\n", "\r\n"], ids=["lf", "crlf"])
-def test_edge_lines_parse_the_same_both_ways(line: str, ending: str) -> None:
-    text = f'register R {{\n  id 1\n  {line}\n  # expect: E101\n  doc "after"\n}}\n'.replace("\n", ending)
-    assert_same_both_ways(text)
+def test_edge_cases_parse_the_same_both_ways(text: str, ending: str) -> None:
+    assert_same_both_ways(text.replace("\n", ending))
 
 
 @st.composite
