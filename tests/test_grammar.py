@@ -205,3 +205,14 @@ def test_directives_survive_a_syntax_error() -> None:
     assert parsed.error is not None
     spec = build_file(None, parsed.comments, "e.uapi", "")
     assert [(e.line, e.codes) for e in spec.expects] == [(2, ("E101",))]
+
+
+def test_every_named_rule_has_a_builder_method() -> None:
+    # The builder turns every rule without a method into an inlined list (build._Inlined),
+    # which is right only for rules lark inlines: those whose names start with "_".
+    from validator.build import make_builder
+
+    builder = type(make_builder())
+    named = {str(rule.origin.name) for rule in build_parser().rules}
+    missing = sorted(name for name in named if not name.startswith("_") and not hasattr(builder, name))
+    assert missing == []

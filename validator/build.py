@@ -2,7 +2,8 @@
 
 Each attribute method returns an `_Item` (keyword, value, span); each declaration folds its
 items into fields. An attribute given twice keeps its first value and is recorded as
-repeated, for the resolver to report.
+repeated, for the resolver to report. Lines the scanner recognised whole (see
+validator.lexer) arrive as regex matches and are built at the end of this module.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ _DIRECTIVE = re.compile(
 )
 
 
-class _Item(NamedTuple):  # a named tuple: one per attribute line, made five times faster
+class _Item(NamedTuple):  # one per attribute line: a named tuple is five times quicker to make
     keyword: str
     value: Any
     span: Span
@@ -431,8 +432,8 @@ class _Builder(Transformer):
 
 
 # -- line shortcuts ------------------------------------------------------------------------------
-# A REG_LINES token (validator.lexer) holds the matches of whole lines; these build from them
-# exactly what the rule methods above build from each line's tokens.
+# REG_LINES and REGISTER_BLOCK tokens (validator.lexer) hold the matches of whole lines; these
+# build from them exactly what the rule methods above build from each line's tokens.
 
 _NAME_IN_LIST = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -518,9 +519,8 @@ def _scanned_item(path: str, scanned: ScannedLine | ScannedBits) -> _Item:
         start, end = _code_span(path, scanned.open), _code_span(path, scanned.close)
         span = Span(path, start.line, start.column, end.end_line, end.end_column)
         return _Item("bits", tuple(_bit(path, bit) for bit in scanned.bits), span)
-    found, line, column = scanned  # type: ignore[misc]
-    field, value_of = _LINE_VALUES_BY_PATTERN[found.re]
-    span = Span(path, line, column, line, column + found.end("code") - found.start())
+    field, value_of = _LINE_VALUES_BY_PATTERN[scanned[0].re]  # type: ignore[index]
+    span = _code_span(path, scanned)  # type: ignore[arg-type]
     return _Item(field, value_of(path, scanned, span), span)
 
 
