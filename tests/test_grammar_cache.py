@@ -4,10 +4,13 @@ it is damaged, never required (validator/grammar.py)."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import ROOT
 from validator.grammar import NO_CACHE_VARIABLE, build_parser, cache_file, grammar_text
 
 SOURCE = 'api "a" version "1"\nregister R {\n  id 5\n  scope vm\n}\n'
@@ -88,3 +91,16 @@ def test_no_cache_when_asked_or_when_the_folder_cannot_be_made(
 def test_each_scanner_has_its_own_tables(cache_home: Path) -> None:
     assert cache_file(grammar_text(), "UapiLexer") != cache_file(grammar_text(), "WordLexer")
     assert os.path.dirname(str(cache_file(grammar_text(), "UapiLexer"))) == str(cache_home / "uapi-validator")
+
+
+def test_runs_started_together_on_an_empty_cache_agree(cache_home: Path) -> None:
+    # pre-commit starts several runs at once: one builds and writes the tables while the
+    # others wait on the cache's lock, then read what it wrote.
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache_home)}
+    command = [sys.executable, "-m", "validator", "check", "spec/kvm", "--format", "json", "--fail-on", "never"]
+    runs = [subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True) for _ in range(4)]
+    outputs = [run.communicate(timeout=120)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0] * 4
+    assert len(set(outputs)) == 1 and '"findings"' in outputs[0]
+    assert len(_cached(cache_home)) == 1
+    assert _parses()

@@ -7,9 +7,15 @@ only where nobody else can write it, and any trouble with it means building afre
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+
+try:
+    import fcntl
+except ImportError:  # Windows: no lock, and no wait
+    fcntl = None  # type: ignore[assignment]
 
 import lark
 from lark import Lark, Token, Transformer
@@ -37,17 +43,39 @@ def build_parser(
     """
     text = grammar_text()
     lexer = UapiLexer if line_shortcuts else WordLexer
-    return Lark(
-        text,
-        parser="lalr",
-        lexer=lexer,
-        keep_all_tokens=True,  # the builder takes spans from each rule's own tokens
-        maybe_placeholders=True,
-        strict=strict,
-        lexer_callbacks=lexer_callbacks or {},
-        transformer=transformer,
-        cache=False if strict else cache_file(text, lexer.__name__),
-    )
+    cache = False if strict else cache_file(text, lexer.__name__)
+    with _locked(cache):
+        return Lark(
+            text,
+            parser="lalr",
+            lexer=lexer,
+            keep_all_tokens=True,  # the builder takes spans from each rule's own tokens
+            maybe_placeholders=True,
+            strict=strict,
+            lexer_callbacks=lexer_callbacks or {},
+            transformer=transformer,
+            cache=cache,
+        )
+
+
+@contextlib.contextmanager
+def _locked(cache: str | bool) -> Iterator[None]:
+    """Hold the cache file's lock: lark writes the file in place (the file name is part of its
+    key, so it cannot be written aside and renamed), and runs started together, as pre-commit
+    starts them, must not read a half-written one. Where there is no lock, there is no wait."""
+    if not isinstance(cache, str) or fcntl is None:
+        yield
+        return
+    try:
+        lock = os.open(f"{cache}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        yield
+        return
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(lock)  # closing releases the lock
 
 
 def cache_file(grammar: str, variant: str) -> str | bool:
