@@ -185,6 +185,14 @@ def test_keywords_are_whole_words_and_usable_as_names() -> None:
     assert [d.name for d in spec.declarations] == ["list", "reset", "vm"]
 
 
+def test_an_attribute_line_spans_from_its_keyword_to_its_last_value() -> None:
+    lines = ["cost ioctl 2us, lock 1us", "budget serialized 64, ioctls 10, blackout 1ms", "vcpus 1, 64"]
+    text = "scenario s : restore {\n" + "".join(f"  {line}  # note\n" for line in lines) + "}\n"
+    [scenario] = parse_text(text, "s.uapi").statements
+    ends = {attr.span.line: (attr.span.column, attr.span.end_column) for attr in scenario.attrs}
+    assert ends == {2 + n: (3, 3 + len(line)) for n, line in enumerate(lines)}
+
+
 def test_crlf_and_missing_final_newline_parse() -> None:
     assert parse_text('api "a" version "1"\r\nlock a : vm\r\n', "crlf.uapi").error is None
     assert parse_text("lock a : vm", "eof.uapi").error is None

@@ -414,21 +414,22 @@ class _Builder(Transformer):
 
     def cost(self, children: list[Any]) -> _Item:
         span = self._extent(children)
-        pairs = [c for c in children if isinstance(c, tuple)]
-        return _Item("cost", [_Item(f"cost_{k}_ns", v, span) for k, v in pairs], span)
+        settings = [c for c in children if isinstance(c, tuple)]
+        return _Item("cost", [_Item(f"cost_{k}_ns", v, span) for k, v, _ in settings], span)
 
     def budget(self, children: list[Any]) -> _Item:
         span = self._extent(children)
         names = {"serialized": "budget_serialized", "ioctls": "budget_ioctls", "blackout": "budget_blackout_ns"}
-        pairs = [c for c in children if isinstance(c, tuple)]
-        return _Item("budget", [_Item(names[k], v, span) for k, v in pairs], span)
+        settings = [c for c in children if isinstance(c, tuple)]
+        return _Item("budget", [_Item(names[k], v, span) for k, v, _ in settings], span)
 
-    def cost_item(self, children: list[Token]) -> tuple[str, int]:
-        return str(children[0]), parse_duration_ns(children[1])
+    # A setting keeps its value token, so that the line's span runs to the last value.
+    def cost_item(self, children: list[Token]) -> tuple[str, int, Token]:
+        return str(children[0]), parse_duration_ns(children[1]), children[1]
 
-    def budget_item(self, children: list[Token]) -> tuple[str, int]:
+    def budget_item(self, children: list[Token]) -> tuple[str, int, Token]:
         kind, value = children
-        return str(kind), parse_duration_ns(value) if value.type == "DURATION" else parse_int(value)
+        return str(kind), parse_duration_ns(value) if value.type == "DURATION" else parse_int(value), value
 
 
 # -- line shortcuts ------------------------------------------------------------------------------
