@@ -194,3 +194,20 @@ def test_explain_works_for_every_code() -> None:
 def test_version() -> None:
     result = run_cli("--version")
     assert result.returncode == 0 and result.stdout.startswith("uapi-validator ")
+
+
+def test_the_cycle_collector_is_paused_only_while_a_command_runs(tmp_path, monkeypatch) -> None:
+    import gc
+
+    from validator import cli
+    from validator.commands import check as checking
+
+    seen = []
+    real_check = checking.check
+    monkeypatch.setitem(cli._COMMANDS, "check", lambda args: seen.append(gc.isenabled()) or real_check(args))
+    monkeypatch.setitem(cli._COMMANDS, "lsp", lambda args: seen.append(gc.isenabled()) or 0)
+    spec = write(tmp_path, "spec.uapi", PRELUDE)
+    assert cli.main(["check", str(spec), "--fail-on", "never", "-o", str(tmp_path / "out.txt")]) == 0
+    assert cli.main(["lsp"]) == 0
+    assert seen == [False, True]  # paused for the one-shot command; the language server lives on
+    assert gc.isenabled()
