@@ -223,9 +223,7 @@ class Machine:
                 return "ENOENT", f"exists only after {target.name} is enabled"
         vm_owned = register.scope in VM_OWNED
         current = (
-            self.vm_values.get(register.name, 0)
-            if vm_owned
-            else group.values.get(register.name, self._facts_of(register).saved)
+            self.vm_values.get(register.name, 0) if vm_owned else group.values.get(register.name, self.saved(register))
         )
         writable = register.writable
         if writable is not None and writable.kind != "always":
