@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from json.encoder import encode_basestring  # the string escaper json.dumps uses (C)
 from typing import Any
 
-_SCALAR = json.JSONEncoder(ensure_ascii=False).encode  # no indent: the C encoder
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode  # no indent: the C encoder
 
 
 def dumps(document: Any) -> str:
@@ -32,7 +33,7 @@ def _write(value: Any, indent: str, pieces: list[str]) -> None:
         for key, member in value.items():
             if not isinstance(key, str):
                 raise TypeError(f"JSON object keys must be strings, not {type(key).__name__}")
-            pieces.append(opening + inner + _SCALAR(key) + ": ")
+            pieces.append(opening + inner + encode_basestring(key) + ": ")
             opening = ",\n"
             _write(member, inner, pieces)
         pieces.append("{}" if opening == "{\n" else "\n" + indent + "}")
@@ -46,4 +47,19 @@ def _write(value: Any, indent: str, pieces: list[str]) -> None:
             pieces.append("".join(written))
         pieces.append("[]" if opening == "[\n" else "\n" + indent + "]")
     else:
-        pieces.append(_SCALAR(value))
+        pieces.append(_scalar(value))
+
+
+def _scalar(value: Any) -> str:
+    # The common scalars as json.dumps writes them, without setting up an encoder for each.
+    if isinstance(value, str):
+        return encode_basestring(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if type(value) is int:
+        return int.__repr__(value)
+    return _ENCODE(value)  # floats (NaN, Infinity) and the rest
