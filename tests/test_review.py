@@ -57,7 +57,7 @@ def test_review_sections_in_order() -> None:
         "## Reviewer checklist",
     ]
     assert "**FAIL**" in text
-    assert "- **changed** `feature/KVM_ARM_VCPU_PMU_V3`: uniform `enforced EINVAL as implementation` → `none`" in text
+    assert "- `feature KVM_ARM_VCPU_PMU_V3: uniform enforced EINVAL as implementation -> none`" in text
     assert "#### A302 asymmetry-without-opt-in" in text
     assert "- [ ] Justify or revert the ABI breaks in: feature/KVM_ARM_VCPU_PMU_V3" in text
 

@@ -21,11 +21,31 @@ from validator.spans import Span
 
 @dataclass(frozen=True, slots=True)
 class Change:
+    """One difference of value between baseline and proposal, in the language's words.
+
+    `subject` names the declaration (`register/NAME`); `attribute` is the keyword of the line
+    that changed (empty when the whole declaration was added, removed or renamed).
+    """
+
     kind: str  # added | removed | changed | renamed
     subject: str  # e.g. register/KVM_REG_ARM_STD_BMAP
-    attribute: str = ""  # for changed: the attribute
+    attribute: str = ""  # the attribute's keyword, for a change inside a declaration
     before: str = ""
     after: str = ""
+
+    @property
+    def text(self) -> str:
+        """`interface one_reg: get KVM_GET_ONE_REG removed`, `register R: width 32 -> 64`."""
+        declaration = self.subject.replace("/", " ", 1)
+        if not self.attribute:
+            return f"{declaration} {self.kind}"
+        if self.kind == "renamed":
+            return f"{declaration}: renamed from {self.before}"
+        if self.kind == "added" or not self.before:
+            return f"{declaration}: {self.attribute} {self.after} added"
+        if self.kind == "removed" or not self.after:
+            return f"{declaration}: {self.attribute} {self.before} removed"
+        return f"{declaration}: {self.attribute} {self.before} -> {self.after}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,13 +55,19 @@ class DiffResult:
 
 
 def describe(value: object) -> str:
-    """An attribute value as the language writes it."""
+    """An attribute value as the language writes it: words and numbers, never a position.
+
+    Anything this does not know is a programming error, not a string to compare: a repr
+    would carry source spans into the comparison.
+    """
     if value is None:
         return "(none)"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int):
         return hex(value) if value > 255 else str(value)
+    if isinstance(value, str):
+        return value
     if isinstance(value, tuple):
         return ", ".join(describe(v) for v in value) or "(none)"
     if isinstance(value, m.Name):
@@ -62,30 +88,79 @@ def describe(value: object) -> str:
         return "ignore" if value.kind == "ignore" else f"reject {describe(value.errno)}"
     if isinstance(value, m.Bit):
         return f"{value.index} {value.name}" + (f' since "{value.since}"' if value.since else "")
-    return str(value)
+    raise TypeError(f"no language form for {type(value).__name__}")
 
 
-_COMPARED = {
-    m.Register: (
-        "id",
-        "width",
-        "scope",
-        "hint",
-        "via",
-        "locks",
-        "migrate",
-        "writable",
-        "rewrite",
-        "uniform",
-        "reset",
-        "reserved",
-        "opt_in",
-        "since",
-    ),
-    m.Feature: ("via", "uniform", "since"),
-    m.Interface: ("scope", "ioctls", "locks", "cap", "since"),
-    m.Capability: ("scope", "kind", "before", "since"),
+def _version(value: str | None) -> str:
+    return f'"{value}"' if value is not None else ""
+
+
+def _word(value: object) -> str:
+    return "" if value is None else describe(value)
+
+
+def _names(values: tuple[m.Name, ...]) -> frozenset[str]:
+    return frozenset(v.text for v in values)
+
+
+# What diff compares of each declaration: the attribute's keyword and its value in the
+# language's words. A str value is compared whole ("width 32 -> 64"); a frozenset is a set
+# whose members are added or removed one by one ("via vm_attr added"). Never spans.
+def _register_values(r: m.Register) -> dict[str, str | frozenset[str]]:
+    return {
+        "id": _word(r.id),
+        "width": _word(r.width),
+        "scope": _word(r.scope),
+        "hint": _word(r.hint),
+        "via": _names(r.via),
+        "lock": _names(r.locks),
+        "migrate": _word(r.migrate),
+        "writable": _word(r.writable),
+        "rewrite": _word(r.rewrite),
+        "uniform": _word(r.uniform),
+        "reset": _word(r.reset),
+        "reserved": _word(r.reserved),
+        "opt_in": _word(r.opt_in),
+        "since": _version(r.since),
+    }
+
+
+def _feature_values(f: m.Feature) -> dict[str, str | frozenset[str]]:
+    return {"via": _word(f.via), "uniform": _word(f.uniform), "since": _version(f.since)}
+
+
+def _interface_values(i: m.Interface) -> dict[str, str | frozenset[str]]:
+    values: dict[str, str | frozenset[str]] = {"scope": i.scope}
+    for role in ("get", "set", "has", "list"):
+        values[role] = i.ioctl(role) or ""
+    values.update(lock=_names(i.locks), cap=_word(i.cap), since=_version(i.since))
+    return values
+
+
+def _capability_values(c: m.Capability) -> dict[str, str | frozenset[str]]:
+    return {"scope": c.scope, "kind": _word(c.kind), "before": _word(c.before), "since": _version(c.since)}
+
+
+_VALUES = {
+    m.Register: _register_values,
+    m.Feature: _feature_values,
+    m.Interface: _interface_values,
+    m.Capability: _capability_values,
 }
+
+
+def _value_changes(old: object, new: object, subject: str) -> Iterator[Change]:
+    values_of = _VALUES[type(new)]
+    before_values, after_values = values_of(old), values_of(new)  # type: ignore[operator]
+    for attribute, after in after_values.items():
+        before = before_values[attribute]
+        if isinstance(before, frozenset) and isinstance(after, frozenset):
+            for item in sorted(before - after):
+                yield Change("removed", subject, attribute, item, "")
+            for item in sorted(after - before):
+                yield Change("added", subject, attribute, "", item)
+        elif before != after:
+            yield Change("changed", subject, attribute, str(before), str(after))
 
 
 def diff(baseline: ResolvedSpec, proposal: ResolvedSpec) -> DiffResult:
@@ -118,10 +193,7 @@ def diff(baseline: ResolvedSpec, proposal: ResolvedSpec) -> DiffResult:
                     findings.extend(_added_unenumerated(proposal, new))
     for old, new in pairs:
         subject = f"{KIND_WORD[type(new)]}/{new.name}"
-        for attribute in _COMPARED[type(new)]:
-            before, after = getattr(old, attribute), getattr(new, attribute)
-            if describe(before) != describe(after):
-                changes.append(Change("changed", subject, attribute, describe(before), describe(after)))
+        changes.extend(_value_changes(old, new, subject))
         if isinstance(new, m.Register):
             changes.extend(_bit_changes(old, new, subject))
             findings.extend(_register_breaks(old, new, subject))
@@ -162,16 +234,13 @@ def _removed(subject: str, what: str, at: Span | None, was: Span) -> Finding:
 
 
 def _bit_changes(old: m.Register, new: m.Register, subject: str) -> Iterator[Change]:
-    old_bits = {b.index: b for b in old.bits}
-    new_bits = {b.index: b for b in new.bits}
+    old_bits = {b.index: describe(b) for b in old.bits}
+    new_bits = {b.index: describe(b) for b in new.bits}
     for index in sorted(set(old_bits) | set(new_bits)):
-        before, after = old_bits.get(index), new_bits.get(index)
-        if before is None:
-            yield Change("added", f"{subject}/bits/{index}", "bit", "", describe(after))
-        elif after is None:
-            yield Change("removed", f"{subject}/bits/{index}", "bit", describe(before), "")
-        elif describe(before) != describe(after):
-            yield Change("changed", f"{subject}/bits/{index}", "bit", describe(before), describe(after))
+        before, after = old_bits.get(index, ""), new_bits.get(index, "")
+        if before != after:
+            kind = "added" if not before else "removed" if not after else "changed"
+            yield Change(kind, subject, "bit", before, after)
 
 
 def _register_breaks(old: m.Register, new: m.Register, subject: str) -> Iterator[Finding]:

@@ -35,6 +35,16 @@ def _inline_code(text: str) -> Markup:
     return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text))))
 
 
+def _md_code(text: str) -> str:
+    """Text as one Markdown code span: nothing inside is read as markup, and a line break
+    cannot end it (the fence is longer than any run of backticks the text holds)."""
+    flat = " ".join(str(text).splitlines()) or " "
+    runs = [len(run) for run in re.findall(r"`+", flat)]
+    fence = "`" * (max(runs, default=0) + 1)
+    pad = " " if flat.startswith("`") or flat.endswith("`") else ""
+    return f"{fence}{pad}{flat}{pad}{fence}"
+
+
 def _gh_data(text: str) -> str:
     """Escape a GitHub workflow command's message."""
     return str(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
@@ -61,6 +71,7 @@ def environment(override_dir: str | None = None) -> jinja2.Environment:
         gh_property=_gh_property,
         duration=_duration,
         inline_code=_inline_code,
+        md_code=_md_code,
         uapi_html=highlight_html,
     )
     env.globals["highlight_css"] = highlight_css

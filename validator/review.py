@@ -87,9 +87,7 @@ def _checklist(report: Report, findings: list[Finding]) -> list[dict[str, Any]]:
     with_ids = [
         c
         for c in report.changes
-        if c.subject.startswith("register/")
-        and c.subject.count("/") == 1
-        and (c.kind in ("added", "removed", "renamed") or c.attribute == "id")
+        if c.subject.startswith("register/") and c.attribute in ("", "name", "id")
     ]
     items = []
     documented = sorted({c.subject for c in changed}) or [f"register/{n}" for n in new_registers]

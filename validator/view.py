@@ -52,6 +52,7 @@ def change_record(change: Change) -> dict[str, str]:
     record = {"kind": change.kind, "subject": change.subject}
     if change.attribute:
         record.update(attribute=change.attribute, before=change.before, after=change.after)
+    record["text"] = change.text
     return record
 
 
