@@ -184,10 +184,20 @@ def test_unreadable_git_revision_is_exit_2(repo, baseline, message) -> None:
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
 
 
-def test_path_missing_at_the_revision_is_exit_2(repo) -> None:
+def test_path_missing_at_the_revision_is_a_new_file(repo) -> None:
     write(repo, "spec/new.uapi", "lock l : vm\n")
-    result = run_cli("check", str(repo / "spec/new.uapi"), "--baseline", "git:HEAD")
-    assert result.returncode == 2 and "does not exist at git revision HEAD" in result.stderr
+    result = run_cli("check", str(repo / "spec/new.uapi"), "--baseline", "git:HEAD", "--format", "json")
+    document = json.loads(result.stdout)
+    assert result.returncode == 0
+    assert [c["text"] for c in document["changes"]] == ["lock l added"]
+    assert document["notes"] == [
+        f"{repo / 'spec/new.uapi'}: not in git revision HEAD; compared with an empty baseline (a new file)"
+    ]
+
+
+def test_path_missing_in_both_places_is_exit_2(repo) -> None:
+    result = run_cli("check", str(repo / "spec/none.uapi"), "--baseline", "git:HEAD")
+    assert result.returncode == 2 and "no such file or folder" in result.stderr
 
 
 def test_outside_a_repository_is_exit_2(tmp_path) -> None:
@@ -226,7 +236,9 @@ def test_sarif_validates_against_the_schema(repo) -> None:
         r["shortDescription"]["text"] and r["help"]["text"] and r["defaultConfiguration"]["level"] for r in rules
     )
     gone = next(r for r in run["results"] if r["ruleId"] == "B601" and "KVM_REG_GONE" in r["message"]["text"])
-    assert gone["relatedLocations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "HEAD%3Aspec/arm.uapi"
+    related = gone["relatedLocations"][0]
+    assert related["physicalLocation"]["artifactLocation"]["uri"] == "spec/arm.uapi"  # the file in the repository
+    assert related["message"]["text"].endswith("(at git revision HEAD)")
     assert gone["partialFingerprints"]["uapiValidator/v1"] and gone["baselineState"] == "new"
     assert {r["baselineState"] for r in run["results"] if r["ruleId"] == "S201"} == {"unchanged"}
 

@@ -10,6 +10,7 @@ integers. A line that cannot be read is skipped and counted, never fatal.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,10 +70,12 @@ class Header:
             return None
 
 
-def read_headers(paths: list[str]) -> Header:
+def read_headers(paths: list[str], read: Callable[[str], bytes] | None = None) -> Header:
+    """The macros of the headers, read from disk or through `read` (a git revision's files)."""
     header = Header()
     for path in paths:
-        lines = _logical_lines(Path(path).read_text(encoding="utf-8", errors="replace"))
+        data = read(path) if read is not None else Path(path).read_bytes()
+        lines = _logical_lines(data.decode("utf-8", errors="replace"))
         for number, line in lines:
             if not line.lstrip().startswith("#"):
                 continue

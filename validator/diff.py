@@ -141,7 +141,31 @@ def _capability_values(c: m.Capability) -> dict[str, str | frozenset[str]]:
     return {"scope": c.scope, "kind": _word(c.kind), "before": _word(c.before), "since": _version(c.since)}
 
 
+def _lock_values(lock: m.Lock) -> dict[str, str | frozenset[str]]:
+    return {"scope": lock.scope, "doc": "" if lock.description is None else f'"{lock.description}"'}
+
+
+def _ns(value: int | None) -> str:
+    return "" if value is None else f"{value}ns"
+
+
+def _scenario_values(s: m.Scenario) -> dict[str, str | frozenset[str]]:
+    return {
+        "kind": s.kind,
+        "vmm": _word(s.vmm),
+        "vcpus": frozenset(str(n) for n in s.vcpus),
+        "host_threads": _word(s.host_threads),
+        "cost ioctl": _ns(s.cost_ioctl_ns),
+        "cost lock": _ns(s.cost_lock_ns),
+        "budget serialized": _word(s.budget_serialized),
+        "budget ioctls": _word(s.budget_ioctls),
+        "budget blackout": _ns(s.budget_blackout_ns),
+    }
+
+
 _VALUES = {
+    m.Lock: _lock_values,
+    m.Scenario: _scenario_values,
     m.Register: _register_values,
     m.Feature: _feature_values,
     m.Interface: _interface_values,
@@ -163,6 +187,11 @@ def _value_changes(old: object, new: object, subject: str) -> Iterator[Change]:
             yield Change("changed", subject, attribute, str(before), str(after))
 
 
+# Declarations of the spec's own machinery, not of the kernel's ABI: their changes are
+# listed, and removing them breaks no userspace.
+_NOT_ABI = (m.Lock, m.Scenario)
+
+
 def diff(baseline: ResolvedSpec, proposal: ResolvedSpec) -> DiffResult:
     changes: list[Change] = []
     findings: list[Finding] = []
@@ -173,6 +202,8 @@ def diff(baseline: ResolvedSpec, proposal: ResolvedSpec) -> DiffResult:
         (m.Feature, baseline.features, proposal.features),
         (m.Interface, baseline.interfaces, proposal.interfaces),
         (m.Capability, _caps(baseline), _caps(proposal)),
+        (m.Lock, baseline.locks, proposal.locks),
+        (m.Scenario, baseline.scenarios, proposal.scenarios),
     ):
         renamed = _renames(base_table, new_table) if kind is m.Register else {}
         for name, old in base_table.items():
@@ -180,7 +211,8 @@ def diff(baseline: ResolvedSpec, proposal: ResolvedSpec) -> DiffResult:
             if new is None:
                 subject = f"{KIND_WORD[kind]}/{name}"
                 changes.append(Change("removed", subject))
-                findings.append(_removed(subject, f"{KIND_WORD[kind]} {name}", anchor, old.span))
+                if kind not in _NOT_ABI:
+                    findings.append(_removed(subject, f"{KIND_WORD[kind]} {name}", anchor, old.span))
                 continue
             if new.name != name:
                 changes.append(Change("renamed", f"register/{new.name}", "name", name, new.name))

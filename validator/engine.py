@@ -17,12 +17,14 @@ from validator.config import Config
 from validator.crosscheck import crosscheck, header_registers
 from validator.diff import Change, diff
 from validator.findings import Finding, fingerprint
-from validator.load import Unit, display_path, load_units, outside_root
+from validator.load import EMPTY_UNIT, Unit, display_path, load_units
 from validator.model import SpecFile
 from validator.resolve import ResolvedSpec, resolve
 from validator.rules import rules_for_stage, stamp
 from validator.rules.errors import STRUCTURAL_ERRORS
 from validator.scenario import ScenarioResult, run_all
+from validator.sources import LOCAL, GitFiles, InputError, LocalFiles
+from validator.spans import Span
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +36,8 @@ class Report:
     diffed: bool = False  # a baseline was compared
     notes: tuple[str, ...] = ()  # what the run could not read (header lines skipped, ...)
     results: tuple[ScenarioResult, ...] = ()  # the declared scenarios, as the X rules saw them
+    # The git revision the baseline was read from: its files are shown as `REV:path`.
+    baseline_revision: str = ""
 
 
 # What a proposal unit is compared with: a baseline unit, a finding saying why there is
@@ -69,24 +73,59 @@ def check_unit(unit: Unit) -> tuple[ResolvedSpec, list[Finding], list[ScenarioRe
     return spec, [stamp(f) for f in findings], results
 
 
-def _compare(base: Unit, spec: ResolvedSpec, findings: list[Finding]) -> tuple[list[Finding], tuple[Change, ...]]:
-    """Diff findings and changes, and the proposal's findings with those the baseline had marked."""
+def _baseline_error(base: Unit, findings: list[Finding]) -> Finding | None:
+    """The first error that keeps the baseline from loading, if any."""
+    errors = [f for f in findings if f.code in STRUCTURAL_ERRORS]
+    return min(errors, key=lambda f: f.sort_key) if errors else None
+
+
+def _compare(
+    base: Unit, spec: ResolvedSpec, findings: list[Finding], notes: list[str], config: Config
+) -> tuple[list[Finding], tuple[Change, ...], ResolvedSpec, set[str]]:
+    """Diff findings and changes, the proposal's findings with those the baseline had marked,
+    the baseline's spec (for its header cross-check) and its suppression findings' fingerprints.
+
+    A baseline that does not load is an error of the run, never an empty baseline: a gate that
+    compared with nothing would pass every breaking change. Only where the proposal does not
+    load either (a broken file left as it was) is there nothing to compare, and a note says so.
+    """
     base_spec, base_findings, _ = check_unit(base)
     result: tuple[Change, ...] = ()
-    if not _has_errors(findings) and not _has_errors(base_findings):
+    error = _baseline_error(base, base_findings)
+    if error is not None and not _has_errors(findings):
+        where = f"{error.span.path}:{error.span.line}:{error.span.column}"
+        raise InputError(f"the baseline does not load, so nothing can be compared with it: {where}: {error.message}")
+    if error is not None:
+        notes.append(f"{spec.root}: neither the baseline nor the proposal loads; not compared")
+    elif not _has_errors(findings):
         d = diff(base_spec, spec)
         findings = findings + [replace(stamp(f), from_diff=True) for f in d.findings]
         result = d.changes
     known = {fingerprint(f) for f in base_findings}
-    return [replace(f, baseline=True) if fingerprint(f) in known else f for f in findings], result
+    marked = [replace(f, baseline=True) if fingerprint(f) in known else f for f in findings]
+    return marked, result, base_spec, _policy_findings(base, base_findings, config)
 
 
-def _crosscheck(specs: list[ResolvedSpec], headers: tuple[str, ...], notes: list[str]) -> list[Finding]:
-    registers = header_registers(read_headers(list(headers)))
-    if registers.unreadable:
+def _policy_findings(unit: Unit, findings: list[Finding], config: Config) -> set[str]:
+    """Fingerprints of the suppression findings (D801/D802) a baseline unit had on its own."""
+    decided = policy.apply(findings, {f.path: f for f in unit.files}, config)
+    return {fingerprint(f) for f in decided if f.code in policy.HYGIENE_CODES}
+
+
+def _crosscheck(
+    specs: list[ResolvedSpec], headers: tuple[str, ...], notes: list[str] | None, source: LocalFiles | GitFiles = LOCAL
+) -> list[Finding]:
+    registers = header_registers(read_headers(list(headers), source.read_bytes))
+    if registers.unreadable and notes is not None:
         notes.append(f"{', '.join(headers)}: {registers.unreadable} macro(s) could not be evaluated and were skipped")
     directive = next((d.span for spec in specs for d in spec.files[0].headers), None)
     return [stamp(f) for f in crosscheck(specs, registers, directive)]
+
+
+def _headers_key(unit: Unit, headers: list[str], given: bool) -> tuple[str, ...]:
+    """Specs cross-checked together: everything named with --header is one spec; a
+    `# header:` directive speaks for its own root file only."""
+    return tuple(headers) if given else (*headers, unit.root)
 
 
 def check_units(
@@ -105,43 +144,62 @@ def check_units(
     files: dict[str, SpecFile] = {}
     specs, changes, notes = [], [], []
     results: list[ScenarioResult] = []
-    # Cross-checked together after the loop: everything named on the command line with
-    # --header is one spec; a `# header:` directive speaks for its own root file only.
+    headers_of = headers_for or directive_headers
     by_headers: dict[tuple[str, ...], list[ResolvedSpec]] = {}
+    # The baseline's specs, grouped as the proposal's are, so that a header finding the
+    # baseline already had is marked as the baseline's (SARIF baselineState "unchanged").
+    base_by_headers: dict[tuple[str, ...], tuple[LocalFiles | GitFiles, list[ResolvedSpec]]] = {}
+    known_policy: set[str] = set()
     diffed = False
     for unit in units:
         spec, unit_findings, unit_results = check_unit(unit)
         results.extend(unit_results)
-        headers = (headers_for or directive_headers)(unit)
+        headers = headers_of(unit)
         if headers and isinstance(headers[0], Finding):
             unit_findings.extend(stamp(f) for f in headers)  # type: ignore[arg-type]
         elif headers and not _has_errors(unit_findings):
-            key = tuple(headers) if headers_for else (*headers, unit.root)  # type: ignore[arg-type]
-            by_headers.setdefault(key, []).append(spec)
+            by_headers.setdefault(_headers_key(unit, headers, headers_for is not None), []).append(spec)  # type: ignore[arg-type]
         base = baseline_for(unit) if baseline_for else None
         if isinstance(base, Finding):
             unit_findings.append(stamp(base))
         elif base is not None:
             diffed = True
-            unit_findings, unit_changes = _compare(base, spec, unit_findings)
+            unit_findings, unit_changes, base_spec, base_policy = _compare(
+                base, spec, unit_findings, notes, config or Config()
+            )
             changes.extend(unit_changes)
+            known_policy |= base_policy
+            base_headers = headers_of(base) if base.files else []
+            if base_headers and not isinstance(base_headers[0], Finding):
+                key = _headers_key(base, base_headers, headers_for is not None)  # type: ignore[arg-type]
+                base_by_headers.setdefault(key, (base.source, []))[1].append(base_spec)
         specs.append(spec)
         for spec_file in unit.files:
             files.setdefault(spec_file.path, spec_file)
         for finding in unit_findings:
             # A file included by two roots is checked twice; report each finding once.
             findings.setdefault((finding.code, finding.span, finding.message), finding)
+    known_header_findings = {
+        fingerprint(f)
+        for key, (source, group) in base_by_headers.items()
+        for f in _crosscheck(group, key if headers_for else key[:-1], None, source)
+    }
     for key, group in by_headers.items():
         headers = key if headers_for else key[:-1]
         for finding in _crosscheck(group, headers, notes):
+            if fingerprint(finding) in known_header_findings:
+                finding = replace(finding, baseline=True)
             findings.setdefault((finding.code, finding.span, finding.message), finding)
     for base in removed:
         diffed = True
-        gone = diff(resolve(base), resolve(Unit("", (), (), False)))
+        gone = diff(resolve(base), resolve(EMPTY_UNIT))
         changes.extend(gone.changes)
         for finding in gone.findings:
             findings.setdefault((finding.code, finding.span, finding.message), replace(stamp(finding), from_diff=True))
-    decided = policy.apply(list(findings.values()), files, config or Config())
+    decided = [
+        replace(f, baseline=True) if f.code in policy.HYGIENE_CODES and fingerprint(f) in known_policy else f
+        for f in policy.apply(list(findings.values()), files, config or Config())
+    ]
     ordered = tuple(sorted(decided, key=lambda f: f.sort_key))
     unique_changes = tuple(dict.fromkeys(changes))
     files_in_order = {path: files[path] for path in sorted(files)}
@@ -150,52 +208,49 @@ def check_units(
     )
 
 
+def _directive_target(unit: Unit, written: str, what: str, span: Span) -> str | Finding:
+    """The file a directive of the unit's root names, relative to that file, confined to the
+    spec root as includes are (symbolic links resolved): a stranger's spec cannot make the
+    tool read /etc/passwd or /proc/self/environ as its baseline or header."""
+    source = unit.source
+    path = display_path(Path(unit.root).parent / written)
+    real_root = source.real(unit.spec_root or ".")
+    if "\0" in written or os.path.isabs(written) or os.path.commonpath([source.real(path), real_root]) != real_root:
+        return Finding(
+            "E109",
+            span,
+            f"{what} {written} leaves the spec root",
+            subject=what,
+            hint=f"keep the {what} under the spec root",
+        )
+    if not source.is_file(path):
+        return Finding(
+            "E102",
+            span,
+            f"{what} {written} does not exist ({path})",
+            subject=what,
+            hint=f"name a {'spec file' if what == 'baseline' else 'C header'} relative to this one",
+        )
+    return path
+
+
 def directive_baseline(unit: Unit) -> Unit | Finding | None:
     """The baseline a root file names with `# baseline: PATH` (relative to the file)."""
     directive = unit.files[0].baseline if unit.files else None
     if directive is None:
         return None
-    path = display_path(Path(unit.root).parent / directive.path)
-    if not os.path.isfile(path):
-        return Finding(
-            "E102",
-            directive.span,
-            f"baseline {directive.path} does not exist ({path})",
-            subject="baseline",
-            hint="name a spec file relative to this one",
-        )
-    return load_units([path])[0]
+    target = _directive_target(unit, directive.path, "baseline", directive.span)
+    if isinstance(target, Finding):
+        return target
+    return load_units([target], unit.source)[0]
 
 
 def directive_headers(unit: Unit) -> list[str] | list[Finding]:
     """The headers a root file names with `# header: PATH` (relative to the file)."""
     directives = unit.files[0].headers if unit.files else ()
-    paths, missing = [], []
-    for directive in directives:
-        path = display_path(Path(unit.root).parent / directive.path)
-        if os.path.isabs(directive.path) or outside_root(path, unit.spec_root):
-            missing.append(
-                Finding(
-                    "E109",
-                    directive.span,
-                    f"header {directive.path} leaves the spec root",
-                    subject="header",
-                    hint="keep headers under the spec root",
-                )
-            )
-        elif os.path.isfile(path):
-            paths.append(path)
-        else:
-            missing.append(
-                Finding(
-                    "E102",
-                    directive.span,
-                    f"header {directive.path} does not exist ({path})",
-                    subject="header",
-                    hint="name a C header relative to this file",
-                )
-            )
-    return missing or paths
+    targets = [_directive_target(unit, d.path, "header", d.span) for d in directives]
+    missing = [t for t in targets if isinstance(t, Finding)]
+    return missing or [t for t in targets if isinstance(t, str)]
 
 
 def check_paths(paths: list[str], config: Config | None = None) -> Report:

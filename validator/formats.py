@@ -30,8 +30,22 @@ def _region(span: Span) -> dict[str, int]:
     return {"startLine": span.line, "startColumn": span.column, "endLine": span.end_line, "endColumn": span.end_column}
 
 
-def _location(span: Span) -> dict[str, Any]:
-    return {"physicalLocation": {"artifactLocation": {"uri": _uri(span.path)}, "region": _region(span)}}
+def _location(span: Span, revision: str = "") -> dict[str, Any]:
+    return {
+        "physicalLocation": {
+            "artifactLocation": {"uri": _uri(_at_revision(span.path, revision)[0])},
+            "region": _region(span),
+        }
+    }
+
+
+def _at_revision(path: str, revision: str) -> tuple[str, str]:
+    """A baseline file read from git is shown as `REV:path`: its URI is the path in the
+    repository, and the revision goes into the message (`(at git revision REV)`)."""
+    prefix = f"{revision}:"
+    if revision and path.startswith(prefix):
+        return path[len(prefix) :], f" (at git revision {revision})"
+    return path, ""
 
 
 def sarif_document(report: Report) -> str:
@@ -51,7 +65,7 @@ def sarif_document(report: Report) -> str:
         for rule in CATALOG
     ]
     index = {rule.code: i for i, rule in enumerate(CATALOG)}
-    results = [_sarif_result(f, index[f.code], report.diffed) for f in report.findings]
+    results = [_sarif_result(f, index[f.code], report.diffed, report.baseline_revision) for f in report.findings]
     document = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
@@ -73,18 +87,24 @@ def sarif_document(report: Report) -> str:
     return jsondoc.dumps(document)
 
 
-def _sarif_result(finding: Finding, rule_index: int, diffed: bool) -> dict[str, Any]:
+def _sarif_result(finding: Finding, rule_index: int, diffed: bool, revision: str) -> dict[str, Any]:
+    where = _at_revision(finding.span.path, revision)[1]
     result: dict[str, Any] = {
         "ruleId": finding.code,
         "ruleIndex": rule_index,
         "level": _SARIF_LEVEL[finding.severity],
-        "message": {"text": finding.message + (f" (fix: {finding.hint})" if finding.hint else "")},
-        "locations": [_location(finding.span)],
+        "message": {"text": finding.message + where + (f" (fix: {finding.hint})" if finding.hint else "")},
+        "locations": [_location(finding.span, revision)],
         "partialFingerprints": {"uapiValidator/v1": fingerprint(finding)},
     }
     if finding.related:
         result["relatedLocations"] = [
-            {"id": i, **_location(r.span), "message": {"text": r.message}} for i, r in enumerate(finding.related)
+            {
+                "id": i,
+                **_location(r.span, revision),
+                "message": {"text": r.message + _at_revision(r.span.path, revision)[1]},
+            }
+            for i, r in enumerate(finding.related)
         ]
     if diffed:
         result["baselineState"] = "unchanged" if finding.baseline else "new"

@@ -30,6 +30,10 @@ class Unit:
     findings: tuple[Finding, ...]  # E101, E102 (missing include), E109
     broken: bool  # some file did not parse: names it declares are unknown
     spec_root: str = ""  # the folder includes (and `# header:` files) may not leave
+    source: LocalFiles | GitFiles = LOCAL  # where its files (and its headers) are read
+
+
+EMPTY_UNIT = Unit("", (), (), False)  # the baseline of a file that is new in the proposal
 
 
 @dataclass(slots=True)
@@ -125,39 +129,40 @@ def _load_unit(file: str, root: str, loader: _Loader) -> Unit:
             continue
         path = chain[-1]
         target = display_path(Path(path).parent / include.path)
-        problem = _include_problem(include.path, target, real_root, chain, loader.files)
+        problem = _include_problem(include.path, target, real_root, chain, loader.files, root)
         if problem:
-            code, message = problem
-            findings.append(Finding(code, include.span, message, subject=f"include/{include.path}"))
+            code, message, hint = problem
+            findings.append(Finding(code, include.span, message, subject=f"include/{include.path}", hint=hint))
             broken = broken or code == "E102"
         elif target not in seen:
             enter(target)
-    return Unit(file, tuple(files), tuple(findings), broken, root)
-
-
-def outside_root(path: str, spec_root: str) -> bool:
-    """Whether a path (symbolic links resolved) leaves the spec root."""
-    if "\0" in path:
-        return True  # no file system path holds a NUL byte
-    real, real_root = os.path.realpath(path), os.path.realpath(spec_root or ".")
-    return os.path.commonpath([real, real_root]) != real_root
+    return Unit(file, tuple(files), tuple(findings), broken, root, loader.files)
 
 
 def _include_problem(
-    written: str, target: str, real_root: str, stack: list[str], files: LocalFiles | GitFiles
-) -> tuple[str, str] | None:
+    written: str, target: str, real_root: str, stack: list[str], files: LocalFiles | GitFiles, root: str
+) -> tuple[str, str, str] | None:
+    """(code, message, hint) for an include that cannot be followed.
+
+    Messages name files relative to the spec root, so that the same spec gives the same
+    message wherever it lies (a baseline read from git, a copy elsewhere).
+    """
+
+    def shown(path: str) -> str:
+        return Path(os.path.relpath(path, root or ".")).as_posix()
+
     if "\0" in written:
-        return "E102", "include names no file: the path holds a NUL byte"
+        return "E102", "include names no file: the path holds a NUL byte", ""
     if os.path.isabs(written):
-        return "E109", f'include "{written}" is an absolute path; includes are relative to the including file'
+        return "E109", f'include "{written}" is an absolute path; includes are relative to the including file', ""
     real = files.real(target)
     if os.path.commonpath([real, real_root]) != real_root:
-        return "E109", f'include "{written}" leaves the spec root {display_path(real_root)}'
+        return "E109", f'include "{written}" leaves the spec root', f"the spec root is {display_path(real_root)}"
     if target in stack:
-        cycle = " -> ".join([*stack[stack.index(target) :], target])
-        return "E109", f"include cycle: {cycle}"
+        cycle = " -> ".join(shown(p) for p in [*stack[stack.index(target) :], target])
+        return "E109", f"include cycle: {cycle}", ""
     if not files.is_file(target):
-        return "E102", f'include "{written}" names a file that does not exist ({target})'
+        return "E102", f'include "{written}" names a file that does not exist ({shown(target)})', ""
     return None
 
 

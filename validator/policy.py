@@ -15,6 +15,8 @@ from validator.findings import Finding
 from validator.model import Allow, SpecFile
 from validator.rules import lookup, stamp
 
+HYGIENE_CODES = frozenset({"D801", "D802"})  # what policy itself reports, on the suppressions
+
 
 def enabled(code: str, config: Config) -> bool:
     selected = max((len(p) for p in config.select if code.startswith(p)), default=-1 if config.select else 0)

@@ -84,11 +84,7 @@ def _checklist(report: Report, findings: list[Finding]) -> list[dict[str, Any]]:
     codes = Counter(f.code for f in findings)
     changed = [c for c in report.changes if c.kind != "removed"] if report.diffed else []
     new_registers = sorted({d.name for s in report.specs for d in s.registers.values() if is_new(s, d.since)})
-    with_ids = [
-        c
-        for c in report.changes
-        if c.subject.startswith("register/") and c.attribute in ("", "name", "id")
-    ]
+    with_ids = [c for c in report.changes if c.subject.startswith("register/") and c.attribute in ("", "name", "id")]
     items = []
     documented = sorted({c.subject for c in changed}) or [f"register/{n}" for n in new_registers]
     if documented:

@@ -9,12 +9,22 @@ from pathlib import Path
 
 from validator.config import Config, find_config, load_config
 from validator.engine import Report, check_paths, check_units, directive_baseline
-from validator.load import Unit, load_units
+from validator.findings import Finding
+from validator.load import EMPTY_UNIT, Unit, load_units
 from validator.resources import bundled_kvm_spec_dir, bundled_spec_dir
-from validator.sources import GitFiles, InputError
+from validator.rules.errors import STRUCTURAL_ERRORS
+from validator.sources import GitFiles
 
 FAIL_LEVELS = ("error", "warning", "info", "never")
 FORMATS = ("text", "json", "sarif", "github", "junit")
+
+
+def _crosscheck_finding(finding: Finding) -> bool:
+    """What `crosscheck` reports: the headers' word on the spec (E111, E112, H9xx), and the
+    errors that keep a spec or a header from being read at all. Scenario failures and design
+    hazards are `check`'s, so CI can gate on header drift alone."""
+    return finding.code in ("E111", "E112") or finding.code.startswith("H") or finding.code in STRUCTURAL_ERRORS
+
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -43,19 +53,26 @@ def config_of(args: argparse.Namespace, paths: list[str]) -> Config:
     return load_config(find_config(Path(paths[0])))
 
 
-def _baseline_units(base: str, paths: list[str]) -> tuple[list[str], list[Unit]]:
-    """The baseline's paths (parallel to the proposal's) and its units."""
+def _baseline_units(base: str, paths: list[str]) -> tuple[list[str], list[Unit], list[str], str]:
+    """The baseline's paths (parallel to the proposal's), its units, notes, and the git revision.
+
+    A path of the proposal that the revision does not have is a new file: its baseline is
+    empty, and a note says so. (A path that exists in neither place failed to load before.)
+    """
     if base.startswith("git:"):
         rev = base[len("git:") :]
         if not rev:
             raise UsageError("--baseline git:REV needs a revision, e.g. git:HEAD or git:origin/main")
         files = GitFiles.holding(paths[0], rev)
         mapped = [files.display(p) for p in paths]
-        for original, at_rev in zip(paths, mapped, strict=True):
-            if not files.exists(at_rev):
-                raise InputError(f"{original} does not exist at git revision {rev}")
-        return mapped, load_units(mapped, files)
-    return [base], load_units([base])
+        present = [at_rev for at_rev in mapped if files.exists(at_rev)]
+        notes = [
+            f"{original}: not in git revision {rev}; compared with an empty baseline (a new file)"
+            for original, at_rev in zip(paths, mapped, strict=True)
+            if not files.exists(at_rev)
+        ]
+        return mapped, load_units(present, files) if present else [], notes, rev
+    return [base], load_units([base]), [], ""
 
 
 def _key(root: str, given: list[str]) -> str:
@@ -77,18 +94,25 @@ def report_of(args: argparse.Namespace) -> Report:
         for header in headers:
             if not os.path.isfile(header):
                 raise UsageError(f"{header}: no such header file")
-        return check_units(load_units(paths), config, directive_baseline, headers_for=lambda unit: headers)
+        report = check_units(load_units(paths), config, directive_baseline, headers_for=lambda unit: headers)
+        if args.command == "crosscheck":  # what the headers say, and nothing else decides its exit
+            report = replace(report, findings=tuple(f for f in report.findings if _crosscheck_finding(f)))
+        return report
     base = getattr(args, "base", None) or getattr(args, "baseline", None)
     if not base:
         return check_paths(paths, config)
-    base_paths, base_units = _baseline_units(base, paths)
-    units = load_units(paths)
+    units = load_units(paths)  # the proposal first: a path that exists nowhere is its error
+    base_paths, base_units, notes, revision = _baseline_units(base, paths)
     by_key = {_key(u.root, base_paths): u for u in base_units}
     proposal_keys = {_key(u.root, paths) for u in units}
     removed = [u for k, u in by_key.items() if k not in proposal_keys]
-    report = check_units(units, config, lambda unit: by_key.get(_key(unit.root, paths)), removed)
-    if args.command == "diff":  # what the change breaks, without the proposal's standing hazards
-        report = replace(report, findings=tuple(f for f in report.findings if f.from_diff))
+    # A unit the baseline does not have is new: compared with an empty baseline, every
+    # declaration it makes is added (and the rules on added state apply), as removal is
+    # reported for a unit only the baseline has.
+    report = check_units(units, config, lambda unit: by_key.get(_key(unit.root, paths), EMPTY_UNIT), removed)
+    report = replace(report, notes=(*notes, *report.notes), baseline_revision=revision)
+    if args.command == "diff":  # what the change breaks, and the proposal's errors, without its standing hazards
+        report = replace(report, findings=tuple(f for f in report.findings if f.from_diff or f.code.startswith("E")))
     return report
 
 
