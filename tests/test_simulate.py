@@ -235,3 +235,88 @@ def test_simulate_refuses_a_spec_with_errors(tmp_path) -> None:
     path = write(tmp_path, "e.uapi", "lock a : vm\nlock a : vm\n")
     result = run_cli("simulate", str(path))
     assert result.returncode == 2 and "e.uapi:2:1" in result.stderr and "`check` lists them" in result.stderr
+
+
+# -- the restore order of LANGUAGE.md (amended): VM settings first, the architecture's ioctls --
+
+X86_TSC = """api "kvm/x86" version "6.18"
+interface vm_tsc : vm {
+  set KVM_SET_TSC_KHZ
+}
+interface msrs : vcpu {
+  get  KVM_GET_MSRS
+  set  KVM_SET_MSRS
+  list KVM_GET_MSR_INDEX_LIST
+}
+register VM_TSC_KHZ {
+  scope    vm
+  via      vm_tsc
+  migrate  yes
+  writable before vcpu_create else EBUSY
+  rewrite  same_value EBUSY
+}
+register MSR_IA32_SYSENTER_CS {
+  id       0x2030_0002_0000_0174
+  width    64
+  scope    vcpu
+  via      msrs
+  migrate  yes
+}
+scenario restore_x86 : restore {
+  vcpus 1, 4
+}
+"""
+
+
+def _trace(text: str, tmp_path, kind: str = "restore") -> list[str]:
+    spec = resolve(load_text_unit(text, str(tmp_path / "t.uapi")))
+    return execute(spec, kind, "generic", 2, grouped=False, trace=True).trace or []
+
+
+def test_vm_settings_frozen_at_vcpu_create_are_written_before_vcpus(tmp_path) -> None:
+    steps = _trace(X86_TSC, tmp_path)
+    assert steps.index("KVM_SET_TSC_KHZ VM_TSC_KHZ on the VM fd") < steps.index("KVM_CREATE_VCPU on vCPU 0")
+    assert not any("KVM_ARM_VCPU_INIT" in s or "FINALIZE" in s for s in steps)  # x86 has no such step
+    assert steps[-1] == "KVM_RUN on vCPU 1"
+    path = write(tmp_path, "x86.uapi", X86_TSC)
+    assert run_cli("check", str(path), "--format", "json").returncode == 0  # no false X701, no L402
+
+
+def test_hotplug_and_reset_leave_vm_settings_alone(tmp_path) -> None:
+    for kind in ("hotplug", "reset"):
+        assert not any("KVM_SET_TSC_KHZ" in s for s in _trace(X86_TSC, tmp_path, kind))
+
+
+def test_arm64_initialises_vcpus_with_its_own_ioctl(tmp_path) -> None:
+    text = X86_TSC.replace('"kvm/x86"', '"kvm/arm64"')
+    steps = _trace(text, tmp_path)
+    assert steps.index("KVM_CREATE_VCPU on vCPU 0") < steps.index("KVM_ARM_VCPU_INIT on vCPU 0")
+
+
+def test_the_value_written_is_one_the_spec_accepts(tmp_path) -> None:
+    # A reset value with an undefined bit set: the VMM writes a value with defined bits only,
+    # which `reserved reject` accepts (it would refuse the reset value itself).
+    text = """api "kvm/arm64" version "6.1"
+interface one_reg : vcpu {
+  get  G
+  set  S
+  list L
+}
+register R {
+  scope    vcpu
+  via      one_reg
+  migrate  yes
+  reset    0xff
+  reserved reject EINVAL
+  bits {
+    0 A
+    1 B
+  }
+}
+scenario s : restore {
+  vcpus 1, 2
+}
+"""
+    path = write(tmp_path, "r.uapi", text)
+    found = json.loads(run_cli("check", str(path), "--format", "json").stdout)["findings"]
+    assert "X701" not in {f["code"] for f in found}

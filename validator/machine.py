@@ -24,6 +24,23 @@ from validator import model as m
 from validator.resolve import ResolvedSpec
 
 VM_OWNED = ("vm", "write_once", "system", "device")  # one value per VM (or host)
+# The vCPU lifecycle ioctls of each architecture (the `api` name's last part): None where it
+# has no such step, and the event then comes with the first run (x86 has no vCPU init).
+LIFECYCLE = {
+    "arm64": ("KVM_ARM_VCPU_INIT", "KVM_ARM_VCPU_FINALIZE"),
+    "x86": (None, None),
+    "riscv": (None, None),
+    "s390": (None, None),
+    "loongarch": (None, None),
+}
+# Another architecture (an example's "example/arch"): the language's lifecycle as written.
+GENERIC_LIFECYCLE = ("VCPU_INIT", "VCPU_FINALIZE")
+
+
+def lifecycle_ioctls(api: m.Api | None) -> tuple[str | None, str | None]:
+    """(init, finalize) ioctls of the spec's architecture."""
+    arch = api.name.rsplit("/", 1)[-1] if api is not None else ""
+    return LIFECYCLE.get(arch, GENERIC_LIFECYCLE)
 DEFAULT_ERRNO = "EINVAL"  # what a refusal gets when the spec names no errno (see L401)
 
 
@@ -70,13 +87,15 @@ class Group:
 
 
 def saved_value(register: m.Register) -> int:
-    """The value a VM that ran on this spec holds: its reset value."""
+    """The value a VM that ran on this spec holds, which a VMM writes back: one the spec
+    accepts. That is the reset value when it sets no undefined bit, else its defined bits."""
     reset = register.reset
     if reset is None or reset.kind == "none":
         return 0
     if reset.kind == "all":
         return defined_bits(register)
-    return reset.value or 0
+    value = reset.value or 0
+    return value & defined_bits(register) if register.bits else value
 
 
 def defined_bits(register: m.Register) -> int:
@@ -112,6 +131,7 @@ class Machine:
         self.enabled: set[str] = set()
         self.metrics = Metrics(trace=[] if trace else None)
         self.next_vcpu = 0
+        self.init_ioctl, self.finalize_ioctl = lifecycle_ioctls(spec.api)
 
     def saved(self, register: m.Register) -> int:
         """`saved_value(register)`, worked out once."""
@@ -139,10 +159,12 @@ class Machine:
         return groups
 
     def init(self, group: Group) -> None:
-        self._lifecycle(group, "KVM_ARM_VCPU_INIT", "vcpu_init")
+        if self.init_ioctl is not None:
+            self._lifecycle(group, self.init_ioctl, "vcpu_init")
 
     def finalize(self, group: Group) -> None:
-        self._lifecycle(group, "KVM_ARM_VCPU_FINALIZE", "finalize")
+        if self.finalize_ioctl is not None:
+            self._lifecycle(group, self.finalize_ioctl, "finalize")
 
     def run(self, group: Group) -> None:
         # The first run finalizes what was not finalized explicitly.

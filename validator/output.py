@@ -1,33 +1,83 @@
-"""Writing reports: to stdout, or atomically to a file (never a half-written file)."""
+"""The one writer of every output: stdout, or a file replaced atomically.
+
+A file is never half-written (a temporary beside it is renamed over it), and the writer never
+destroys what it should not: it refuses a path that is not a regular file (a device, a FIFO,
+a folder), a read-only file, and a file the same run reads (the spec being checked); through
+a symbolic link it rewrites the link's target and keeps the link. A replaced file keeps its
+mode; a new file gets the mode the umask gives (0644 under the usual 022), never the
+temporary's private 0600.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import sys
 import tempfile
+from collections.abc import Iterable
 
 
 class OutputError(Exception):
     pass
 
 
-def write_text(text: str, destination: str | None) -> None:
+def _umask() -> int:
+    # Python can only read the umask by setting it; set it straight back.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def resolve_destination(destination: str, inputs: Iterable[str] = ()) -> tuple[str, int]:
+    """The regular file to replace (a link's target) and the mode it must have afterwards.
+
+    Raises OutputError for anything the writer must not replace.
+    """
+    target = os.path.realpath(destination)
+    folder = os.path.dirname(target)
+    if not os.path.isdir(folder):
+        raise OutputError(f"{destination}: the folder {os.path.dirname(os.path.abspath(destination))} does not exist")
+    try:
+        info = os.stat(target)
+    except FileNotFoundError:
+        return target, 0o666 & ~_umask()
+    except OSError as exc:
+        raise OutputError(f"{destination}: cannot write: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise OutputError(f"{destination}: not a regular file; it is not replaced (leave out -o to write to stdout)")
+    if not info.st_mode & 0o222:
+        raise OutputError(f"{destination}: the file is read-only; it is not replaced")
+    for path in inputs:
+        if _same_file(target, path):
+            raise OutputError(f"{destination}: this run reads that file; writing there would overwrite an input")
+    return target, stat.S_IMODE(info.st_mode)
+
+
+def write_text(text: str, destination: str | None, inputs: Iterable[str] = ()) -> None:
+    """Write to stdout (None or "-"), or replace `destination` atomically; `inputs` are the
+    files the run read, which are never overwritten."""
     if destination is None or destination == "-":
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    folder = os.path.dirname(os.path.abspath(destination))
-    if not os.path.isdir(folder):
-        raise OutputError(f"{destination}: the folder {folder} does not exist")
+    target, mode = resolve_destination(destination, inputs)
     try:
-        handle, temporary = tempfile.mkstemp(prefix=".uapi-validator-", dir=folder)
+        handle, temporary = tempfile.mkstemp(prefix=".uapi-validator-", dir=os.path.dirname(target))
     except OSError as exc:
         raise OutputError(f"{destination}: cannot write: {exc.strerror or exc}") from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
             stream.write(text)
-        os.replace(temporary, destination)
+            os.fchmod(stream.fileno(), mode)
+        os.replace(temporary, target)
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(temporary)

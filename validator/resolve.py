@@ -84,6 +84,20 @@ class ResolvedSpec:
     def vm_locks(self, register: m.Register) -> list[tuple[m.Lock, m.Name]]:
         return [(lock, name) for lock, name in self.write_locks(register) if lock.scope == "vm"]
 
+    def set_before_vcpus(self, register: m.Register) -> bool:
+        """VM state a VMM sets before it creates vCPUs, and never again: reached only through
+        `vm` interfaces, frozen at `vcpu_create` or earlier (x86 `KVM_SET_TSC_KHZ` on the VM fd)."""
+        writable = register.writable
+        interfaces = self.interfaces_of(register)
+        return (
+            register.scope in ("vm", "write_once")
+            and bool(interfaces)
+            and all(i.scope == "vm" for i in interfaces)
+            and writable is not None
+            and writable.kind == "before"
+            and writable.event in ("vm_create", "vcpu_create")
+        )
+
     def generic_path(self, register: m.Register) -> m.Interface | None:
         """The interface a generic VMM writes the register through.
 

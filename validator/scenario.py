@@ -105,6 +105,11 @@ def _is_early(register: m.Register) -> bool:
     return writable is not None and writable.kind == "before" and writable.event in _EARLY
 
 
+def _before_vcpus(spec: ResolvedSpec, write: Write) -> bool:
+    """A VM setting a VMM makes before it creates vCPUs (LANGUAGE.md's restore order)."""
+    return write.per == "vm" and spec.set_before_vcpus(write.register)
+
+
 def _write_all(machine: Machine, groups: list[Group], plan: list[Write], *, vm_state: bool) -> None:
     for write in plan:
         value = machine.saved(write.register)
@@ -151,10 +156,13 @@ def execute(
     """
     machine = Machine(spec, grouped=grouped, trace=trace, facts=facts)
     plan = write_plan(spec, vmm) if plan is None else plan
+    first = [w for w in plan if _before_vcpus(spec, w)]
+    plan = [w for w in plan if not _before_vcpus(spec, w)]
     machine.create_vm()
     for cap in spec.capabilities.values():
         if isinstance(cap, m.Capability) and cap.kind == "opt_in":
             machine.enable_cap(cap)
+    _write_all(machine, [Group([])], first, vm_state=True)  # VM settings, before any vCPU exists
     groups = machine.create_vcpus(vcpus)
     if kind == "restore":
         _bring_up(machine, groups, plan, spec, vm_state=True)

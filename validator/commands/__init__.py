@@ -116,6 +116,11 @@ def report_of(args: argparse.Namespace) -> Report:
     return report
 
 
+def inputs_of(report: Report, args: argparse.Namespace) -> list[str]:
+    """The files a run read, which no output of it may overwrite."""
+    return [*report.files, *(getattr(args, "header", None) or ())]
+
+
 def require_no_errors(report: Report) -> None:
     """Commands that execute or export a spec need one with no errors: say where the first is."""
     errors = [f for f in report.findings if f.code.startswith("E") and f.suppressed is None]

@@ -13,6 +13,7 @@ from validator.commands import (
     EXIT_OK,
     FORMATS,
     UsageError,
+    inputs_of,
     report_of,
 )
 from validator.docs import rule_doc_view
@@ -68,9 +69,10 @@ def _extra_outputs(args: argparse.Namespace) -> list[tuple[str, str]]:
 def check(args: argparse.Namespace) -> int:
     extra = _extra_outputs(args)  # a bad flag fails before any work or any file is written
     report = report_of(args)
+    inputs = inputs_of(report, args)
     for fmt, destination in extra:
-        write_text(render_report(report, fmt, args, destination), destination)
-    write_text(render_report(report, args.format, args, args.output), args.output)
+        write_text(render_report(report, fmt, args, destination), destination, inputs)
+    write_text(render_report(report, args.format, args, args.output), args.output, inputs)
     return EXIT_FINDINGS if fails(report, args.fail_on, args.include_baseline) else EXIT_OK
 
 

@@ -10,6 +10,7 @@ from validator.commands import (
     EXIT_FINDINGS,
     EXIT_OK,
     UsageError,
+    inputs_of,
     report_of,
     require_no_errors,
     template_dir_of,
@@ -62,7 +63,7 @@ def simulate(args: argparse.Namespace) -> int:
             if results
             else "no scenarios (declare one, or use --kind)\n"
         )
-    write_text(text, args.output)
+    write_text(text, args.output, report.files)
     failed = any(r.first_failure or r.overruns for r in results)
     return EXIT_FINDINGS if failed else EXIT_OK
 
@@ -73,20 +74,21 @@ def review(args: argparse.Namespace) -> int:
         report, fail_on=args.fail_on, include_baseline=args.include_baseline, baseline=args.baseline, date=args.date
     )
     text = render(f"review.{DOCUMENT_SUFFIX[args.format]}.j2", view, template_dir=template_dir_of(args))
-    write_text(text, args.output)
+    write_text(text, args.output, inputs_of(report, args))
     return EXIT_OK if view["verdict"]["passed"] else EXIT_FINDINGS
 
 
 def compare_designs(args: argparse.Namespace) -> int:
     if len(args.designs) < 2:
         raise UsageError("compare needs at least two designs")
-    designs = [design_facts(path, check_paths([path])) for path in args.designs]
+    reports = [check_paths([path]) for path in args.designs]
+    designs = [design_facts(path, report) for path, report in zip(args.designs, reports, strict=True)]
     text = render(
         f"compare.{DOCUMENT_SUFFIX[args.format]}.j2",
         compare_view(designs, args.date),
         template_dir=template_dir_of(args),
     )
-    write_text(text, args.output)
+    write_text(text, args.output, [path for report in reports for path in report.files])
     return EXIT_OK
 
 

@@ -39,7 +39,7 @@ def import_header(args: argparse.Namespace) -> int:
         "api": args.api,
         "registers": registers,
     }
-    write_text(render("import.uapi.j2", view), args.output)
+    write_text(render("import.uapi.j2", view), args.output, args.header)
     return EXIT_OK
 
 
@@ -74,7 +74,7 @@ def export(args: argparse.Namespace) -> int:
             "appeared": [r for r in registers if r["id"] not in ids],
             "vanished": [{"id": i, "name": _name_in(names[i])} for i in sorted(ids - set(listed))],
         }
-        write_text(render("reglist-drift.txt.j2", view), args.output)
+        write_text(render("reglist-drift.txt.j2", view), args.output, [*report.files, args.check])
         return EXIT_FINDINGS if view["appeared"] or view["vanished"] else EXIT_OK
     view = {
         "tool": {"name": TOOL_NAME, "version": __version__},
@@ -82,7 +82,7 @@ def export(args: argparse.Namespace) -> int:
         "registers": registers,
         "array": "uapi_reglist",
     }
-    write_text(render(f"reglist.{'c' if args.format == 'c' else 'txt'}.j2", view), args.output)
+    write_text(render(f"reglist.{'c' if args.format == 'c' else 'txt'}.j2", view), args.output, report.files)
     return EXIT_OK
 
 

@@ -53,10 +53,17 @@ def rewrite_rejected(spec: ResolvedSpec) -> Iterator[Finding]:
     ## How to fix
     Accept identical rewrites: `rewrite same_value ok` (KVM does this for the arm64 ID
     registers and the firmware bitmaps).
+
+    ## Not reported
+    Where no VMM re-applies the state: state that is not migrated (`migrate no`, or no
+    `migrate` clause), and VM state reached only through `vm` interfaces with a deadline at
+    `vcpu_create` or earlier, which a VMM sets once, before it creates vCPUs.
     """
     for register in spec.registers.values():
         writable, rewrite = register.writable, register.rewrite
         if rewrite is None or rewrite.same_value_ok or writable is None or writable.kind == "always":
+            continue
+        if not register.migrate or spec.set_before_vcpus(register):
             continue
         frozen = f"after {writable.event}" if writable.kind == "before" else "at any time"
         yield Finding(
