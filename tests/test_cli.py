@@ -35,7 +35,7 @@ def test_check_text_shows_location_caret_related_and_summary(tmp_path) -> None:
     assert lines[1] == f"{line} | register R {{"
     assert lines[2] == " " * len(str(line)) + " | ^^^^^^^^^^"
     assert lines[3].startswith(f"  note: {path}:{line + 6}:3: deadline first_run")
-    assert lines[-1] == "1 warning in 1 file"
+    assert lines[-1] == f"{path}: 1 warning in 1 file"  # the summary names what was checked
     assert "\x1b[" not in result.stdout
 
 
@@ -153,13 +153,39 @@ def test_output_to_a_missing_folder_is_exit_2_and_writes_nothing(tmp_path) -> No
     assert not (tmp_path / "no").exists()
 
 
-def test_check_without_paths_checks_the_bundled_spec() -> None:
-    result = run_cli("check", "--color", "never", cwd=ROOT)
+def test_check_without_paths_checks_the_configured_paths() -> None:
+    # The project's pyproject.toml names spec/: run from anywhere in the clone, both entry
+    # points check the clone's spec/, not an installed copy.
+    for cwd in (ROOT, ROOT / "spec" / "kvm"):
+        result = run_cli("check", "--color", "never", cwd=cwd)
+        assert result.returncode == 1
+        summary = result.stdout.splitlines()[-1]
+        assert summary.startswith(f"{'spec' if cwd == ROOT else ROOT / 'spec'}: 26 errors, ")
+        assert "spec/rules/E101-syntax-error/fail.uapi" in result.stdout
+
+
+def test_check_without_paths_or_configuration_checks_the_bundled_kvm_spec(tmp_path) -> None:
+    result = run_cli("check", "--color", "never", cwd=tmp_path)
     # Exit 1: two real-KVM scenarios fail as they should (X701 SVE VLS replug, X702 bitmaps).
     assert result.returncode == 1
-    assert "spec/kvm/arm64/firmware.uapi" in result.stdout
-    assert result.stdout.splitlines()[-1].startswith("2 errors, ")
+    assert "kvm/arm64/firmware.uapi" in result.stdout
+    assert result.stdout.splitlines()[-1].endswith(": 2 errors, 27 warnings, 3 info in 7 files (2 suppressed)")
     assert "spec/rules" not in result.stdout
+
+
+def test_configured_paths_are_relative_to_the_configuration_file(tmp_path) -> None:
+    write(tmp_path, "uapi-validator.toml", 'paths = ["specs/"]\n')
+    write(tmp_path / "specs", "a.uapi", "lock l : vm\nlock l : vm\n")
+    (tmp_path / "sub").mkdir()
+    for cwd in (tmp_path, tmp_path / "sub"):
+        result = run_cli("check", "--color", "never", cwd=cwd)
+        assert result.returncode == 1 and "E103" in result.stdout
+        shown = "specs" if cwd == tmp_path else tmp_path / "specs"  # relative only below the user
+        assert result.stdout.splitlines()[-1].startswith(f"{shown}: 1 error")
+    tests = run_cli("test", cwd=tmp_path / "sub")
+    assert tests.stdout.splitlines()[-1] == f"{tmp_path / 'specs'}: 0 passed, 1 failed, 0 skipped"
+    review = run_cli("review", cwd=tmp_path)
+    assert "specs/a.uapi" in review.stdout and review.returncode == 1
 
 
 def test_rules_lists_every_code_and_marks_unchecked_ones() -> None:

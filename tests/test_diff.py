@@ -278,7 +278,7 @@ def test_several_outputs_in_one_run(repo, tmp_path) -> None:
         "--output-format",
         f"junit={junit}",
     )
-    assert result.stdout.splitlines()[-1].startswith("4 errors, 2 warnings in 1 file")
+    assert result.stdout.splitlines()[-1].startswith(f"{repo / 'spec/arm.uapi'}: 4 errors, 2 warnings in 1 file")
     assert json.loads(sarif.read_text())["version"] == "2.1.0"
     assert ET.fromstring(junit.read_text()).tag == "testsuites"
 

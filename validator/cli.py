@@ -76,7 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="check specs and report findings")
     check.add_argument(
-        "paths", nargs="*", metavar="PATH", help="spec files or folders (default: the bundled KVM specs)"
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="spec files or folders (default: the configuration's `paths`, else the bundled KVM specs)",
     )
     check.add_argument("--baseline", metavar="BASE", help="compare with BASE: a file, a folder, or git:REV")
     _output_options(check)
@@ -97,7 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
 
     review = commands.add_parser("review", help="write a review document (Markdown, HTML, or a mailing-list reply)")
-    review.add_argument("proposal", metavar="PROPOSED", help="the spec file or folder under review")
+    review.add_argument(
+        "proposal", nargs="?", metavar="PROPOSED", help="the spec file or folder under review (default: as for check)"
+    )
     review.add_argument("--baseline", metavar="BASE", help="compare with BASE: a file, a folder, or git:REV")
     review.add_argument("--format", choices=("markdown", "html", "email"), default="markdown")
     _document_options(review)
@@ -147,7 +152,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("lsp", help="run the language server on stdin/stdout (for editors)")
 
     test = commands.add_parser("test", help="compare findings with each file's `# expect:` comments")
-    test.add_argument("paths", nargs="*", metavar="PATH", help="spec files or folders (default: the bundled spec)")
+    test.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="spec files or folders (default: the configuration's `paths`, else the bundled specs)",
+    )
     test.add_argument("--config", metavar="FILE", help="configuration file (default: found upward from the spec)")
 
     commands.add_parser("rules", help="list the rule catalog")

@@ -3,6 +3,7 @@
 Read from `--config FILE`, else from the nearest `uapi-validator.toml` or `pyproject.toml`
 with a `[tool.uapi-validator]` table, searching upward from the first spec path:
 
+    paths    = ["spec/"]              # what `check`, `test` and `review` read when given no path
     select   = ["S", "A301"]          # codes, names or family prefixes (default: all)
     ignore   = ["new-listed-state"]
     [severity]                        # in pyproject.toml: [tool.uapi-validator.severity]
@@ -20,7 +21,7 @@ from typing import Any
 from validator.findings import SEVERITIES
 from validator.rules import BY_CODE, BY_NAME
 
-KEYS = ("select", "ignore", "severity", "fmt-exclude")
+KEYS = ("paths", "select", "ignore", "severity", "fmt-exclude")
 
 
 class ConfigError(Exception):
@@ -34,6 +35,14 @@ class Config:
     severity: dict[str, str] = field(default_factory=dict)  # code -> severity
     source: str | None = None
     fmt_exclude: tuple[str, ...] = ()  # globs, relative to the configuration file, `fmt` leaves alone
+    paths: tuple[str, ...] = ()  # relative to the configuration file: what to check by default
+
+    def default_paths(self) -> list[str]:
+        """`paths`, as paths from the configuration file's folder."""
+        if not self.source:
+            return []
+        base = Path(self.source).parent
+        return [str(base / p) for p in self.paths]
 
     def excluded_from_fmt(self, path: str) -> bool:
         if not self.source:
@@ -54,16 +63,27 @@ def find_config(start: Path) -> Path | None:
         if own.is_file():
             return own
         pyproject = candidate / "pyproject.toml"
-        if pyproject.is_file() and "tool" in _read(pyproject) and "uapi-validator" in _read(pyproject)["tool"]:
+        if pyproject.is_file() and _tool_table(_read(pyproject), pyproject) is not None:
             return pyproject
     return None
+
+
+def _tool_table(document: dict[str, Any], path: Path) -> dict[str, Any] | None:
+    """`[tool.uapi-validator]` of a pyproject.toml, None where there is none."""
+    tool = document.get("tool")
+    if not isinstance(tool, dict) or "uapi-validator" not in tool:
+        return None
+    table = tool["uapi-validator"]
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: tool.uapi-validator must be a table, not {type(table).__name__}")
+    return table
 
 
 def load_config(path: Path | None) -> Config:
     if path is None:
         return Config()
     document = _read(path)
-    table = document.get("tool", {}).get("uapi-validator", {}) if path.name == "pyproject.toml" else document
+    table = (_tool_table(document, path) or {}) if path.name == "pyproject.toml" else document
     return _parse(table, str(path))
 
 
@@ -74,6 +94,8 @@ def _read(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not read: nested too deeply") from None
 
 
 def _parse(table: dict[str, Any], source: str) -> Config:
@@ -94,12 +116,16 @@ def _parse(table: dict[str, Any], source: str) -> Config:
             raise ConfigError(f"{source}: severity of {key} must be one of {', '.join(SEVERITIES)}, not {value!r}")
         severity[code] = value
     fmt_exclude = tuple(_string_list(table.get("fmt-exclude", []), source, "fmt-exclude"))
-    return Config(select, ignore, severity, source, fmt_exclude)
+    paths = tuple(_string_list(table.get("paths", []), source, "paths"))
+    if any(not p or "\0" in p for p in paths):
+        raise ConfigError(f"{source}: paths: an empty path or a NUL byte names no spec")
+    return Config(select, ignore, severity, source, fmt_exclude, paths)
 
 
 def _string_list(value: object, source: str, key: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{source}: {key} must be a list of rule codes, names or prefixes")
+        what = "paths" if key in ("paths", "fmt-exclude") else "rule codes, names or prefixes"
+        raise ConfigError(f"{source}: {key} must be a list of {what}")
     return value
 
 

@@ -192,10 +192,15 @@ def _value_changes(old: object, new: object, subject: str) -> Iterator[Change]:
 _NOT_ABI = (m.Lock, m.Scenario)
 
 
-def diff(baseline: ResolvedSpec, proposal: ResolvedSpec) -> DiffResult:
+def diff(baseline: ResolvedSpec, proposal: ResolvedSpec, *, file_removed: bool = False) -> DiffResult:
+    """What changed from baseline to proposal, and the findings of what that breaks.
+
+    `file_removed`: the baseline's root file is gone (the proposal holds only what it
+    included): a removal is reported where the baseline declared it.
+    """
     changes: list[Change] = []
     findings: list[Finding] = []
-    anchor = _anchor(proposal)
+    anchor = None if file_removed else _anchor(proposal)
     pairs: list[tuple[object, object]] = []
     for kind, base_table, new_table in (
         (m.Register, baseline.registers, proposal.registers),

@@ -17,7 +17,7 @@ from validator.config import Config
 from validator.crosscheck import crosscheck, header_registers
 from validator.diff import Change, diff
 from validator.findings import Finding, fingerprint
-from validator.load import EMPTY_UNIT, Unit, display_path, load_units
+from validator.load import Unit, display_path, load_units
 from validator.model import SpecFile
 from validator.resolve import ResolvedSpec, resolve
 from validator.rules import rules_for_stage, stamp
@@ -38,6 +38,7 @@ class Report:
     results: tuple[ScenarioResult, ...] = ()  # the declared scenarios, as the X rules saw them
     # The git revision the baseline was read from: its files are shown as `REV:path`.
     baseline_revision: str = ""
+    checked: tuple[str, ...] = ()  # the paths the user named (or the configuration did)
 
 
 # What a proposal unit is compared with: a baseline unit, a finding saying why there is
@@ -132,13 +133,14 @@ def check_units(
     units: Iterable[Unit],
     config: Config | None = None,
     baseline_for: BaselineFor | None = None,
-    removed: Iterable[Unit] = (),
+    removed: Iterable[tuple[Unit, Unit]] = (),
     headers_for: HeadersFor | None = None,
 ) -> Report:
     """Check every unit; with `baseline_for`, also against its baseline (diff mode).
 
-    `removed` are baseline units no proposal unit pairs with: every declaration they had
-    is reported removed.
+    `removed` are baseline units no proposal unit pairs with, each with the proposal's versions
+    of the files it included: every declaration they had and those files no longer make is
+    reported removed.
     """
     findings: dict[tuple, Finding] = {}
     files: dict[str, SpecFile] = {}
@@ -190,9 +192,9 @@ def check_units(
             if fingerprint(finding) in known_header_findings:
                 finding = replace(finding, baseline=True)
             findings.setdefault((finding.code, finding.span, finding.message), finding)
-    for base in removed:
+    for base, remainder in removed:
         diffed = True
-        gone = diff(resolve(base), resolve(EMPTY_UNIT))
+        gone = diff(resolve(base), resolve(remainder), file_removed=True)
         changes.extend(gone.changes)
         for finding in gone.findings:
             findings.setdefault((finding.code, finding.span, finding.message), replace(stamp(finding), from_diff=True))

@@ -61,6 +61,8 @@ def discover(paths: list[str], files: LocalFiles | GitFiles = LOCAL) -> list[tup
     """(file, spec root) for every spec file the paths name, in a stable order."""
     found: list[tuple[str, str]] = []
     for raw in paths:
+        if not raw or "\0" in raw:
+            raise InputError(f"{raw!r}: names no file or folder")
         path = display_path(raw)
         if files.is_dir(path):
             found.extend((display_path(f), path) for f in files.spec_files(path, SUFFIX))
@@ -173,9 +175,8 @@ def _load_file(path: str, files: LocalFiles | GitFiles) -> _Loaded:
             message = f"the file is {size} bytes; the limit is {MAX_FILE_BYTES} bytes"
             return _Loaded(None, Finding("E101", Span.point(path, 1, 1), message))
         data = files.read_bytes(path)
-    except OSError as exc:
-        message = f"cannot read the file: {exc.strerror or exc}"
-        return _Loaded(None, Finding("E102", Span.point(path, 1, 1), message))
+    except OSError as exc:  # an I/O error is the run's, not the spec's: exit 2, naming the file
+        raise InputError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
     text = decode(data, path)
     if isinstance(text, Finding):
         return _Loaded(SpecFile(path), text)

@@ -41,6 +41,8 @@ def lifecycle_ioctls(api: m.Api | None) -> tuple[str | None, str | None]:
     """(init, finalize) ioctls of the spec's architecture."""
     arch = api.name.rsplit("/", 1)[-1] if api is not None else ""
     return LIFECYCLE.get(arch, GENERIC_LIFECYCLE)
+
+
 DEFAULT_ERRNO = "EINVAL"  # what a refusal gets when the spec names no errno (see L401)
 
 

@@ -113,6 +113,7 @@ def text_view(report: Report, *, color: bool) -> dict[str, Any]:
         "summary": summary(report.findings),
         "suppressed": sum(1 for f in report.findings if f.suppressed is not None),
         "file_count": len(report.files),
+        "checked": list(report.checked),
         "changes": [change_record(c) for c in report.changes],
         "diffed": report.diffed,
         "notes": list(report.notes),

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import argparse
 import os
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from validator.config import Config, find_config, load_config
 from validator.engine import Report, check_paths, check_units, directive_baseline
 from validator.findings import Finding
 from validator.load import EMPTY_UNIT, Unit, load_units
+from validator.model import SpecFile
 from validator.resources import bundled_kvm_spec_dir, bundled_spec_dir
 from validator.rules.errors import STRUCTURAL_ERRORS
-from validator.sources import GitFiles
+from validator.sources import LOCAL, GitFiles, LocalFiles
 
 FAIL_LEVELS = ("error", "warning", "info", "never")
 FORMATS = ("text", "json", "sarif", "github", "junit")
@@ -33,28 +35,52 @@ class UsageError(Exception):
     pass
 
 
+def _shown(path: Path) -> str:
+    """A path relative to where the user stands, when it is below it."""
+    try:
+        return os.path.relpath(path) if path.resolve().is_relative_to(Path.cwd().resolve()) else str(path)
+    except (ValueError, OSError):
+        return str(path)
+
+
 def paths_of(args: argparse.Namespace) -> list[str]:
+    """The paths a command reads: those given, else the configuration's `paths` (found from
+    the current folder, as every entry point finds it), else the bundled specs."""
     if getattr(args, "proposal", None):
         return [args.proposal]
-    if args.paths:
+    if getattr(args, "paths", None):
         return args.paths
+    configured = _configuration(args, Path.cwd()).default_paths()
+    if configured:
+        return [_shown(Path(p)) for p in configured]
     bundled = bundled_kvm_spec_dir() if args.command == "check" else bundled_spec_dir()
-    try:  # shown relative to where the user stands, when it is below it
-        return [os.path.relpath(bundled) if bundled.is_relative_to(os.getcwd()) else str(bundled)]
-    except ValueError:
-        return [str(bundled)]
+    return [_shown(bundled)]
 
 
-def config_of(args: argparse.Namespace, paths: list[str]) -> Config:
-    if args.config:
+def _configuration(args: argparse.Namespace, start: Path) -> Config:
+    if getattr(args, "config", None):
         if not os.path.isfile(args.config):
             raise UsageError(f"{args.config}: no such configuration file")
         return load_config(Path(args.config))
-    return load_config(find_config(Path(paths[0])))
+    return load_config(find_config(start))
 
 
-def _baseline_units(base: str, paths: list[str]) -> tuple[list[str], list[Unit], list[str], str]:
-    """The baseline's paths (parallel to the proposal's), its units, notes, and the git revision.
+def config_of(args: argparse.Namespace, paths: list[str]) -> Config:
+    return _configuration(args, Path(paths[0]))
+
+
+@dataclass(frozen=True, slots=True)
+class _Baseline:
+    paths: list[str]  # parallel to the proposal's
+    units: list[Unit]
+    notes: list[str]
+    revision: str  # the git revision, or ""
+    source: LocalFiles | GitFiles
+    counterpart: Callable[[str], str | None]  # a proposal file's path -> the baseline's
+
+
+def _baseline_units(base: str, paths: list[str]) -> _Baseline:
+    """The baseline's paths, units and notes, and how a proposal file maps onto it.
 
     A path of the proposal that the revision does not have is a new file: its baseline is
     empty, and a note says so. (A path that exists in neither place failed to load before.)
@@ -71,8 +97,38 @@ def _baseline_units(base: str, paths: list[str]) -> tuple[list[str], list[Unit],
             for original, at_rev in zip(paths, mapped, strict=True)
             if not files.exists(at_rev)
         ]
-        return mapped, load_units(present, files) if present else [], notes, rev
-    return [base], load_units([base]), [], ""
+        units = load_units(present, files) if present else []
+        return _Baseline(mapped, units, notes, rev, files, files.display)
+    given = Path(paths[0])
+    anchor_base, anchor_given = (Path(base), given) if os.path.isdir(base) else (Path(base).parent, given.parent)
+
+    def counterpart(path: str) -> str | None:
+        try:
+            return str(anchor_base / Path(path).relative_to(anchor_given))
+        except ValueError:
+            return None
+
+    return _Baseline([base], load_units([base]), [], "", LOCAL, counterpart)
+
+
+def _new_unit_baseline(unit: Unit, baseline: _Baseline) -> Unit:
+    """The baseline of a unit the baseline does not have: the baseline's versions of the files
+    it includes (a new file that includes common.uapi adds nothing common.uapi declares)."""
+    counterparts = [baseline.counterpart(f.path) for f in unit.files[1:]]
+    targets = [c for c in counterparts if c is not None and baseline.source.is_file(c)]
+    if not targets:
+        return EMPTY_UNIT
+    files: dict[str, SpecFile] = {}
+    for included in load_units(targets, baseline.source):
+        for spec_file in included.files:
+            files.setdefault(spec_file.path, spec_file)
+    return Unit("", tuple(files.values()), (), False, "", baseline.source)
+
+
+def _remainder(base: Unit, proposal_files: dict[str | None, SpecFile]) -> Unit:
+    """What is left in the proposal of a removed unit: the files it included."""
+    files = tuple(proposal_files[f.path] for f in base.files[1:] if f.path in proposal_files)
+    return Unit("", files, (), False) if files else EMPTY_UNIT
 
 
 def _key(root: str, given: list[str]) -> str:
@@ -87,8 +143,12 @@ def _key(root: str, given: list[str]) -> str:
 
 
 def report_of(args: argparse.Namespace) -> Report:
+    """The report of the paths the command names (or configures), with what was checked."""
     paths = paths_of(args)
-    config = config_of(args, paths)
+    return replace(_report(args, paths, config_of(args, paths)), checked=tuple(paths))
+
+
+def _report(args: argparse.Namespace, paths: list[str], config: Config) -> Report:
     headers = getattr(args, "header", None)
     if headers is not None:
         for header in headers:
@@ -102,17 +162,23 @@ def report_of(args: argparse.Namespace) -> Report:
     if not base:
         return check_paths(paths, config)
     units = load_units(paths)  # the proposal first: a path that exists nowhere is its error
-    base_paths, base_units, notes, revision = _baseline_units(base, paths)
-    by_key = {_key(u.root, base_paths): u for u in base_units}
+    baseline = _baseline_units(base, paths)
+    by_key = {_key(u.root, baseline.paths): u for u in baseline.units}
     proposal_keys = {_key(u.root, paths) for u in units}
-    removed = [u for k, u in by_key.items() if k not in proposal_keys]
-    # A unit the baseline does not have is new: compared with an empty baseline, every
-    # declaration it makes is added (and the rules on added state apply), as removal is
-    # reported for a unit only the baseline has.
-    report = check_units(units, config, lambda unit: by_key.get(_key(unit.root, paths), EMPTY_UNIT), removed)
-    report = replace(report, notes=(*notes, *report.notes), baseline_revision=revision)
-    if args.command == "diff":  # what the change breaks, and the proposal's errors, without its standing hazards
-        report = replace(report, findings=tuple(f for f in report.findings if f.from_diff or f.code.startswith("E")))
+    # A removed unit is compared with the proposal's versions of the files it included.
+    proposal_files = {baseline.counterpart(f.path): f for u in units for f in u.files}
+    removed = [(u, _remainder(u, proposal_files)) for k, u in by_key.items() if k not in proposal_keys]
+
+    def baseline_for(unit: Unit) -> Unit:
+        # A unit the baseline does not have is new: every declaration it makes is added (and
+        # the rules on added state apply), as removal is reported for a unit only the baseline has.
+        return by_key.get(_key(unit.root, paths)) or _new_unit_baseline(unit, baseline)
+
+    report = check_units(units, config, baseline_for, removed)
+    report = replace(report, notes=(*baseline.notes, *report.notes), baseline_revision=baseline.revision)
+    if args.command == "diff":  # what the change breaks, and new errors, without the standing hazards
+        kept = tuple(f for f in report.findings if f.from_diff or (f.code.startswith("E") and not f.baseline))
+        report = replace(report, findings=kept)
     return report
 
 

@@ -77,8 +77,10 @@ def check(args: argparse.Namespace) -> int:
 
 
 def test(args: argparse.Namespace) -> int:
-    results = compare(report_of(args), {})
+    report = report_of(args)
+    results = compare(report, {})
     view: dict[str, Any] = {
+        "checked": list(report.checked),
         "results": [
             {
                 "path": r.path,
