@@ -4,6 +4,7 @@ baseline that does not load is an error; and the README's CI recipe works end to
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
@@ -91,10 +92,8 @@ def variants(path: Path, positions: list[int]) -> dict[str, str]:
         "comments and blank lines": with_comments_and_blank_lines(text, positions),
         "attribute order": with_attributes_reordered(text),
     }
-    try:
+    with contextlib.suppress(FormatError):  # a file with a syntax error has no layout
         found["fmt"] = format_text(text, str(path))
-    except FormatError:
-        pass  # a file with a syntax error has no layout
     return found
 
 
