@@ -82,7 +82,7 @@ def _counts(spec_list: tuple[ResolvedSpec, ...]) -> dict[str, int]:
 def _checklist(report: Report, findings: list[Finding]) -> list[dict[str, Any]]:
     """What a reviewer should ask for, derived from what changed (or, with no baseline, what is new)."""
     codes = Counter(f.code for f in findings)
-    changed = [c for c in report.changes if c.kind != "removed"] if report.diffed else []
+    changed = [c for c in report.changes if c.kind != "removed" or c.attribute] if report.diffed else []
     new_registers = sorted({d.name for s in report.specs for d in s.registers.values() if is_new(s, d.since)})
     with_ids = [c for c in report.changes if c.subject.startswith("register/") and c.attribute in ("", "name", "id")]
     items = []
