@@ -17,6 +17,7 @@ from lark import Token, Transformer
 from validator import model as m
 from validator.lexer import REGISTER_LINES, LineRun, RegisterBlock, ScannedBits, ScannedLine
 from validator.spans import Span
+from validator.textfile import split_lines
 
 _DURATION = re.compile(r"([0-9_]+)(ns|us|ms|s)")
 _NS_PER_UNIT = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
@@ -71,7 +72,7 @@ def build_file(statements: list[Any] | None, comments: tuple[Token, ...], path: 
     for statement in statements:
         key = "api" if isinstance(statement, m.Api) else "include" if isinstance(statement, m.Include) else "decl"
         kinds[key].append(statement)
-    lines = text.splitlines()
+    lines = split_lines(text)
     expects, allows, todos, headers, baseline = _directives(comments, path, lines)
     return m.SpecFile(
         path=path,

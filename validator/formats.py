@@ -5,6 +5,7 @@ SARIF 2.1.0 for code scanning, JUnit XML for GitLab, Jenkins and others.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from typing import Any
 from urllib.parse import quote
@@ -113,6 +114,16 @@ def _sarif_result(finding: Finding, rule_index: int, diffed: bool, revision: str
     return result
 
 
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml(text: str) -> str:
+    """Text XML 1.0 can hold: characters it cannot (most C0 controls) written as escapes."""
+    return _NOT_XML.sub(
+        lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text
+    )
+
+
 def junit_document(report: Report, fail_on: str, include_baseline: bool) -> str:
     """One test case per rule and file; a failure for each finding at the fail level."""
     threshold = SEVERITY_RANK.get(fail_on, 99)
@@ -123,10 +134,10 @@ def junit_document(report: Report, fail_on: str, include_baseline: bool) -> str:
     suites = ET.Element("testsuites", name=TOOL_NAME)
     total_failures = 0
     for path in paths:
-        suite = ET.SubElement(suites, "testsuite", name=path)
+        suite = ET.SubElement(suites, "testsuite", name=_xml(path))
         failures = 0
         for rule in CATALOG:
-            case = ET.SubElement(suite, "testcase", classname=path, name=f"{rule.code} {rule.name}")
+            case = ET.SubElement(suite, "testcase", classname=_xml(path), name=f"{rule.code} {rule.name}")
             failing = [
                 f
                 for f in by_case.get((path, rule.code), [])
@@ -136,8 +147,10 @@ def junit_document(report: Report, fail_on: str, include_baseline: bool) -> str:
             ]
             if failing:
                 failures += 1
-                failure = ET.SubElement(case, "failure", message=failing[0].message, type=failing[0].severity)
-                failure.text = "\n".join(f"{f.span.path}:{f.span.line}:{f.span.column}: {f.message}" for f in failing)
+                failure = ET.SubElement(case, "failure", message=_xml(failing[0].message), type=failing[0].severity)
+                failure.text = _xml(
+                    "\n".join(f"{f.span.path}:{f.span.line}:{f.span.column}: {f.message}" for f in failing)
+                )
         suite.set("tests", str(len(CATALOG)))
         suite.set("failures", str(failures))
         total_failures += failures

@@ -18,9 +18,9 @@ from validator.model import Include, SpecFile
 from validator.parse import decode, parse_text
 from validator.sources import LOCAL, GitFiles, InputError, LocalFiles
 from validator.spans import Span
+from validator.textfile import MAX_FILE_BYTES, FileProblem
 
 SUFFIX = ".uapi"
-MAX_FILE_BYTES = 16 * 1024 * 1024  # a 40k-register file; larger specs are split by include
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,52 +97,72 @@ def load_text_unit(text: str, path: str) -> Unit:
 def _load_unit(file: str, root: str, loader: _Loader) -> Unit:
     files: list[SpecFile] = []
     findings: list[Finding] = []
-    seen: set[str] = set()
     broken = False
-    real_root = loader.files.real(root)
+    source = loader.files
+    real_root = source.real(root)
+    seen: set[str] = set()  # real paths: a file reached by two names is read once
 
     # Depth-first, in include order, with an explicit stack: an include chain may be far
     # deeper than Python's recursion limit. `chain` is the path from the root to the file
-    # being read, for the cycle test.
+    # being read, for the cycle test, which compares real paths (`ln -s . a` makes endless
+    # names for one file); `on_chain` is the same, as a set.
     chain: list[str] = []
+    chain_real: list[str] = []
+    on_chain: set[str] = set()
     pending: list[Iterator[Include] | None] = []
 
-    def enter(path: str) -> None:
+    def enter(path: str, real: str) -> None:
         nonlocal broken
-        seen.add(path)
+        seen.add(real)
         loaded = loader.load(path)
         if loaded.error:
             findings.append(loaded.error)
             broken = True
         chain.append(path)
+        chain_real.append(real)
+        on_chain.add(real)
         if loaded.spec is None:
             pending.append(None)
             return
         files.append(loaded.spec)
         pending.append(iter(loaded.spec.includes))
 
-    enter(file)
+    real_file = source.real(file)
+    if os.path.commonpath([real_file, real_root]) != real_root:
+        # A symbolic link in a checked folder that points out of it (at /proc/self/environ,
+        # say) is never read: its text would be quoted in every report.
+        message = f"{display_path(file)} is a symbolic link that leaves {display_path(root)}; it is not read"
+        finding = Finding("E109", Span.point(file, 1, 1), message, subject="file")
+        return Unit(file, (), (finding,), True, root, source)
+    enter(file, real_file)
     while pending:
         includes = pending[-1]
         include = next(includes, None) if includes is not None else None
         if include is None:
             pending.pop()
             chain.pop()
+            on_chain.discard(chain_real.pop())
             continue
-        path = chain[-1]
-        target = display_path(Path(path).parent / include.path)
-        problem = _include_problem(include.path, target, real_root, chain, loader.files, root)
+        target = display_path(Path(chain[-1]).parent / include.path)
+        problem = _include_problem(include.path, target, real_root, (chain, chain_real, on_chain), source, root)
         if problem:
             code, message, hint = problem
             findings.append(Finding(code, include.span, message, subject=f"include/{include.path}", hint=hint))
             broken = broken or code == "E102"
-        elif target not in seen:
-            enter(target)
-    return Unit(file, tuple(files), tuple(findings), broken, root, loader.files)
+            continue
+        real = source.real(target)
+        if real not in seen:
+            enter(target, real)
+    return Unit(file, tuple(files), tuple(findings), broken, root, source)
 
 
 def _include_problem(
-    written: str, target: str, real_root: str, stack: list[str], files: LocalFiles | GitFiles, root: str
+    written: str,
+    target: str,
+    real_root: str,
+    chain: tuple[list[str], list[str], set[str]],
+    files: LocalFiles | GitFiles,
+    root: str,
 ) -> tuple[str, str, str] | None:
     """(code, message, hint) for an include that cannot be followed.
 
@@ -160,10 +180,13 @@ def _include_problem(
     real = files.real(target)
     if os.path.commonpath([real, real_root]) != real_root:
         return "E109", f'include "{written}" leaves the spec root', f"the spec root is {display_path(real_root)}"
-    if target in stack:
-        cycle = " -> ".join(shown(p) for p in [*stack[stack.index(target) :], target])
+    paths, reals, on_chain = chain
+    if real in on_chain:
+        cycle = " -> ".join(shown(p) for p in [*paths[reals.index(real) :], target])
         return "E109", f"include cycle: {cycle}", ""
     if not files.is_file(target):
+        if files.exists(target):
+            return "E102", f'include "{written}" names something that is not a regular file ({shown(target)})', ""
         return "E102", f'include "{written}" names a file that does not exist ({shown(target)})', ""
     return None
 
@@ -175,6 +198,10 @@ def _load_file(path: str, files: LocalFiles | GitFiles) -> _Loaded:
             message = f"the file is {size} bytes; the limit is {MAX_FILE_BYTES} bytes"
             return _Loaded(None, Finding("E101", Span.point(path, 1, 1), message))
         data = files.read_bytes(path)
+    except FileProblem as exc:
+        if exc.kind == "too-large":
+            return _Loaded(None, Finding("E101", Span.point(path, 1, 1), exc.message))
+        raise InputError(str(exc)) from None
     except OSError as exc:  # an I/O error is the run's, not the spec's: exit 2, naming the file
         raise InputError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
     text = decode(data, path)

@@ -13,8 +13,10 @@ from markupsafe import Markup, escape
 from validator.highlight import css as highlight_css
 from validator.highlight import highlight_html
 from validator.resources import templates_dir
+from validator.textsafe import CONTROL, Trusted, markdown_text, terminal_safe, uapi_comment, uapi_string, visible
 
 _AUTOESCAPED = (".html.j2", ".html", ".xml.j2", ".svg.j2")
+_MARKDOWN = (".md.j2",)
 
 
 def _autoescape(name: str | None) -> bool:
@@ -35,14 +37,23 @@ def _inline_code(text: str) -> Markup:
     return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text))))
 
 
-def _md_code(text: str) -> str:
+def _md_code(text: object, cell: bool = False) -> Trusted:
     """Text as one Markdown code span: nothing inside is read as markup, and a line break
-    cannot end it (the fence is longer than any run of backticks the text holds)."""
-    flat = " ".join(str(text).splitlines()) or " "
+    cannot end it (the fence is longer than any run of backticks the text holds). In a table
+    `cell`, a pipe is escaped, which GFM requires even inside a code span."""
+    flat = CONTROL.sub(lambda m: " " if m.group() in "\r\x0b\x0c\u2028\u2029" else visible(m), str(text))
+    flat = flat.replace("\n", " ") or " "
     runs = [len(run) for run in re.findall(r"`+", flat)]
     fence = "`" * (max(runs, default=0) + 1)
     pad = " " if flat.startswith("`") or flat.endswith("`") else ""
-    return f"{fence}{pad}{flat}{pad}{fence}"
+    span = f"{fence}{pad}{flat}{pad}{fence}"
+    return Trusted(span.replace("|", "\\|") if cell else span)
+
+
+def _md_fenced(text: object) -> Trusted:
+    """A line inside a ``` block: shown as it is, except what could end the block or the line."""
+    flat = CONTROL.sub(lambda m: " " if m.group() in "\r\x0b\x0c\u2028\u2029" else visible(m), str(text))
+    return Trusted(flat.replace("```", "`\u200b``"))
 
 
 def _gh_data(text: str) -> str:
@@ -56,12 +67,15 @@ def _gh_property(text: str) -> str:
 
 
 @cache
-def environment(override_dir: str | None = None) -> jinja2.Environment:
+def environment(override_dir: str | None = None, kind: str = "text") -> jinja2.Environment:
+    """The environment of one kind of output: `text` (terminal-safe values), `markdown`
+    (values escaped for Markdown) or `html` (autoescaped)."""
     search = [str(templates_dir())] if override_dir is None else [override_dir, str(templates_dir())]
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(search),
         undefined=jinja2.StrictUndefined,
-        autoescape=_autoescape,
+        autoescape=_autoescape if kind == "html" else False,
+        finalize={"text": terminal_safe, "markdown": markdown_text}.get(kind),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
@@ -72,6 +86,10 @@ def environment(override_dir: str | None = None) -> jinja2.Environment:
         duration=_duration,
         inline_code=_inline_code,
         md_code=_md_code,
+        md_fenced=_md_fenced,
+        md_trusted=Trusted,
+        uapi_string=uapi_string,
+        uapi_comment=uapi_comment,
         uapi_html=highlight_html,
     )
     env.globals["highlight_css"] = highlight_css
@@ -83,7 +101,8 @@ class TemplateProblem(Exception):
 
 
 def render(template: str, view: dict[str, Any], *, template_dir: Path | None = None) -> str:
-    env = environment(None if template_dir is None else str(template_dir))
+    kind = "html" if template.endswith(_AUTOESCAPED) else "markdown" if template.endswith(_MARKDOWN) else "text"
+    env = environment(None if template_dir is None else str(template_dir), kind)
     try:
         return env.get_template(template).render(**view)
     except jinja2.TemplateSyntaxError as exc:

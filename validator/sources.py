@@ -12,6 +12,8 @@ import posixpath
 import subprocess
 from pathlib import Path
 
+from validator import textfile
+
 
 class InputError(Exception):
     """A path the user named cannot be read: a usage or I/O error, not a finding."""
@@ -33,8 +35,7 @@ class LocalFiles:
         return os.path.getsize(path)
 
     def read_bytes(self, path: str) -> bytes:
-        with open(path, "rb") as handle:
-            return handle.read()
+        return textfile.read_bytes(path)
 
     def real(self, path: str) -> str:
         """The path with symbolic links resolved (for the spec-root test)."""

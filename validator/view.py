@@ -19,6 +19,8 @@ from validator.findings import SEVERITIES, Finding, fingerprint
 from validator.machine import Failure
 from validator.model import SpecFile
 from validator.scenario import DEFAULT_IOCTL_NS, DEFAULT_LOCK_NS, DEFAULT_THREADS, ScenarioResult
+from validator.textfile import split_lines
+from validator.textsafe import Trusted
 
 
 def finding_record(finding: Finding) -> dict[str, Any]:
@@ -84,7 +86,7 @@ class SourceLines:
     def __call__(self, path: str) -> list[str]:
         if path not in self._split:
             spec_file = self._files.get(path)
-            self._split[path] = spec_file.text.splitlines() if spec_file else []
+            self._split[path] = split_lines(spec_file.text) if spec_file else []
         return self._split[path]
 
 
@@ -104,11 +106,24 @@ def _snippet(source: SourceLines, finding: Finding) -> dict[str, Any] | None:
     }
 
 
+# SGR colour codes: the tool's own escapes, the only ones text output lets through.
+_SGR = {
+    "error": "\x1b[1;31m",
+    "warning": "\x1b[1;33m",
+    "info": "\x1b[1;36m",
+    "bold": "\x1b[1m",
+    "dim": "\x1b[2m",
+    "note": "\x1b[1;34m",
+    "reset": "\x1b[0m",
+}
+
+
 def text_view(report: Report, *, color: bool) -> dict[str, Any]:
     shown = [f for f in report.findings if f.suppressed is None]
     source = SourceLines(report.files)
     return {
         "color": color,
+        "sgr_codes": {name: Trusted(code) if color else "" for name, code in _SGR.items()},
         "findings": [{**finding_record(f), "snippet": _snippet(source, f)} for f in shown],
         "summary": summary(report.findings),
         "suppressed": sum(1 for f in report.findings if f.suppressed is not None),

@@ -28,7 +28,12 @@ def _headers(paths: list[str]) -> HeaderRegisters:
     return header_registers(read_headers(paths))
 
 
+_API_NAME = re.compile(r"[A-Za-z0-9_.+/-]+")
+
+
 def import_header(args: argparse.Namespace) -> int:
+    if not _API_NAME.fullmatch(args.api):
+        raise UsageError(f"--api takes a name such as kvm/arm64 (letters, digits, _ . + / -), not {args.api!r}")
     registers = import_spec(_headers(args.header), args.prefix)
     if not registers:
         raise UsageError(f"no register id macro in {', '.join(args.header)} starts with {args.prefix!r}")
