@@ -34,12 +34,14 @@ class _Item(NamedTuple):  # one per attribute line: a named tuple is five times 
 
 
 def parse_int(text: str) -> int:
-    return int(text.replace("_", ""), 0)
+    digits = text.replace("_", "")
+    return m.OVERSIZED if len(digits) > m.MAX_LITERAL_DIGITS else int(digits, 0)
 
 
 def parse_duration_ns(text: str) -> int:
     number, unit = _DURATION.fullmatch(text).groups()  # type: ignore[union-attr]
-    return int(number.replace("_", "")) * _NS_PER_UNIT[unit]
+    digits = number.replace("_", "")
+    return m.OVERSIZED if len(digits) > m.MAX_LITERAL_DIGITS else int(digits) * _NS_PER_UNIT[unit]
 
 
 def unquote(text: str) -> str:

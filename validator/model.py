@@ -12,6 +12,18 @@ from validator.spans import Span
 # Lifecycle events in their order (memslot_create, also an event, is unordered against them).
 EVENT_ORDER = ("vm_create", "vcpu_create", "vcpu_init", "finalize", "first_run")
 WIDTHS = (8, 16, 32, 64, 128, 256, 512, 1024, 2048)
+# Bounds on what a spec's numbers may say (E107 names them): what the executable spec can run
+# in bounded time and memory, generously above any real kernel (KVM_MAX_VCPUS is 4096 on x86).
+MAX_VCPUS = 65_536
+MAX_VCPU_COUNTS = 64  # vCPU counts one scenario runs at
+MAX_HOST_THREADS = 65_536
+MAX_DURATION_NS = 10**12  # 1000 s per ioctl or lock
+MAX_BUDGET = 2**63 - 1
+# A literal longer than this many digits is read as OVERSIZED, a value above every bound,
+# rather than converted (Python refuses decimal strings over 4300 digits, and no field of the
+# language takes more than 64 bits).
+MAX_LITERAL_DIGITS = 80
+OVERSIZED = 1 << 512
 # The attributes of each block, in the order LANGUAGE.md gives them (the formatter's order).
 ATTRIBUTE_ORDER = {
     "register": (

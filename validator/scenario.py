@@ -162,7 +162,7 @@ def execute(
     for cap in spec.capabilities.values():
         if isinstance(cap, m.Capability) and cap.kind == "opt_in":
             machine.enable_cap(cap)
-    _write_all(machine, [Group([])], first, vm_state=True)  # VM settings, before any vCPU exists
+    _write_all(machine, [Group(range(0))], first, vm_state=True)  # VM settings, before any vCPU exists
     groups = machine.create_vcpus(vcpus)
     if kind == "restore":
         _bring_up(machine, groups, plan, spec, vm_state=True)
@@ -172,7 +172,7 @@ def execute(
     if kind == "hotplug":
         _bring_up(machine, machine.create_vcpus(1), plan, spec, vm_state=False)
     elif kind == "replug":
-        replugged = groups[0].split(groups[0].members[0]) if len(groups[0].members) > 1 else groups[0]
+        replugged = groups[0].split() if len(groups[0].members) > 1 else groups[0]
         _bring_up(machine, [replugged], plan, spec, vm_state=False)
     else:  # reset
         _bring_up(machine, groups, plan, spec, vm_state=False)

@@ -7,7 +7,7 @@ import difflib
 import sys
 from pathlib import Path
 
-from validator import TOOL_NAME
+from validator import TOOL_NAME, textfile
 from validator.commands import (
     EXIT_FINDINGS,
     EXIT_OK,
@@ -27,13 +27,20 @@ def fmt(args: argparse.Namespace) -> int:
     changed, broken = [], []
     for path in files:
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            # The one reader: bytes decoded as check decodes them, with no newline translation
+            # (a CR inside a comment stays in the comment), a byte-order mark kept aside.
+            data = textfile.read_bytes(path)
+            bom = data.startswith(b"\xef\xbb\xbf")
+            text = textfile.decode(data)
             formatted = format_text(text, path)
         except FormatError as exc:
             broken.append(str(exc))
             continue
-        except (OSError, UnicodeDecodeError) as exc:
-            broken.append(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}")
+        except textfile.FileProblem as exc:
+            broken.append(str(exc))
+            continue
+        except UnicodeDecodeError as exc:
+            broken.append(f"{path}: not valid UTF-8 (byte {exc.start})")
             continue
         if formatted == text:
             continue
@@ -47,7 +54,7 @@ def fmt(args: argparse.Namespace) -> int:
             )
             sys.stdout.writelines(diff)
         else:
-            write_text(formatted, path)
+            write_text(("\ufeff" if bom else "") + formatted, path)
     for problem in broken:
         print(f"{TOOL_NAME}: error: {problem} (not formatted)", file=sys.stderr)
     verb = "would reformat" if args.check or args.diff else "reformatted"

@@ -28,12 +28,17 @@ from validator.view import simulation_csv, simulation_json, simulation_view
 def _vcpu_counts(text: str | None) -> tuple[int, ...] | None:
     if text is None:
         return None
+    parts = text.split(",")
+    if len(parts) > m.MAX_VCPU_COUNTS:
+        raise UsageError(f"--vcpus takes at most {m.MAX_VCPU_COUNTS} counts, not {len(parts)}")
     try:
-        counts = tuple(int(part) for part in text.split(","))
+        counts = tuple(int(part) for part in parts if len(part.strip()) <= m.MAX_LITERAL_DIGITS)
     except ValueError:
         counts = ()
-    if not counts or min(counts) < 1:
-        raise UsageError(f"--vcpus takes positive counts separated by commas, such as 1,8,64,512, not {text!r}")
+    if len(counts) != len(parts) or not counts or min(counts) < 1 or max(counts) > m.MAX_VCPUS:
+        raise UsageError(
+            f"--vcpus takes counts from 1 to {m.MAX_VCPUS} separated by commas, such as 1,8,64,512, not {text[:80]!r}"
+        )
     return counts
 
 

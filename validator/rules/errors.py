@@ -289,11 +289,30 @@ def value_out_of_range(spec: ResolvedSpec) -> Iterator[Finding]:
                 related=(Related(_attr(register, "width"), "width declared here"),),
             )
     for scenario in spec.scenarios.values():
-        subject = f"scenario/{scenario.name}"
-        if any(count < 1 for count in scenario.vcpus):
-            yield Finding("E107", _attr(scenario, "vcpus"), "a vCPU count must be at least 1", subject=subject)
-        if scenario.host_threads is not None and scenario.host_threads < 1:
-            yield Finding("E107", _attr(scenario, "host_threads"), "host_threads must be at least 1", subject=subject)
+        yield from _scenario_bounds(scenario)
+
+
+def _scenario_bounds(scenario: m.Scenario) -> Iterator[Finding]:
+    """Every number of a scenario within the bounds the executable spec runs in."""
+    subject = f"scenario/{scenario.name}"
+    if any(count < 1 for count in scenario.vcpus):
+        yield Finding("E107", _attr(scenario, "vcpus"), "a vCPU count must be at least 1", subject=subject)
+    if any(count > m.MAX_VCPUS for count in scenario.vcpus):
+        yield Finding("E107", _attr(scenario, "vcpus"), f"a vCPU count is at most {m.MAX_VCPUS}", subject=subject)
+    if len(scenario.vcpus) > m.MAX_VCPU_COUNTS:
+        message = f"{len(scenario.vcpus)} vCPU counts; a scenario runs at most {m.MAX_VCPU_COUNTS}"
+        yield Finding("E107", _attr(scenario, "vcpus"), message, subject=subject)
+    threads = scenario.host_threads
+    if threads is not None and not 1 <= threads <= m.MAX_HOST_THREADS:
+        message = f"host_threads must be from 1 to {m.MAX_HOST_THREADS}"
+        yield Finding("E107", _attr(scenario, "host_threads"), message, subject=subject)
+    for keyword, value in (("cost", scenario.cost_ioctl_ns), ("cost", scenario.cost_lock_ns)):
+        if value is not None and value > m.MAX_DURATION_NS:
+            message = f"a cost is at most {m.MAX_DURATION_NS // 1_000_000_000} s"
+            yield Finding("E107", _attr(scenario, keyword), message, subject=subject)
+    budgets = (scenario.budget_serialized, scenario.budget_ioctls, scenario.budget_blackout_ns)
+    if any(value is not None and value > m.MAX_BUDGET for value in budgets):
+        yield Finding("E107", _attr(scenario, "budget"), f"a budget is at most {m.MAX_BUDGET}", subject=subject)
 
 
 @rule("E108", "unknown-errno", ERROR, "an errno name Linux does not have", stage=RESOLVE)
