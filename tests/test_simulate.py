@@ -221,8 +221,8 @@ def test_simulate_undeclared_kind_and_csv() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("--vcpus", "0,4"), "--vcpus takes positive counts"),
-        (("--vcpus", "a"), "--vcpus takes positive counts"),
+        (("--vcpus", "0,4"), "--vcpus takes counts from 1 to"),
+        (("--vcpus", "a"), "--vcpus takes counts from 1 to"),
         (("--scenario", "nope"), "no scenario named 'nope'"),
     ],
 )
