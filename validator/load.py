@@ -82,9 +82,34 @@ def load_units(paths: list[str], files: LocalFiles | GitFiles = LOCAL) -> list[U
         if not files.readable(file):
             raise InputError(f"{file}: cannot read file: permission denied")
     loader = _Loader(files)
-    units = [_load_unit(file, root, loader) for file, root in roots]
+    # Each file is parsed once (the loader keeps it), and a unit is built only for a file no
+    # other unit holds: first the files no other named file includes, then whatever is left
+    # (the files of an include cycle). Building a unit for every file of a 1000-file include
+    # chain would walk the chain a thousand times.
+    named = {file for file, _ in roots}
+    included_by_others = {
+        target for file, _ in roots for target in _include_targets(file, loader) if target != file and target in named
+    }
+    ordered = [r for r in roots if r[0] not in included_by_others] + [r for r in roots if r[0] in included_by_others]
+    units: list[Unit] = []
+    covered: set[str] = set()
+    for file, root in ordered:
+        if file in covered:
+            continue
+        unit = _load_unit(file, root, loader)
+        covered.update(f.path for f in unit.files)
+        units.append(unit)
     included = {f.path for unit in units for f in unit.files[1:]}
-    return [unit for unit in units if unit.root not in included]
+    order = {file: index for index, (file, _) in enumerate(roots)}
+    return sorted((unit for unit in units if unit.root not in included), key=lambda unit: order[unit.root])
+
+
+def _include_targets(file: str, loader: _Loader) -> list[str]:
+    loaded = loader.load(file)
+    if loaded.spec is None:
+        return []
+    folder = Path(file).parent
+    return [display_path(folder / include.path) for include in loaded.spec.includes if "\0" not in include.path]
 
 
 def load_text_unit(text: str, path: str) -> Unit:
