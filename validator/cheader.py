@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+
+from validator import textfile
 
 _DEFINE = re.compile(r"^\s*#\s*define\s+([A-Za-z_]\w*)(\(([^)]*)\))?\s*(.*)$")
 _TOKEN = re.compile(r"\s*(0[xX][0-9a-fA-F]+|\d+)[uUlL]*|\s*([A-Za-z_]\w*)|\s*(<<|>>|##|[-+*/%&|^~(),])")
@@ -39,6 +40,8 @@ _TYPES = {
 _BINARY = {"|": 1, "^": 2, "&": 3, "<<": 4, ">>": 4, "+": 5, "-": 5, "*": 6, "/": 6, "%": 6}
 MASK64 = (1 << 64) - 1
 MAX_EXPANSION = 10_000  # tokens; a macro that expands past this is unreadable, not a hang
+MAX_EXPANSION_STEPS = 200_000  # tokens handled in all the expansions of one expression
+MAX_LITERAL_DIGITS = 40  # no 64-bit literal is longer
 
 
 class Unreadable(Exception):
@@ -74,7 +77,7 @@ def read_headers(paths: list[str], read: Callable[[str], bytes] | None = None) -
     """The macros of the headers, read from disk or through `read` (a git revision's files)."""
     header = Header()
     for path in paths:
-        data = read(path) if read is not None else Path(path).read_bytes()
+        data = read(path) if read is not None else textfile.read_bytes(path)
         lines = _logical_lines(data.decode("utf-8", errors="replace"))
         for number, line in lines:
             if not line.lstrip().startswith("#"):
@@ -90,9 +93,25 @@ def read_headers(paths: list[str], read: Callable[[str], bytes] | None = None) -
     return header
 
 
+def _without_block_comments(text: str) -> str:
+    """Block comments replaced by their newlines; an unterminated one runs to the end. One
+    pass: a regex retried at every `/*` of a file that never closes one is quadratic."""
+    out, pos = [], 0
+    while (start := text.find("/*", pos)) != -1:
+        end = text.find("*/", start + 2)
+        out.append(text[pos:start])
+        if end == -1:
+            out.append("\n" * text.count("\n", start))
+            return "".join(out)
+        out.append("\n" * text.count("\n", start, end))
+        pos = end + 2
+    out.append(text[pos:])
+    return "".join(out)
+
+
 def _logical_lines(text: str) -> list[tuple[int, str]]:
     """Lines with backslash continuations joined, and block comments removed."""
-    text = re.sub(r"/\*.*?\*/", lambda m: "\n" * m.group().count("\n"), text, flags=re.S)
+    text = _without_block_comments(text)
     out, pending, start = [], "", 0
     for number, line in enumerate(text.split("\n"), 1):
         if not pending:
@@ -117,16 +136,38 @@ def tokenize(text: str) -> list[str]:
         if found is None:
             raise Unreadable(f"cannot read {text[pos : pos + 20]!r}")
         number, name, op = found.groups()
-        tokens.append(str(int(number, 0)) if number else name or op)
+        tokens.append(str(_integer(number)) if number else name or op)
         pos = found.end()
     return tokens
 
 
-def expand(header: Header, tokens: list[str], hidden: frozenset[str] = frozenset()) -> list[str]:
-    """Macro expansion (with `hidden` names not re-expanded, as the C preprocessor does)."""
+def _integer(literal: str) -> int:
+    """A C integer literal (suffixes already dropped): hex, octal with a leading 0, decimal."""
+    if len(literal) > MAX_LITERAL_DIGITS:
+        raise Unreadable(f"a {len(literal)}-digit literal")
+    try:
+        if literal[:2] in ("0x", "0X"):
+            return int(literal, 16)
+        return int(literal, 8) if literal.startswith("0") and len(literal) > 1 else int(literal)
+    except ValueError:
+        raise Unreadable(f"{literal} is not a C integer") from None
+
+
+def expand(
+    header: Header, tokens: list[str], hidden: frozenset[str] = frozenset(), budget: list[int] | None = None
+) -> list[str]:
+    """Macro expansion (with `hidden` names not re-expanded, as the C preprocessor does).
+
+    `budget` counts the tokens every nested expansion of one expression handles: past it the
+    expression is unreadable, so a header crafted to explode cannot take minutes.
+    """
+    budget = [MAX_EXPANSION_STEPS] if budget is None else budget
     out: list[str] = []
     i = 0
     while i < len(tokens):
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise Unreadable("expansion too long")
         token = tokens[i]
         macro = header.macros.get(token)
         if macro is None or token in hidden:
@@ -134,7 +175,7 @@ def expand(header: Header, tokens: list[str], hidden: frozenset[str] = frozenset
             i += 1
             continue
         if macro.params is None:
-            out.extend(expand(header, tokenize(macro.body), hidden | {token}))
+            out.extend(expand(header, tokenize(macro.body), hidden | {token}, budget))
             i += 1
         else:
             if i + 1 >= len(tokens) or tokens[i + 1] != "(":
@@ -142,7 +183,7 @@ def expand(header: Header, tokens: list[str], hidden: frozenset[str] = frozenset
                 i += 1
                 continue
             args, i = _arguments(tokens, i + 2)
-            out.extend(expand(header, _substitute(header, macro, args, hidden), hidden | {token}))
+            out.extend(expand(header, _substitute(header, macro, args, hidden, budget), hidden | {token}, budget))
         if len(out) > MAX_EXPANSION:
             raise Unreadable("expansion too large")
     return out
@@ -168,7 +209,9 @@ def _arguments(tokens: list[str], i: int) -> tuple[list[list[str]], int]:
     raise Unreadable("unbalanced parentheses")
 
 
-def _substitute(header: Header, macro: Macro, args: list[list[str]], hidden: frozenset[str]) -> list[str]:
+def _substitute(
+    header: Header, macro: Macro, args: list[list[str]], hidden: frozenset[str], budget: list[int]
+) -> list[str]:
     params = list(macro.params or ())
     variadic = params[-1:] == ["..."]
     named = params[:-1] if variadic else params
@@ -181,6 +224,7 @@ def _substitute(header: Header, macro: Macro, args: list[list[str]], hidden: fro
         bound["__VA_ARGS__"] = joined
     body = tokenize(macro.body)
     out: list[str] = []
+    expanded: dict[str, list[str]] = {}  # each argument expanded once, however often it is used
     k = 0
     while k < len(body):
         token = body[k]
@@ -191,7 +235,14 @@ def _substitute(header: Header, macro: Macro, args: list[list[str]], hidden: fro
             k += 2
             continue
         # Arguments are macro-expanded before substitution (unless pasted, above).
-        out.extend(expand(header, bound[token], hidden) if token in bound else [token])
+        if token in bound:
+            if token not in expanded:
+                expanded[token] = expand(header, bound[token], hidden, budget)
+            out.extend(expanded[token])
+        else:
+            out.append(token)
+        if len(out) > MAX_EXPANSION:
+            raise Unreadable("expansion too large")
         k += 1
     return out
 

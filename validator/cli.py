@@ -21,6 +21,7 @@ from validator.output import OutputError
 from validator.render import TemplateProblem
 from validator.scenario import KINDS, VMMS
 from validator.sources import InputError
+from validator.textfile import FileProblem
 
 
 class _Parser(argparse.ArgumentParser):
@@ -187,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with _collector_paused(args.command != "lsp"):
             return _COMMANDS[args.command](args)
-    except (InputError, OutputError, UsageError, ConfigError, TemplateProblem) as exc:
+    except (InputError, OutputError, UsageError, ConfigError, TemplateProblem, FileProblem) as exc:
         print(f"{TOOL_NAME}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -20,7 +20,7 @@ from validator.machine import Failure
 from validator.model import SpecFile
 from validator.scenario import DEFAULT_IOCTL_NS, DEFAULT_LOCK_NS, DEFAULT_THREADS, ScenarioResult
 from validator.textfile import split_lines
-from validator.textsafe import Trusted
+from validator.textsafe import Trusted, terminal_safe
 
 
 def finding_record(finding: Finding) -> dict[str, Any]:
@@ -98,12 +98,26 @@ def _snippet(source: SourceLines, finding: Finding) -> dict[str, Any] | None:
     # Tabs become single spaces so that the caret lines up with the column lark counts.
     text = lines[span.line - 1].replace("\t", " ")
     end = span.end_column if span.end_line == span.line else len(text) + 1
+    start, end = span.column - 1, max(span.column, min(end, len(text) + 1)) - 1
+    # A long line is quoted as a window around the span: a 30 KB line quoted by each of its
+    # findings would make a report of hundreds of megabytes.
+    first = max(0, min(start - 40, len(text) - SNIPPET_WIDTH))
+    last = min(len(text), first + SNIPPET_WIDTH)
+    end = min(end, last)
+    before, inside, after = text[first:start], text[start:end], text[end:last]
+    prefix, suffix = ("..." if first > 0 else ""), ("..." if last < len(text) else "")
+    # Control characters are shown escaped (`\x1b`), and the caret counts them as shown.
+    shown_before = prefix + terminal_safe(before)
+    shown_inside = terminal_safe(inside)
     return {
         "line": span.line,
-        "text": text,
-        "caret_column": span.column,
-        "caret_width": max(1, min(end, len(text) + 1) - span.column),
+        "text": Trusted(shown_before + shown_inside + terminal_safe(after) + suffix),
+        "caret_column": len(shown_before) + 1,
+        "caret_width": max(1, len(shown_inside)),
     }
+
+
+SNIPPET_WIDTH = 160  # characters of a source line a text report quotes
 
 
 # SGR colour codes: the tool's own escapes, the only ones text output lets through.
