@@ -7,8 +7,10 @@ fails), 2 for usage and I/O errors, which print one line and never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import os
+import signal
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -22,6 +24,7 @@ from validator.render import TemplateProblem
 from validator.scenario import KINDS, VMMS
 from validator.sources import InputError
 from validator.textfile import FileProblem
+from validator.textsafe import terminal_safe
 
 
 class _Parser(argparse.ArgumentParser):
@@ -189,19 +192,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         with _collector_paused(args.command != "lsp"):
             return _COMMANDS[args.command](args)
     except (InputError, OutputError, UsageError, ConfigError, TemplateProblem, FileProblem) as exc:
-        print(f"{TOOL_NAME}: error: {exc}", file=sys.stderr)
+        _say(f"{TOOL_NAME}: error: {terminal_safe(exc)}")
         return EXIT_USAGE
     except KeyboardInterrupt:
+        # A second Ctrl-C while Python shuts down would print a traceback: ignore it.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         return 130
     except Exception as exc:  # a bug of ours: one line for the user, the traceback on request
         if os.environ.get("UAPI_VALIDATOR_DEBUG"):
             raise
-        print(
-            f"{TOOL_NAME}: internal error: {type(exc).__name__}: {exc} "
-            "(set UAPI_VALIDATOR_DEBUG=1 for the traceback, and please report it)",
-            file=sys.stderr,
+        _say(
+            f"{TOOL_NAME}: internal error: {type(exc).__name__}: {terminal_safe(exc)} "
+            "(set UAPI_VALIDATOR_DEBUG=1 for the traceback, and please report it)"
         )
         return EXIT_INTERNAL
+
+
+def _say(line: str) -> None:
+    """One line on standard error, if there is one to write to."""
+    if sys.stderr is not None:
+        with contextlib.suppress(OSError, ValueError):
+            print(line, file=sys.stderr)
 
 
 _COMMANDS = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import stat
 from collections.abc import Callable, Iterator
 
 try:
@@ -88,15 +89,16 @@ def cache_file(grammar: str, variant: str) -> str | bool:
     path = os.path.join(folder, f"grammar-{key}.lark-cache")
     try:
         os.makedirs(folder, mode=0o700, exist_ok=True)
-        if not _private(folder) or (os.path.lexists(path) and not _private(path)):
+        if not _private(folder, stat.S_ISDIR) or (os.path.lexists(path) and not _private(path, stat.S_ISREG)):
             return False
     except OSError:
         return False
     return path
 
 
-def _private(path: str) -> bool:
-    """Owned by this user, a file or folder (not a link), and writable by nobody else."""
+def _private(path: str, kind: Callable[[int], bool]) -> bool:
+    """Owned by this user, of the kind expected (a regular file or a folder: never a link, nor
+    a FIFO that would block every run), and writable by nobody else."""
     info = os.lstat(path)
     owner_ok = not hasattr(os, "getuid") or info.st_uid == os.getuid()
-    return owner_ok and not os.path.islink(path) and not info.st_mode & 0o022
+    return owner_ok and kind(info.st_mode) and not info.st_mode & 0o022

@@ -61,12 +61,32 @@ def resolve_destination(destination: str, inputs: Iterable[str] = ()) -> tuple[s
     return target, stat.S_IMODE(info.st_mode)
 
 
+def _write_stdout(text: str) -> None:
+    stream = sys.stdout
+    if stream is None:
+        raise OutputError("standard output is closed; name a file with -o")
+    try:
+        stream.write(text)
+        stream.flush()
+    except (OSError, ValueError) as exc:  # a closed pipe, a full disk (/dev/full), a closed file
+        _quiet_stdout()
+        raise OutputError(f"cannot write to standard output: {getattr(exc, 'strerror', None) or exc}") from None
+
+
+def _quiet_stdout() -> None:
+    """Point standard output at /dev/null, so the interpreter's last flush at exit does not
+    fail again and print a traceback after the one-line error."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
 def write_text(text: str, destination: str | None, inputs: Iterable[str] = ()) -> None:
     """Write to stdout (None or "-"), or replace `destination` atomically; `inputs` are the
     files the run read, which are never overwritten."""
     if destination is None or destination == "-":
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        _write_stdout(text)
         return
     target, mode = resolve_destination(destination, inputs)
     try:

@@ -109,3 +109,7 @@ def render(template: str, view: dict[str, Any], *, template_dir: Path | None = N
         raise TemplateProblem(f"{exc.filename or template}:{exc.lineno}: {exc.message}") from None
     except jinja2.TemplateError as exc:
         raise TemplateProblem(f"{template}: {exc}") from None
+    except Exception as exc:
+        if template_dir is None:
+            raise  # our own template failing is our bug
+        raise TemplateProblem(f"{template}: the template failed: {type(exc).__name__}: {exc}") from None

@@ -65,6 +65,8 @@ def fmt(args: argparse.Namespace) -> int:
 
 
 def lsp(args: argparse.Namespace) -> int:
+    if sys.stdin is None or sys.stdout is None:
+        raise UsageError("the language server talks over standard input and output, and one of them is closed")
     try:
         from validator.lsp import serve  # pygls is an optional extra: import it only here
     except ImportError:

@@ -30,7 +30,12 @@ from validator.view import github_view, json_document, text_view
 def use_color(choice: str, output: str | None) -> bool:
     if choice != "auto":
         return choice == "always"
-    return output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    # NO_COLOR counts when set and not empty (no-color.org); FORCE_COLOR likewise forces it.
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return output is None and sys.stdout is not None and sys.stdout.isatty()
 
 
 def fails(report: Report, level: str, include_baseline: bool) -> bool:

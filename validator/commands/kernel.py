@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 import re
-from pathlib import Path
 
-from validator import TOOL_NAME, __version__
+from validator import TOOL_NAME, __version__, textfile
 from validator.cheader import read_headers
 from validator.commands import (
     EXIT_FINDINGS,
@@ -48,7 +47,8 @@ def import_header(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_LISTED_ID = re.compile(r"0[xX]([0-9a-fA-F]{1,16})")
+_LISTED_ID = re.compile(r"0[xX]([0-9a-fA-F]{1,16})(?![0-9a-fA-F])")
+_TOO_WIDE_ID = re.compile(r"0[xX]0*[1-9a-fA-F][0-9a-fA-F]{16,}")
 
 
 def export(args: argparse.Namespace) -> int:
@@ -63,9 +63,13 @@ def export(args: argparse.Namespace) -> int:
     registers = [listed[i] for i in sorted(listed)]
     if args.check:
         try:
-            checked_in = Path(args.check).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"{args.check}: cannot read: {exc.strerror or exc}") from None
+            checked_in = textfile.read_text(args.check)
+        except UnicodeDecodeError:
+            raise UsageError(f"{args.check}: not valid UTF-8") from None
+        too_wide = _TOO_WIDE_ID.search(checked_in)
+        if too_wide:
+            line = checked_in.count("\n", 0, too_wide.start()) + 1
+            raise UsageError(f"{args.check}:{line}: {too_wide.group()[:24]}... is wider than a 64-bit register id")
         ids = {
             int(h, 16)
             for line in checked_in.splitlines()
