@@ -8,8 +8,14 @@ capabilities, features, registers, includes) and document symbols.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from lsprotocol import types as t
 from pygls import uris
@@ -23,7 +29,9 @@ from validator.findings import ERROR, INFO, WARNING
 from validator.load import load_text_unit
 from validator.resolve import KIND_WORD, ResolvedSpec
 from validator.rules import lookup
+from validator.sources import InputError
 from validator.spans import Span
+from validator.textfile import MAX_FILE_BYTES, FileProblem
 
 HOVER_VCPUS = 512
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -193,34 +201,57 @@ def make_server() -> LanguageServer:
     server = LanguageServer(TOOL_NAME, __version__)
     # The latest analysis of each open document, with the version it was made from: hover,
     # definition and symbols reuse what the diagnostics of that version already computed.
-    latest: dict[str, tuple[int | None, Report, ResolvedSpec]] = {}
+    # Only documents the client opened are served: pygls would otherwise read an unopened
+    # URI from disk (file:///proc/self/fd/0, a FIFO, /dev/zero) and never return.
+    latest: dict[str, tuple[int | None, Report, ResolvedSpec] | None] = {}
 
-    def analysed(ls: LanguageServer, uri: str, *, fresh: bool = False) -> tuple[Report, ResolvedSpec]:
+    def analysed(ls: LanguageServer, uri: str, *, fresh: bool = False) -> tuple[Report, ResolvedSpec] | None:
+        if uri not in latest:
+            return None
         document = ls.workspace.get_text_document(uri)
         cached = latest.get(uri)
         if fresh or cached is None or cached[0] != document.version:
-            cached = (document.version, *analyse(uri, document.source))
+            if len(document.source) > MAX_FILE_BYTES:
+                latest[uri] = None
+                return None
+            try:
+                cached = (document.version, *analyse(uri, document.source))
+            except (InputError, FileProblem, ConfigError):
+                latest[uri] = None
+                return None
             latest[uri] = cached
         return cached[1], cached[2]
 
     def publish(ls: LanguageServer, uri: str) -> None:
         # Fresh on open, change and save: files the document includes may have changed too.
-        report, _ = analysed(ls, uri, fresh=True)
-        version = ls.workspace.get_text_document(uri).version
+        analysis = analysed(ls, uri, fresh=True)
+        document = ls.workspace.get_text_document(uri)
         path = uris.to_fs_path(uri) or uri
-        ls.text_document_publish_diagnostics(t.PublishDiagnosticsParams(uri, diagnostics(report, path), version))
+        if analysis is None:
+            message = (
+                f"not analysed: the document is over {MAX_FILE_BYTES} bytes"
+                if len(document.source) > MAX_FILE_BYTES
+                else "not analysed: a file it names cannot be read (run `uapi-validator check` for the reason)"
+            )
+            found = [t.Diagnostic(t.Range(t.Position(0, 0), t.Position(0, 0)), message, t.DiagnosticSeverity.Error)]
+        else:
+            found = diagnostics(analysis[0], path)
+        ls.text_document_publish_diagnostics(t.PublishDiagnosticsParams(uri, found, document.version))
 
     @server.feature(t.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: LanguageServer, params: t.DidOpenTextDocumentParams) -> None:
+        latest[params.text_document.uri] = None
         publish(ls, params.text_document.uri)
 
     @server.feature(t.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: LanguageServer, params: t.DidChangeTextDocumentParams) -> None:
-        publish(ls, params.text_document.uri)
+        if params.text_document.uri in latest:
+            publish(ls, params.text_document.uri)
 
     @server.feature(t.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: LanguageServer, params: t.DidSaveTextDocumentParams) -> None:
-        publish(ls, params.text_document.uri)
+        if params.text_document.uri in latest:
+            publish(ls, params.text_document.uri)
 
     @server.feature(t.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: LanguageServer, params: t.DidCloseTextDocumentParams) -> None:
@@ -228,27 +259,103 @@ def make_server() -> LanguageServer:
 
     @server.feature(t.TEXT_DOCUMENT_HOVER)
     def hover(ls: LanguageServer, params: t.HoverParams) -> t.Hover | None:
+        analysis = analysed(ls, params.text_document.uri)
+        if analysis is None:
+            return None
         document = ls.workspace.get_text_document(params.text_document.uri)
         word = _word_at(document.source, params.position)
         if word is None:
             return None
-        _, spec = analysed(ls, params.text_document.uri)
-        text = hover_text(spec, word)
+        text = hover_text(analysis[1], word)
         return t.Hover(t.MarkupContent(t.MarkupKind.Markdown, text)) if text else None
 
     @server.feature(t.TEXT_DOCUMENT_DEFINITION)
     def goto(ls: LanguageServer, params: t.DefinitionParams) -> t.Location | None:
+        analysis = analysed(ls, params.text_document.uri)
+        if analysis is None:
+            return None
         document = ls.workspace.get_text_document(params.text_document.uri)
-        _, spec = analysed(ls, params.text_document.uri)
-        return definition(spec, uris.to_fs_path(params.text_document.uri) or "", document.source, params.position)
+        path = uris.to_fs_path(params.text_document.uri) or ""
+        return definition(analysis[1], path, document.source, params.position)
 
     @server.feature(t.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
     def document_symbols(ls: LanguageServer, params: t.DocumentSymbolParams) -> list[t.DocumentSymbol]:
-        _, spec = analysed(ls, params.text_document.uri)
-        return symbols(spec, uris.to_fs_path(params.text_document.uri) or "")
+        analysis = analysed(ls, params.text_document.uri)
+        if analysis is None:
+            return []
+        return symbols(analysis[1], uris.to_fs_path(params.text_document.uri) or "")
 
     return server
 
 
-def serve() -> None:
-    make_server().start_io()
+MAX_MESSAGE_BYTES = 4 * MAX_FILE_BYTES  # a document at the size limit, JSON-escaped
+MAX_HEADER_LINES = 16
+MAX_HEADER_LINE = 1024
+
+
+class FramingError(Exception):
+    pass
+
+
+def _frames(stdin: BinaryIO) -> Iterator[bytes]:
+    """The messages of an LSP byte stream, each as its header and body, validated: a
+    Content-Length that is not a whole number, or over the limit, ends the session (a stream
+    whose framing is lost cannot be resynchronised) instead of wedging or exhausting memory."""
+    while True:
+        header, length = b"", None
+        for _ in range(MAX_HEADER_LINES):
+            line = stdin.readline(MAX_HEADER_LINE)
+            if not line:
+                if header:
+                    raise FramingError("the stream ended inside a message header")
+                return
+            if not line.endswith(b"\n"):
+                raise FramingError("a header line is too long or unterminated")
+            header += line
+            if line in (b"\r\n", b"\n"):
+                break
+            name, _, value = line.decode("ascii", "replace").partition(":")
+            if name.strip().lower() == "content-length":
+                text = value.strip()
+                if not text.isdigit() or len(text) > 12:
+                    raise FramingError(f"Content-Length {text[:20]!r} is not a byte count")
+                length = int(text)
+        else:
+            raise FramingError("a message header has too many lines")
+        if length is None:
+            raise FramingError("a message has no Content-Length")
+        if length > MAX_MESSAGE_BYTES:
+            raise FramingError(f"a message of {length} bytes is over the limit of {MAX_MESSAGE_BYTES}")
+        body = stdin.read(length)
+        if len(body) != length:
+            raise FramingError("the stream ended inside a message")
+        yield header + body
+
+
+def _forward(source: BinaryIO, sink: int, failures: list[str]) -> None:
+    try:
+        for frame in _frames(source):
+            view = memoryview(frame)
+            while view:
+                view = view[os.write(sink, view) :]
+    except FramingError as exc:
+        failures.append(str(exc))
+        sys.stderr.write(f"{TOOL_NAME} lsp: {exc}; the session ends\n")
+    except OSError:
+        pass  # the server went away
+    finally:
+        with contextlib.suppress(OSError):
+            os.close(sink)
+
+
+def serve() -> bool:
+    """Serve over stdio, with the client's framing checked before pygls reads it; False when
+    the session ended on broken framing."""
+    read_end, write_end = os.pipe()
+    failures: list[str] = []
+    forwarder = threading.Thread(target=_forward, args=(sys.stdin.buffer, write_end, failures), daemon=True)
+    forwarder.start()
+    with os.fdopen(read_end, "rb") as checked:
+        make_server().start_io(checked, sys.stdout.buffer)
+    forwarder.join(timeout=1)
+    return not failures

@@ -71,5 +71,4 @@ def lsp(args: argparse.Namespace) -> int:
         from validator.lsp import serve  # pygls is an optional extra: import it only here
     except ImportError:
         raise UsageError("the language server needs pygls: pip install 'uapi-validator[lsp]'") from None
-    serve()
-    return EXIT_OK
+    return EXIT_OK if serve() else EXIT_USAGE
