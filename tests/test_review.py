@@ -134,7 +134,9 @@ def test_template_dir_overrides_one_template(tmp_path) -> None:
     path = write(tmp_path, "s.uapi", HOSTILE)
     custom = tmp_path / "templates"
     write(custom, "review.md.j2", "Our review of {{ apis[0].name }}: {{ 'pass' if verdict.passed else 'fail' }}\n")
-    assert run_cli("review", str(path), "--template-dir", str(custom)).stdout == "Our review of evil\\<b\\>: pass\n"  # Markdown-escaped
+    assert (
+        run_cli("review", str(path), "--template-dir", str(custom)).stdout == "Our review of evil\\<b\\>: pass\n"
+    )  # Markdown-escaped
     # Templates not overridden still come from the built-in set.
     assert run_cli("review", str(path), "--template-dir", str(custom), "--format", "email").stdout.startswith(
         "Review of"

@@ -19,6 +19,14 @@ _AUTOESCAPED = (".html.j2", ".html", ".xml.j2", ".svg.j2")
 _MARKDOWN = (".md.j2",)
 
 
+def _html_safe(value: object) -> object:
+    """Control characters shown escaped in HTML too (a raw ESC acts in a terminal that shows
+    the file, and most C0 characters are not allowed in HTML at all); autoescape does the rest."""
+    if isinstance(value, Markup):
+        return Markup(CONTROL.sub(visible, str(value)))
+    return CONTROL.sub(visible, value) if isinstance(value, str) else value
+
+
 def _autoescape(name: str | None) -> bool:
     # select_autoescape(["html"]) would miss "report.html.j2": decide by the full suffix.
     return bool(name and name.endswith(_AUTOESCAPED))
@@ -75,7 +83,7 @@ def environment(override_dir: str | None = None, kind: str = "text") -> jinja2.E
         loader=jinja2.FileSystemLoader(search),
         undefined=jinja2.StrictUndefined,
         autoescape=_autoescape if kind == "html" else False,
-        finalize={"text": terminal_safe, "markdown": markdown_text}.get(kind),
+        finalize={"text": terminal_safe, "markdown": markdown_text, "html": _html_safe}[kind],
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
