@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -41,6 +43,10 @@ def hostile(draw) -> bytes:
                     "bom",
                     "invalid-utf8",
                     "replace",
+                    "integer",
+                    "directive",
+                    "separator",
+                    "control",
                 ]
             )
         )
@@ -68,9 +74,35 @@ def hostile(draw) -> bytes:
             data[0:0] = b"\xef\xbb\xbf"
         elif kind == "invalid-utf8":
             data[at:at] = draw(st.sampled_from([b"\xff", b"\xc3\x28", b"\xed\xa0\x80", b"\x80\x80"]))
+        elif kind == "integer":  # a number in an integer position: huge, negative-looking, octal-looking
+            digits = draw(st.sampled_from([b"9" * 5000, b"4294967296", b"100000000000", b"0" * 50 + b"1", b"1_" * 40]))
+            data = bytearray(
+                re.sub(rb"\b(0x[0-9a-fA-F_]+|\d[\d_]*)\b", digits.replace(b"\\", b""), bytes(data), count=1)
+            )
+        elif kind == "directive":
+            data[at:at] = b"\n" + draw(st.sampled_from(DIRECTIVES)) + b"\n"
+        elif kind == "separator":
+            data[at:at] = draw(st.sampled_from([b"\x0b", b"\x0c", b"\x1c", b"\xc2\x85", b"\xe2\x80\xa8", b"\r"]))
+        elif kind == "control":
+            data[at:at] = draw(st.sampled_from([b"\x1b[2J", b"\x1b]0;t\x07", b"\x07", b"\x7f", b"\xe2\x80\xae"]))
         else:
             data[at : at + 1] = draw(st.binary(min_size=1, max_size=1))
     return bytes(data)
+
+
+DIRECTIVES = [
+    b"# baseline: /etc/passwd",
+    b"# baseline: ../../outside.uapi",
+    b"# baseline: /proc/self/environ",
+    b"# header: /etc/passwd",
+    b"# header: ../x.h",
+    b"# allow: " + b", ".join(b"S%d" % i for i in range(300)) + b" -- r",
+    b"# allow: E999",
+    b"# expect: S201, NOPE",
+    b"# todo: \x1b[31m red",
+    b'include "/proc/self/environ"',
+    b'include "../../../../etc/passwd"',
+]
 
 
 @settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -83,15 +115,18 @@ def test_mutated_specs_never_crash_and_every_report_renders(tmp_path_factory, da
         assert finding.span.line >= 1 and finding.span.column >= 1, finding
     json.loads(json_document(report))
     json.loads(sarif_document(report))
-    junit_document(report, "error", False)
-    render("check.txt.j2", text_view(report, color=False))
+    ET.fromstring(junit_document(report, "error", False))
+    text = render("check.txt.j2", text_view(report, color=False))
+    assert "\x1b" not in text and "\r" not in text and "\x07" not in text  # shown escaped, never raw
+    for finding in report.findings:
+        assert finding.span.path == str(path) or "etc/passwd" not in finding.span.path
 
 
 def test_odd_versions_compare(tmp_path) -> None:
     from validator.model import version_key
 
     assert version_key("5.19") > version_key("5.5") and version_key("\x005.0") != version_key("5.0")
-    assert sorted(["6.2-rc1", "6.2", "\x00"], key=version_key)  # no TypeError
+    assert sorted(["\x00", "6.2-rc1", "6.2"], key=version_key) == ["6.2", "6.2-rc1", "\x00"]  # no TypeError
 
 
 def test_random_bytes_are_a_located_syntax_error(tmp_path) -> None:
@@ -218,3 +253,39 @@ def test_output_never_lands_outside_the_named_file(tmp_path) -> None:
     run_cli("check", str(path), "-o", str(out_dir / "r.txt"), "--output-format", f"json={out_dir / 'r.json'}")
     assert sorted(p.name for p in out_dir.iterdir()) == ["r.json", "r.txt"]
     assert sorted(p.name for p in Path(tmp_path).iterdir()) == ["out", "s.uapi"]
+
+
+# -- the C header reader under hypothesis ----------------------------------------------------
+
+_HEADER_PIECES = st.sampled_from(
+    [
+        "#define KVM_REG_ARM64 0x6000000000000000ULL\n",
+        "#define A(x) (x|x)\n",
+        "#define B(x) A(A(x))\n",
+        "#define C(x, ...) x ## __VA_ARGS__\n",
+        "#define R (KVM_REG_ARM64 | 0x0013000000000000ULL | B(1))\n",
+        "#define O 00000100\n",
+        "#define D " + "9" * 200 + "\n",
+        "/* unterminated\n",
+        "*/\n",
+        "#define S (1 << 200)\n",
+        "#define Z (1 / 0)\n",
+        "#define L \\\n  (1 | \\\n 2)\n",
+        "#define SELF SELF\n",
+        "#define P(x) P(x)\n",
+        "#define U -1U\n",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_HEADER_PIECES, st.text(max_size=40)), max_size=30))
+def test_the_header_reader_reads_or_counts_anything(tmp_path_factory, pieces) -> None:
+    from validator.cheader import read_headers
+    from validator.crosscheck import header_registers
+
+    path = tmp_path_factory.mktemp("h") / "h.h"
+    path.write_text("".join(pieces), encoding="utf-8", errors="surrogatepass")
+    registers = header_registers(read_headers([str(path)]))
+    assert registers.unreadable >= 0
+    assert all(0 <= value < 1 << 64 for value, _ in registers.by_name.values())

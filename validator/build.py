@@ -35,7 +35,11 @@ class _Item(NamedTuple):  # one per attribute line: a named tuple is five times 
 
 def parse_int(text: str) -> int:
     digits = text.replace("_", "")
-    return m.OVERSIZED if len(digits) > m.MAX_LITERAL_DIGITS else int(digits, 0)
+    if len(digits) > m.MAX_LITERAL_DIGITS:
+        return m.OVERSIZED
+    # Decimal, 0x hex or 0b binary; a decimal with leading zeros is still decimal (int(, 0)
+    # would refuse it, and the language has no octal).
+    return int(digits, 0) if digits[:2].lower() in ("0x", "0b") else int(digits, 10)
 
 
 def parse_duration_ns(text: str) -> int:
