@@ -74,7 +74,7 @@ def check_unit(unit: Unit) -> tuple[ResolvedSpec, list[Finding], list[ScenarioRe
     return spec, [stamp(f) for f in findings], results
 
 
-def _baseline_error(base: Unit, findings: list[Finding]) -> Finding | None:
+def _baseline_error(findings: list[Finding]) -> Finding | None:
     """The first error that keeps the baseline from loading, if any."""
     errors = [f for f in findings if f.code in STRUCTURAL_ERRORS]
     return min(errors, key=lambda f: f.sort_key) if errors else None
@@ -92,7 +92,7 @@ def _compare(
     """
     base_spec, base_findings, _ = check_unit(base)
     result: tuple[Change, ...] = ()
-    error = _baseline_error(base, base_findings)
+    error = _baseline_error(base_findings)
     if error is not None and not _has_errors(findings):
         where = f"{error.span.path}:{error.span.line}:{error.span.column}"
         raise InputError(f"the baseline does not load, so nothing can be compared with it: {where}: {error.message}")

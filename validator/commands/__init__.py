@@ -122,7 +122,8 @@ def _new_unit_baseline(unit: Unit, baseline: _Baseline) -> Unit:
     for included in load_units(targets, baseline.source):
         for spec_file in included.files:
             files.setdefault(spec_file.path, spec_file)
-    return Unit("", tuple(files.values()), (), False, "", baseline.source)
+    first = next(iter(files))  # the unit stands where its first file does, for its directives
+    return Unit(first, tuple(files.values()), (), False, os.path.dirname(first), baseline.source)
 
 
 def _remainder(base: Unit, proposal_files: dict[str | None, SpecFile]) -> Unit:
