@@ -237,3 +237,19 @@ def test_the_cycle_collector_is_paused_only_while_a_command_runs(tmp_path, monke
     assert cli.main(["lsp"]) == 0
     assert seen == [False, True]  # paused for the one-shot command; the language server lives on
     assert gc.isenabled()
+
+
+@pytest.mark.parametrize(
+    ("env", "colored"),
+    [
+        ({"NO_COLOR": "", "FORCE_COLOR": "1"}, True),  # an empty NO_COLOR is as good as unset (no-color.org)
+        ({"NO_COLOR": "1", "FORCE_COLOR": "1"}, False),
+        ({"FORCE_COLOR": "1"}, True),
+        ({}, False),  # output to a pipe, not a terminal
+    ],
+    ids=["empty-no-color-is-unset", "no-color-wins", "force-color", "not-a-terminal"],
+)
+def test_colour_follows_no_color_and_force_color(tmp_path, env, colored) -> None:
+    path = write(tmp_path, "s.uapi", "lock l : vm\nlock l : vm\n")
+    result = run_cli("check", str(path), env=env)
+    assert ("\x1b[" in result.stdout) == colored
