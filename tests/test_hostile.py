@@ -160,6 +160,12 @@ INTEGER_POSITIONS = {
     "cost-4000-digits": "scenario s : restore {\n  cost ioctl " + "9" * 4000 + "ns\n}\n",
     "budget": f"scenario s : restore {{\n  budget serialized {BIG}\n}}\n",
     "budget-blackout": f"scenario s : restore {{\n  budget blackout {BIG}ms\n}}\n",
+    "oversized-width-with-reset": f"register R {{\n  width {BIG}\n  reset 3\n}}\n",
+    "oversized-bit-without-width": (
+        "interface one_reg : vcpu {\n  get G\n  set S\n  list L\n}\n"
+        f"register R {{\n  scope vcpu\n  via one_reg\n  migrate yes\n  reset all\n  bits {{\n    {BIG} A\n  }}\n}}\n"
+        "scenario s : restore {\n  vcpus 1\n}\n"
+    ),
 }
 INJECTED = (
     'api "kvm/arm64" version "6.1"\n'

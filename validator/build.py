@@ -16,7 +16,7 @@ from lark import Token, Transformer
 
 from validator import model as m
 from validator.lexer import REGISTER_LINES, LineRun, RegisterBlock, ScannedBits, ScannedLine
-from validator.spans import Span
+from validator.spans import Span, end_of, start_of
 from validator.textfile import split_lines
 
 _DURATION = re.compile(r"([0-9_]+)(ns|us|ms|s)")
@@ -110,13 +110,13 @@ def _directives(
         for kind, body in _DIRECTIVE.findall(str(comment)):
             body = body.strip()
             if kind == "expect":
-                expects.append(m.Expect(comment.line, _codes(body), span))
+                expects.append(m.Expect(span.line, _codes(body), span))
             elif kind == "allow":
                 codes_text, _, reason = body.partition("--")
-                target = _target_line(lines, comment.line, comment.column)
-                allows.append(m.Allow(comment.line, _codes(codes_text), reason.strip(), span, target))
+                target = _target_line(lines, span.line, span.column)
+                allows.append(m.Allow(span.line, _codes(codes_text), reason.strip(), span, target))
             elif kind == "todo":
-                todos.append(m.Todo(comment.line, body, span))
+                todos.append(m.Todo(span.line, body, span))
             elif kind == "header":
                 headers.append(m.HeaderDirective(body, span))
             elif baseline is None:
@@ -162,7 +162,7 @@ def _fold(items: list[_Item]) -> tuple[dict[str, Any], tuple[m.Attr, ...], tuple
 def _first(item: Any) -> tuple[int, int] | None:
     """Where a child starts: a token, a built value with a span, or a tuple of them."""
     if isinstance(item, Token):
-        return None if item.type == "_NL" else (item.line, item.column)
+        return None if item.type == "_NL" else start_of(item)
     if isinstance(item, tuple | list):
         for part in item:
             if (found := _first(part)) is not None:
@@ -174,7 +174,7 @@ def _first(item: Any) -> tuple[int, int] | None:
 
 def _last(item: Any) -> tuple[int, int] | None:
     if isinstance(item, Token):
-        return None if item.type == "_NL" else (item.end_line, item.end_column)
+        return None if item.type == "_NL" else end_of(item)
     if isinstance(item, tuple | list):
         for part in reversed(item):
             if (found := _last(part)) is not None:
@@ -207,7 +207,7 @@ class _Builder(Transformer):
         first, last = children[0], children[-1]
         # Most attribute lines start with their keyword token and end with a token: no search.
         if type(first) is Token and type(last) is Token and last.type != "_NL":
-            return Span(_current_path.get(), first.line, first.column, last.end_line, last.end_column)
+            return Span.between(_current_path.get(), first, last)
         start = next(p for p in map(_first, children) if p is not None)
         end = next(p for p in map(_last, reversed(children)) if p is not None)
         return Span(_current_path.get(), start[0], start[1], end[0], end[1])
@@ -220,7 +220,7 @@ class _Builder(Transformer):
 
     def _head(self, keyword: Token, name: Token) -> Span:
         """A declaration's own span: from its keyword through its name."""
-        return Span(_current_path.get(), keyword.line, keyword.column, name.end_line, name.end_column)
+        return Span.between(_current_path.get(), keyword, name)
 
     def _items(self, children: list[Any]) -> list[_Item]:
         return [c for c in children if isinstance(c, _Item)]
@@ -325,7 +325,7 @@ class _Builder(Transformer):
 
     def iface_ioctl(self, children: list[Token]) -> _Item:
         role, name = children
-        return _Item("ioctl", m.Ioctl(str(role), self._name(name)), self._extent(children))
+        return _Item("ioctl", m.Ioctl(str(role), m.Name(str(name), self._token_span(name))), self._extent(children))
 
     def iface_cap(self, children: list[Token]) -> _Item:
         return _Item("cap", self._name(children[1]), self._extent(children))
@@ -396,7 +396,7 @@ class _Builder(Transformer):
 
     def bit(self, children: list[Token | None]) -> m.Bit:
         index, name, _, since = children
-        return m.Bit(parse_int(index), str(name), self._extent(children), since and unquote(since))
+        return m.Bit(parse_int(str(index)), str(name), self._extent(children), since and unquote(since))
 
     def encoding(self, children: list[Token]) -> _Item:
         fields = tuple(parse_int(t) for t in children if t.type == "INT")

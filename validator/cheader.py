@@ -267,10 +267,10 @@ class _Expression:
 
     def parse(self, floor: int) -> int:
         left = self._unary()
-        while (op := self._peek()) in _BINARY and _BINARY[op] > floor:  # type: ignore[operator]
+        while (op := self._peek()) in _BINARY and _BINARY[op] > floor:
             self.pos += 1
-            right = self.parse(_BINARY[op])  # type: ignore[index]
-            left = _apply(op, left, right)  # type: ignore[arg-type]
+            right = self.parse(_BINARY[op])
+            left = _apply(op, left, right)
         return left
 
     def _unary(self) -> int:

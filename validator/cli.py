@@ -14,6 +14,7 @@ import signal
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import NoReturn
 
 from validator import TOOL_NAME, __version__
 from validator.commands import EXIT_INTERNAL, EXIT_USAGE, FAIL_LEVELS, FORMATS, UsageError, authoring, documents, kernel
@@ -28,7 +29,7 @@ from validator.textsafe import terminal_safe
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2 (argparse's own convention)
+    def error(self, message: str) -> NoReturn:  # one line, exit 2 (argparse's own convention)
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 

@@ -8,8 +8,9 @@ asymmetry, C504 for migrated state added off every enumerable interface).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from validator import model as m
 from validator.findings import Finding, Related
@@ -187,6 +188,8 @@ def _value_changes(old: object, new: object, subject: str) -> Iterator[Change]:
             yield Change("changed", subject, attribute, str(before), str(after))
 
 
+_Declared = m.Register | m.Feature | m.Interface | m.Capability | m.Lock | m.Scenario
+
 # Declarations of the spec's own machinery, not of the kernel's ABI: their changes are
 # listed, and removing them breaks no userspace.
 _NOT_ABI = (m.Lock, m.Scenario)
@@ -201,15 +204,16 @@ def diff(baseline: ResolvedSpec, proposal: ResolvedSpec, *, file_removed: bool =
     changes: list[Change] = []
     findings: list[Finding] = []
     anchor = None if file_removed else _anchor(proposal)
-    pairs: list[tuple[object, object]] = []
-    for kind, base_table, new_table in (
+    pairs: list[tuple[_Declared, _Declared]] = []
+    tables: tuple[tuple[type, Mapping[str, _Declared], Mapping[str, _Declared]], ...] = (
         (m.Register, baseline.registers, proposal.registers),
         (m.Feature, baseline.features, proposal.features),
         (m.Interface, baseline.interfaces, proposal.interfaces),
         (m.Capability, _caps(baseline), _caps(proposal)),
         (m.Lock, baseline.locks, proposal.locks),
         (m.Scenario, baseline.scenarios, proposal.scenarios),
-    ):
+    )
+    for kind, base_table, new_table in tables:
         renamed = _renames(base_table, new_table) if kind is m.Register else {}
         for name, old in base_table.items():
             new = new_table.get(name) or renamed.get(name)
@@ -231,10 +235,10 @@ def diff(baseline: ResolvedSpec, proposal: ResolvedSpec, *, file_removed: bool =
     for old, new in pairs:
         subject = f"{KIND_WORD[type(new)]}/{new.name}"
         changes.extend(_value_changes(old, new, subject))
-        if isinstance(new, m.Register):
+        if isinstance(old, m.Register) and isinstance(new, m.Register):
             changes.extend(_bit_changes(old, new, subject))
             findings.extend(_register_breaks(old, new, subject))
-        if isinstance(new, m.Register | m.Feature):
+        if isinstance(old, m.Register | m.Feature) and isinstance(new, m.Register | m.Feature):
             findings.extend(_asymmetry(old, new, subject))
     return DiffResult(tuple(changes), tuple(findings))
 
@@ -243,7 +247,7 @@ def _caps(spec: ResolvedSpec) -> dict[str, m.Capability]:
     return {k: v for k, v in spec.capabilities.items() if isinstance(v, m.Capability)}
 
 
-def _renames(base: dict, new: dict) -> dict[str, m.Register]:
+def _renames(base: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
     """Baseline name -> proposal register, for registers whose name changed but id did not."""
     added_by_id = {r.id: r for name, r in new.items() if name not in base and r.id is not None}
     return {name: added_by_id[r.id] for name, r in base.items() if name not in new and r.id in added_by_id}
@@ -376,7 +380,7 @@ def _tightened(old: m.Register, new: m.Register, finding) -> Iterator[Finding]:
         old.rewrite is not None
         and old.rewrite.same_value_ok
         and new.rewrite is not None
-        and not new.rewrite.same_value_ok
+        and new.rewrite.errno is not None
     ):
         yield finding(
             "B606", "rewrite", f"an identical rewrite was accepted and now gets {new.rewrite.errno.text}", hint
@@ -427,9 +431,14 @@ def _errno(value: object) -> str | None:
 
 
 def _asymmetry(old: m.Register | m.Feature, new: m.Register | m.Feature, subject: str) -> Iterator[Finding]:
-    was_uniform = old.uniform is not None and old.uniform.kind in ("enforced", "last_wins")
-    now_free = new.uniform is not None and new.uniform.kind == "none" and new.uniform.opt_in is None
-    if was_uniform and now_free:
+    before, after = old.uniform, new.uniform
+    if (
+        before is not None
+        and before.kind in ("enforced", "last_wins")
+        and after is not None
+        and after.kind == "none"
+        and after.opt_in is None
+    ):
         yield Finding(
             "A302",
             new.span,
@@ -437,7 +446,7 @@ def _asymmetry(old: m.Register | m.Feature, new: m.Register | m.Feature, subject
             "opt-in: existing VMMs that rely on every vCPU sharing it break",
             subject=subject,
             hint="gate the asymmetry behind a capability: `uniform none opt_in CAP`",
-            related=(Related(new.uniform.span, "uniform none"), Related(old.uniform.span, "uniform in the baseline")),
+            related=(Related(after.span, "uniform none"), Related(before.span, "uniform in the baseline")),
         )
 
 

@@ -144,7 +144,9 @@ def check_units(
     """
     findings: dict[tuple, Finding] = {}
     files: dict[str, SpecFile] = {}
-    specs, changes, notes = [], [], []
+    specs: list[ResolvedSpec] = []
+    changes: list[Change] = []
+    notes: list[str] = []
     results: list[ScenarioResult] = []
     headers_of = headers_for or directive_headers
     by_headers: dict[tuple[str, ...], list[ResolvedSpec]] = {}
@@ -158,7 +160,7 @@ def check_units(
         results.extend(unit_results)
         headers = headers_of(unit)
         if headers and isinstance(headers[0], Finding):
-            unit_findings.extend(stamp(f) for f in headers)  # type: ignore[arg-type]
+            unit_findings.extend(stamp(f) for f in headers)
         elif headers and not _has_errors(unit_findings):
             by_headers.setdefault(_headers_key(unit, headers, headers_for is not None), []).append(spec)  # type: ignore[arg-type]
         base = baseline_for(unit) if baseline_for else None
@@ -173,7 +175,7 @@ def check_units(
             known_policy |= base_policy
             base_headers = headers_of(base) if base.files else []
             if base_headers and not isinstance(base_headers[0], Finding):
-                key = _headers_key(base, base_headers, headers_for is not None)  # type: ignore[arg-type]
+                key = _headers_key(base, base_headers, headers_for is not None)
                 base_by_headers.setdefault(key, (base.source, []))[1].append(base_spec)
         specs.append(spec)
         for spec_file in unit.files:
@@ -187,8 +189,7 @@ def check_units(
         for f in _crosscheck(group, key if headers_for else key[:-1], None, source)
     }
     for key, group in by_headers.items():
-        headers = key if headers_for else key[:-1]
-        for finding in _crosscheck(group, headers, notes):
+        for finding in _crosscheck(group, key if headers_for else key[:-1], notes):
             if fingerprint(finding) in known_header_findings:
                 finding = replace(finding, baseline=True)
             findings.setdefault((finding.code, finding.span, finding.message), finding)

@@ -180,7 +180,7 @@ def _bits(nested: list[_Line]) -> list[str]:
     """Bit lines with their names lined up; the closing brace of the bits block."""
     entries = [n for n in nested if n.code != "}"]
     name_width = max((len(n.code.split(" ")[1]) for n in entries if len(n.code.split(" ")) > 1), default=0)
-    out = []
+    out: list[str] = []
     for entry in nested:
         out.extend(INDENT * 2 + c for c in entry.above)
         if entry.code == "}":
@@ -200,7 +200,7 @@ def _align_locks(out: list[str]) -> list[str]:
     result = list(out)
     index = 0
     while index < len(result):
-        run = []
+        run: list[int] = []
         while index + len(run) < len(result) and pattern.match(result[index + len(run)]):
             run.append(index + len(run))
         if len(run) > 1:

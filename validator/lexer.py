@@ -103,6 +103,7 @@ class LineRun(Token):
     """A REG_LINES token: consecutive register lines the scanner recognised, for the builder."""
 
     __slots__ = ("lines",)
+    lines: list[ScannedLine | ScannedBits]
 
 
 class RegisterBlock(Token):
@@ -110,6 +111,9 @@ class RegisterBlock(Token):
     head, its lines, its closing brace), with the end of line after it."""
 
     __slots__ = ("close", "head", "lines")
+    head: ScannedLine
+    lines: list[ScannedLine | ScannedBits]
+    close: ScannedLine
 
 
 class UapiLexer(Lexer):
@@ -144,7 +148,7 @@ class UapiLexer(Lexer):
                 raise UnexpectedCharacters(
                     text, pos, line, pos - line_start + 1, state=parser_state, terminals_by_name=self.terminals_by_name
                 )
-            kind, value = found.lastgroup, found.group()
+            kind, value = found.lastgroup or "", found.group()  # every alternative is a named group
             column = pos - line_start + 1
             next_pos = found.end()
             if kind == "WS":

@@ -104,7 +104,7 @@ def _word_at(text: str, position: t.Position) -> str | None:
 def _declaration(spec: ResolvedSpec, name: str) -> m.Declaration | None:
     for table in (spec.registers, spec.interfaces, spec.locks, spec.capabilities, spec.scenarios):
         if name in table:
-            return table[name]  # type: ignore[return-value]
+            return table[name]
     return None
 
 
@@ -123,15 +123,17 @@ def hover_text(spec: ResolvedSpec, word: str) -> str | None:
     if isinstance(decl, m.Register):
         return _register_hover(spec, decl)
     lines = [f"**{KIND_WORD[type(decl)]} {decl.name}**"]
-    if getattr(decl, "scope", None):
-        lines.append(f"scope: {decl.scope}")
+    scope = getattr(decl, "scope", None)
+    if scope:
+        lines.append(f"scope: {scope}")
     if isinstance(decl, m.Interface):
         lines.append("ioctls: " + ", ".join(f"{i.role} {i.name.text}" for i in decl.ioctls))
         lines.append(
             "enumerable (a generic VMM walks it)" if decl.enumerable else "not enumerable: VMMs need code for it"
         )
-    if getattr(decl, "doc", None):
-        lines.append(str(decl.doc))
+    doc = getattr(decl, "doc", None)
+    if doc:
+        lines.append(str(doc))
     return "\n\n".join(lines)
 
 

@@ -24,6 +24,15 @@ MAX_BUDGET = 2**63 - 1
 # language takes more than 64 bits).
 MAX_LITERAL_DIGITS = 80
 OVERSIZED = 1 << 512
+
+
+def shown_number(value: int, hexadecimal: bool = False) -> str:
+    """A number for a message; OVERSIZED as what it stands for."""
+    if value >= OVERSIZED:
+        return f"a literal of more than {MAX_LITERAL_DIGITS} digits"
+    return f"0x{value:x}" if hexadecimal else str(value)
+
+
 # The attributes of each block, in the order LANGUAGE.md gives them (the formatter's order).
 ATTRIBUTE_ORDER = {
     "register": (
@@ -297,7 +306,8 @@ Declaration = Lock | Capability | Interface | Register | Feature | Scenario
 
 def attr_span(decl: Declaration, keyword: str) -> Span:
     """Where a declaration's attribute line is; the declaration's own span if it has none."""
-    for attr in getattr(decl, "attrs", ()):
+    attrs: tuple[Attr, ...] = getattr(decl, "attrs", ())
+    for attr in attrs:
         if attr.keyword == keyword:
             return attr.span
     return decl.span

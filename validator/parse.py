@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
@@ -13,7 +13,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 from validator.build import done_parsing, make_builder, parsing
 from validator.findings import Finding
 from validator.grammar import build_parser
-from validator.spans import Span
+from validator.spans import Span, end_of, start_of
 
 _TERMINAL_WORDS = {
     "NAME": "a name",
@@ -43,7 +43,7 @@ def _collect_line_comments(token: Token) -> Token:
     sink = _comment_sink.get()
     if sink is None or "#" not in token:
         return token
-    line = token.line
+    line = start_of(token)[0]
     for text in token.split("\n")[1:]:
         line += 1
         stripped = text.lstrip(" \t\f")
@@ -93,7 +93,8 @@ def parse_text(text: str, path: str, *, line_shortcuts: bool = True) -> ParsedTe
     reset = _comment_sink.set(comments)
     path_reset = parsing(path)
     try:
-        statements = _parser(line_shortcuts).parse(source)
+        # The builder runs inside the parser: what comes out is its list of statements.
+        statements = cast(list[Any], _parser(line_shortcuts).parse(source))
     except UnexpectedInput as exc:
         error = _syntax_error(exc, path, source)
         # The parse stopped at the error; lex the whole text so that directives after it
@@ -120,11 +121,14 @@ def _syntax_error(exc: UnexpectedInput, path: str, source: str) -> Finding:
     if isinstance(exc, UnexpectedToken) and exc.token.type != "$END":
         token = exc.token
         found = _describe_token(token)
-        span = Span(path, token.line, token.column, token.end_line or token.line, token.end_column or token.column + 1)
+        line, column = start_of(token)
+        end_line, end_column = end_of(token)
+        span = Span(path, line, column, end_line or line, end_column or column + 1)
         if token.type == "_NL":
-            span = Span.point(path, token.line, token.column)
+            span = Span.point(path, line, column)
     elif isinstance(exc, UnexpectedCharacters):
-        char = source[exc.pos_in_stream] if exc.pos_in_stream < len(source) else ""
+        at = exc.pos_in_stream or 0
+        char = source[at] if at < len(source) else ""
         found = f"character {char!r}"
         span = Span.point(path, exc.line, exc.column)
     else:  # UnexpectedEOF, or UnexpectedToken at $END: point just past the last character

@@ -42,7 +42,7 @@ def _suppress(findings: list[Finding], files: dict[str, SpecFile]) -> tuple[list
     for finding in findings:
         reason = None
         for allow in allows.get((finding.span.path, finding.span.line), ()):
-            codes = {(lookup(c).code if lookup(c) else c) for c in allow.codes}
+            codes = {rule.code if (rule := lookup(c)) else c for c in allow.codes}
             if finding.code in codes and allow.reason:
                 reason = allow.reason
                 used.add((allow, finding.code))

@@ -43,10 +43,10 @@ def _quote(source: SourceLines, span: Span) -> list[dict[str, Any]]:
 def _docs(report: Report) -> dict[str, str]:
     """The `doc` string of every declaration, by subject (`register/NAME`)."""
     return {
-        f"{type(d).__name__.lower()}/{d.name}": d.doc
+        f"{type(d).__name__.lower()}/{d.name}": doc
         for s in report.specs
         for d in s.declarations()
-        if getattr(d, "doc", None)
+        if (doc := getattr(d, "doc", None))
     }
 
 

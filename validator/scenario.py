@@ -209,7 +209,8 @@ def run(
     lock_ns = scenario.cost_lock_ns if scenario.cost_lock_ns is not None else DEFAULT_LOCK_NS
     threads = scenario.host_threads or DEFAULT_THREADS
     points, overruns = [], []
-    plan, facts = write_plan(spec, vmm), {}
+    plan = write_plan(spec, vmm)
+    facts: dict[str, WriteFacts] = {}
     for count in counts:
         metrics = execute(spec, scenario.kind, vmm, count, plan=plan, facts=facts)
         point = Point(

@@ -33,5 +33,24 @@ class Span(NamedTuple):
         )
 
     @classmethod
+    def between(cls, path: str, first: object, last: object) -> Span:
+        """From where one token (or meta) starts to where another ends."""
+        line, column = start_of(first)
+        end_line, end_column = end_of(last)
+        return cls(path, line, column, end_line, end_column)
+
+    @classmethod
     def point(cls, path: str, line: int, column: int) -> Span:
         return cls(path, line, column, line, column + 1)
+
+
+# lark types a token's positions as optional (a token made by hand may have none); every token
+# the scanner and the parser make has them. These two read them, in this one place.
+def start_of(item: object) -> tuple[int, int]:
+    """(line, column) where a lark Token or a tree's `meta` starts."""
+    return item.line, item.column  # type: ignore[attr-defined]
+
+
+def end_of(item: object) -> tuple[int, int]:
+    """(end line, end column) where a lark Token or a tree's `meta` ends."""
+    return item.end_line, item.end_column  # type: ignore[attr-defined]

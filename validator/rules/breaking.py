@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from validator.catalog import DIFF, reported_by
+from validator.catalog import DIFF, Rule, reported_by
 from validator.findings import ERROR, WARNING
 
 
-def _b(code: str, name: str, summary: str, what: str, why: str, fix: str, severity: str = ERROR):
+def _b(code: str, name: str, summary: str, what: str, why: str, fix: str, severity: str = ERROR) -> Rule:
     doc = f"## What it finds\n{what}\n\n## Why it matters\n{why}\n\n## How to fix\n{fix}"
     return reported_by(DIFF, code, name, severity, summary, doc)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator
+from collections.abc import Collection, Iterable, Iterator
 
 from validator import model as m
 from validator.catalog import CROSSCHECK, LOAD, PARSE, RESOLVE, reported_by, rule
@@ -18,8 +18,8 @@ SIZE_SHIFT, SIZE_MASK = 52, 0xF  # KVM_REG_SIZE_SHIFT / KVM_REG_SIZE_MASK >> shi
 ARM64_SYSREG_BASE = 0x6030_0000_0013_0000  # KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM64_SYSREG
 
 
-def _did_you_mean(name: str, candidates: object) -> str:
-    close = difflib.get_close_matches(name, list(candidates), n=1)  # type: ignore[arg-type]
+def _did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(candidates), n=1)
     return f"did you mean {close[0]}?" if close else ""
 
 
@@ -73,8 +73,8 @@ def undefined_name(spec: ResolvedSpec) -> Iterator[Finding]:
         return  # a file that did not parse may declare the name
     capabilities = {k for k, v in spec.capabilities.items() if isinstance(v, m.Capability)}
 
-    def missing(name: m.Name | None, kind: str, known: object, subject: str) -> Iterator[Finding]:
-        if name is not None and name.text not in known:  # type: ignore[operator]
+    def missing(name: m.Name | None, kind: str, known: Collection[str], subject: str) -> Iterator[Finding]:
+        if name is not None and name.text not in known:
             yield Finding(
                 "E102",
                 name.span,
@@ -151,22 +151,22 @@ def duplicate_name(spec: ResolvedSpec) -> Iterator[Finding]:
                 related=(Related(attr.first, f"first {attr.keyword}"),),
             )
         if isinstance(decl, m.Register):
-            indexes: dict[int, m.Bit] = {}
-            names: dict[str, m.Bit] = {}
+            # Keyed by index and by name in one table: the two kinds of key never meet.
+            seen: dict[tuple[str, int | str], m.Bit] = {}
             for bit in decl.bits:
-                for table, key, what in (
-                    (indexes, bit.index, f"bit {bit.index}"),
-                    (names, bit.name, f"bit name {bit.name}"),
+                for key, what in (
+                    (("index", bit.index), f"bit {bit.index}"),
+                    (("name", bit.name), f"bit name {bit.name}"),
                 ):
-                    if key in table:
+                    if key in seen:
                         yield Finding(
                             "E103",
                             bit.span,
                             f"{what} is defined twice in {decl.name}",
                             subject=f"{subject}/bits/{bit.index}",
-                            related=(Related(table[key].span, f"first {what}"),),
+                            related=(Related(seen[key].span, f"first {what}"),),
                         )
-                    table.setdefault(key, bit)  # type: ignore[arg-type]
+                    seen.setdefault(key, bit)
 
 
 @rule("E104", "duplicate-id", ERROR, "two registers with the same id", stage=RESOLVE)
@@ -232,7 +232,8 @@ def id_width_mismatch(spec: ResolvedSpec) -> Iterator[Finding]:
 def bit_out_of_range(spec: ResolvedSpec) -> Iterator[Finding]:
     """
     ## What it finds
-    A bit whose index is at or above the register's `width`.
+    A bit whose index is at or above the register's `width` (with no `width`, at or above the
+    widest ONE_REG size, 2048).
 
     ## Why it matters
     The bit cannot be set through the register: a feature it stands for can never be offered
@@ -241,15 +242,16 @@ def bit_out_of_range(spec: ResolvedSpec) -> Iterator[Finding]:
     ## How to fix
     Number the bit within the register, or widen the register.
     """
+    widest = max(m.WIDTHS)
     for register in _registers(spec):
-        if register.width is None:
-            continue
+        width = register.width if register.width is not None else widest
         for bit in register.bits:
-            if bit.index >= register.width:
+            if bit.index >= width:
+                where = f"the {width}-bit {register.name}" if register.width is not None else "any register"
                 yield Finding(
                     "E106",
                     bit.span,
-                    f"bit {bit.index} ({bit.name}) does not fit in the {register.width}-bit {register.name}",
+                    f"bit {m.shown_number(bit.index)} ({bit.name}) does not fit in {where}",
                     subject=f"register/{register.name}/bits/{bit.index}",
                     related=(Related(_attr(register, "width"), "width declared here"),),
                 )
@@ -274,17 +276,22 @@ def value_out_of_range(spec: ResolvedSpec) -> Iterator[Finding]:
             yield Finding(
                 "E107",
                 _attr(register, "width"),
-                f"width {register.width} is not a ONE_REG size ({', '.join(map(str, m.WIDTHS))})",
+                f"width {m.shown_number(register.width)} is not a ONE_REG size ({', '.join(map(str, m.WIDTHS))})",
                 subject=subject,
             )
         if register.id is not None and register.id >= 1 << 64:
-            yield Finding("E107", _attr(register, "id"), f"id 0x{register.id:x} is wider than 64 bits", subject=subject)
+            yield Finding(
+                "E107",
+                _attr(register, "id"),
+                f"id {m.shown_number(register.id, True)} is wider than 64 bits",
+                subject=subject,
+            )
         reset = register.reset
-        if reset and reset.value is not None and register.width and reset.value >= 1 << register.width:
+        if reset and reset.value is not None and register.width in m.WIDTHS and reset.value >= 1 << register.width:
             yield Finding(
                 "E107",
                 reset.span,
-                f"reset 0x{reset.value:x} does not fit in {register.width} bits",
+                f"reset {m.shown_number(reset.value, True)} does not fit in {register.width} bits",
                 subject=subject,
                 related=(Related(_attr(register, "width"), "width declared here"),),
             )
@@ -427,7 +434,7 @@ def contradiction(spec: ResolvedSpec) -> Iterator[Finding]:
             opt_ins.append(uniform.opt_in)
         for name in opt_ins:
             cap = query_cap(name)
-            if cap is not None:
+            if cap is not None and name is not None:
                 yield Finding(
                     "E110",
                     name.span,
