@@ -37,6 +37,14 @@ class Rule:
     stage: str
     check: Callable[..., Iterable[Finding]] | None = None
     implemented: bool = True
+    # Checks of the same rule at other stages (C504 judges `since` on a spec, and also what
+    # a proposal adds against its baseline), declared with the rule.
+    also: tuple[tuple[str, Callable[..., Iterable[Finding]]], ...] = ()
+
+    def checks_at(self, stage: str) -> tuple[Callable[..., Iterable[Finding]], ...]:
+        """The rule's checks that run at `stage`."""
+        own = (self.check,) if self.stage == stage and self.check is not None else ()
+        return own + tuple(check for at, check in self.also if at == stage)
 
     @property
     def family(self) -> str:
@@ -54,12 +62,20 @@ class Rule:
 
 
 def rule(
-    code: str, name: str, severity: str, summary: str, *, stage: str = HAZARD
+    code: str,
+    name: str,
+    severity: str,
+    summary: str,
+    *,
+    stage: str = HAZARD,
+    also: dict[str, Callable[..., Iterable[Finding]]] | None = None,
 ) -> Callable[[Callable[..., Iterable[Finding]]], Rule]:
-    """Register a check function; its docstring is the rule's documentation."""
+    """Register a check function; its docstring is the rule's documentation. `also` adds the
+    rule's checks at other stages."""
 
     def wrap(check: Callable[..., Iterable[Finding]]) -> Rule:
-        return Rule(code, name, severity, summary, inspect.cleandoc(check.__doc__ or ""), stage, check)
+        doc = inspect.cleandoc(check.__doc__ or "")
+        return Rule(code, name, severity, summary, doc, stage, check, True, tuple((also or {}).items()))
 
     return wrap
 

@@ -1,9 +1,9 @@
-"""Diff mode: a proposal judged against its baseline.
+"""Diff mode: what changed between a baseline and a proposal.
 
 Declarations match by name; a register whose name is gone matches a new one with the same
-id, which is a rename, not a removal plus an addition. Each change is recorded (the JSON
-`changes`), and each change that breaks userspace becomes a B finding (A302 for new
-asymmetry, C504 for migrated state added off every enumerable interface).
+id, which is a rename, not a removal plus an addition. This module only pairs declarations
+and records each change of value (the JSON `changes`); what a change breaks is judged by the
+DIFF-stage rules (B60x in `rules/breaking.py`, A302, C504), which read the `Comparison`.
 """
 
 from __future__ import annotations
@@ -13,10 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from validator import model as m
-from validator.findings import Finding, Related
-from validator.model import attr_span
+from validator.findings import Finding
 from validator.resolve import KIND_WORD, ResolvedSpec
-from validator.rules._facts import is_new
 from validator.spans import Span
 
 
@@ -188,24 +186,46 @@ def _value_changes(old: object, new: object, subject: str) -> Iterator[Change]:
             yield Change("changed", subject, attribute, str(before), str(after))
 
 
-_Declared = m.Register | m.Feature | m.Interface | m.Capability | m.Lock | m.Scenario
+Declared = m.Register | m.Feature | m.Interface | m.Capability | m.Lock | m.Scenario
 
 # Declarations of the spec's own machinery, not of the kernel's ABI: their changes are
 # listed, and removing them breaks no userspace.
-_NOT_ABI = (m.Lock, m.Scenario)
+NOT_ABI = (m.Lock, m.Scenario)
 
 
-def diff(baseline: ResolvedSpec, proposal: ResolvedSpec, *, file_removed: bool = False) -> DiffResult:
-    """What changed from baseline to proposal, and the findings of what that breaks.
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """A baseline and a proposal, their declarations paired: what the DIFF-stage rules judge.
+
+    `pairs` are (baseline, proposal) declarations of one name (a register renamed with its id
+    kept is a pair too); `removed` are the baseline's alone, `added` the proposal's alone.
+    """
+
+    baseline: ResolvedSpec
+    proposal: ResolvedSpec
+    pairs: tuple[tuple[Declared, Declared], ...]
+    removed: tuple[Declared, ...]
+    added: tuple[Declared, ...]
+    anchor: Span | None  # where a removal is reported; None: where the baseline declared it
+    changes: tuple[Change, ...]
+
+    def register_pairs(self) -> Iterator[tuple[m.Register, m.Register]]:
+        for old, new in self.pairs:
+            if isinstance(old, m.Register) and isinstance(new, m.Register):
+                yield old, new
+
+
+def compare(baseline: ResolvedSpec, proposal: ResolvedSpec, *, file_removed: bool = False) -> Comparison:
+    """What changed from baseline to proposal: the pairing, and every change of value.
 
     `file_removed`: the baseline's root file is gone (the proposal holds only what it
     included): a removal is reported where the baseline declared it.
     """
     changes: list[Change] = []
-    findings: list[Finding] = []
-    anchor = None if file_removed else _anchor(proposal)
-    pairs: list[tuple[_Declared, _Declared]] = []
-    tables: tuple[tuple[type, Mapping[str, _Declared], Mapping[str, _Declared]], ...] = (
+    pairs: list[tuple[Declared, Declared]] = []
+    removed: list[Declared] = []
+    added: list[Declared] = []
+    tables: tuple[tuple[type, Mapping[str, Declared], Mapping[str, Declared]], ...] = (
         (m.Register, baseline.registers, proposal.registers),
         (m.Feature, baseline.features, proposal.features),
         (m.Interface, baseline.interfaces, proposal.interfaces),
@@ -218,10 +238,8 @@ def diff(baseline: ResolvedSpec, proposal: ResolvedSpec, *, file_removed: bool =
         for name, old in base_table.items():
             new = new_table.get(name) or renamed.get(name)
             if new is None:
-                subject = f"{KIND_WORD[kind]}/{name}"
-                changes.append(Change("removed", subject))
-                if kind not in _NOT_ABI:
-                    findings.append(_removed(subject, f"{KIND_WORD[kind]} {name}", anchor, old.span))
+                changes.append(Change("removed", f"{KIND_WORD[kind]}/{name}"))
+                removed.append(old)
                 continue
             if new.name != name:
                 changes.append(Change("renamed", f"register/{new.name}", "name", name, new.name))
@@ -230,17 +248,14 @@ def diff(baseline: ResolvedSpec, proposal: ResolvedSpec, *, file_removed: bool =
         for name, new in new_table.items():
             if name not in matched:
                 changes.append(Change("added", f"{KIND_WORD[kind]}/{name}"))
-                if isinstance(new, m.Register):
-                    findings.extend(_added_unenumerated(proposal, new))
+                added.append(new)
     for old, new in pairs:
         subject = f"{KIND_WORD[type(new)]}/{new.name}"
         changes.extend(_value_changes(old, new, subject))
         if isinstance(old, m.Register) and isinstance(new, m.Register):
             changes.extend(_bit_changes(old, new, subject))
-            findings.extend(_register_breaks(old, new, subject))
-        if isinstance(old, m.Register | m.Feature) and isinstance(new, m.Register | m.Feature):
-            findings.extend(_asymmetry(old, new, subject))
-    return DiffResult(tuple(changes), tuple(findings))
+    anchor = None if file_removed else _anchor(proposal)
+    return Comparison(baseline, proposal, tuple(pairs), tuple(removed), tuple(added), anchor, tuple(changes))
 
 
 def _caps(spec: ResolvedSpec) -> dict[str, m.Capability]:
@@ -263,17 +278,6 @@ def _anchor(proposal: ResolvedSpec) -> Span | None:
     return Span.point(proposal.root, 1, 1) if proposal.files else None
 
 
-def _removed(subject: str, what: str, at: Span | None, was: Span) -> Finding:
-    return Finding(
-        "B601",
-        at or was,
-        f"{what} is removed; userspace built against the baseline still uses it",
-        subject=subject,
-        hint="keep it: ABI is not removed (document it as deprecated instead)",
-        related=(Related(was, f"{what} in the baseline"),),
-    )
-
-
 def _bit_changes(old: m.Register, new: m.Register, subject: str) -> Iterator[Change]:
     old_bits = {b.index: describe(b) for b in old.bits}
     new_bits = {b.index: describe(b) for b in new.bits}
@@ -282,187 +286,3 @@ def _bit_changes(old: m.Register, new: m.Register, subject: str) -> Iterator[Cha
         if before != after:
             kind = "added" if not before else "removed" if not after else "changed"
             yield Change(kind, subject, "bit", before, after)
-
-
-def _register_breaks(old: m.Register, new: m.Register, subject: str) -> Iterator[Finding]:
-    def finding(code: str, attribute: str, message: str, hint: str, was: Span | None = None) -> Finding:
-        return Finding(
-            code,
-            attr_span(new, attribute),
-            f"{new.name}: {message}",
-            subject=subject,
-            hint=hint,
-            related=(Related(was or attr_span(old, attribute), "in the baseline"),),
-        )
-
-    if old.id is not None and new.id is not None and old.id != new.id:
-        yield finding(
-            "B602",
-            "id",
-            f"id changed from 0x{old.id:x} to 0x{new.id:x}; saved state no longer restores",
-            "keep the old id; add a new register for a new encoding",
-        )
-    if old.width is not None and new.width is not None and old.width != new.width:
-        yield finding(
-            "B603",
-            "width",
-            f"width changed from {old.width} to {new.width}",
-            "keep the width; add a new register for a wider value",
-        )
-    if old.scope and new.scope and old.scope != new.scope:
-        yield finding(
-            "B604",
-            "scope",
-            f"scope changed from {old.scope} to {new.scope}",
-            "keep the scope, or gate the new behaviour behind an opt-in capability",
-        )
-    kept_paths = {v.text for v in new.via}
-    for via in old.via:
-        if via.text not in kept_paths:
-            yield finding(
-                "B605",
-                "via",
-                f"interface {via.text} no longer reaches it; VMMs that save and restore through it lose the register",
-                "keep the old access path beside the new one",
-                via.span,
-            )
-    for bit in old.bits:
-        if bit.index not in {b.index for b in new.bits}:
-            yield Finding(
-                "B601",
-                new.span,
-                f"bit {bit.index} ({bit.name}) of {new.name} is removed",
-                subject=f"{subject}/bits/{bit.index}",
-                hint="keep the bit; ABI is not removed",
-                related=(Related(bit.span, f"bit {bit.index} in the baseline"),),
-            )
-    yield from _tightened(old, new, finding)
-    if old.reset is not None and new.reset is not None and describe(old.reset) != describe(new.reset):
-        yield finding(
-            "B607",
-            "reset",
-            f"reset changed from {describe(old.reset)} to {describe(new.reset)}",
-            "keep the reset value; guests of VMMs that never write the register change behaviour",
-        )
-    for attribute, errno_before, errno_after in _errnos(old, new):
-        if errno_before and errno_after and errno_before != errno_after:
-            yield finding(
-                "B608",
-                attribute,
-                f"a refused write ({attribute}) now gets {errno_after} instead of {errno_before}",
-                f"keep {errno_before}: VMMs match on errno values",
-            )
-    if (
-        old.reserved is not None
-        and old.reserved.kind == "reject"
-        and (new.reserved is None or new.reserved.kind == "ignore")
-    ):
-        yield finding(
-            "B609",
-            "reserved",
-            "undefined bits were rejected and are now ignored",
-            "keep rejecting undefined bits",
-            old.reserved.span,
-        )
-
-
-def _tightened(old: m.Register, new: m.Register, finding) -> Iterator[Finding]:
-    hint = "keep what the baseline allowed, or refuse it only after an opt-in"
-    if _deadline_rank(new.writable) < _deadline_rank(old.writable):
-        yield finding(
-            "B606",
-            "writable",
-            f"writable {describe(old.writable)} became {describe(new.writable)}: "
-            "writes the baseline accepted are refused",
-            hint,
-        )
-    if (
-        old.rewrite is not None
-        and old.rewrite.same_value_ok
-        and new.rewrite is not None
-        and new.rewrite.errno is not None
-    ):
-        yield finding(
-            "B606", "rewrite", f"an identical rewrite was accepted and now gets {new.rewrite.errno.text}", hint
-        )
-    if old.opt_in is None and new.opt_in is not None:
-        yield finding("B606", "opt_in", f"it now exists only after opting in to {new.opt_in.text}", hint, old.span)
-    if (
-        (old.uniform is None or old.uniform.kind != "enforced")
-        and new.uniform is not None
-        and new.uniform.kind == "enforced"
-    ):
-        yield finding(
-            "B606",
-            "uniform",
-            "differing values across vCPUs were accepted and are now refused",
-            hint,
-            old.uniform.span if old.uniform else old.span,
-        )
-    if (
-        old.reserved is not None
-        and old.reserved.kind == "ignore"
-        and new.reserved is not None
-        and new.reserved.kind == "reject"
-    ):
-        yield finding("B606", "reserved", "writes with undefined bits were accepted and are now refused", hint)
-
-
-def _deadline_rank(writable: m.Writable | None) -> int:
-    """How late a write is still accepted: higher is more permissive."""
-    if writable is None or writable.kind == "always":
-        return len(m.EVENT_ORDER) + 1
-    if writable.kind == "never":
-        return -1
-    if writable.event in m.EVENT_ORDER:
-        return m.EVENT_ORDER.index(writable.event)
-    return m.EVENT_ORDER.index("vcpu_create")  # memslot_create: unordered against vCPU events
-
-
-def _errnos(old: m.Register, new: m.Register) -> Iterator[tuple[str, str | None, str | None]]:
-    for attribute in ("writable", "rewrite", "uniform", "reserved"):
-        before, after = getattr(old, attribute), getattr(new, attribute)
-        yield attribute, _errno(before), _errno(after)
-
-
-def _errno(value: object) -> str | None:
-    errno = getattr(value, "errno", None)
-    return errno.text if errno is not None else None
-
-
-def _asymmetry(old: m.Register | m.Feature, new: m.Register | m.Feature, subject: str) -> Iterator[Finding]:
-    before, after = old.uniform, new.uniform
-    if (
-        before is not None
-        and before.kind in ("enforced", "last_wins")
-        and after is not None
-        and after.kind == "none"
-        and after.opt_in is None
-    ):
-        yield Finding(
-            "A302",
-            new.span,
-            f"{new.name} was uniform across vCPUs ({describe(old.uniform)}) and may now differ per vCPU with no "
-            "opt-in: existing VMMs that rely on every vCPU sharing it break",
-            subject=subject,
-            hint="gate the asymmetry behind a capability: `uniform none opt_in CAP`",
-            related=(Related(after.span, "uniform none"), Related(before.span, "uniform in the baseline")),
-        )
-
-
-def _added_unenumerated(proposal: ResolvedSpec, register: m.Register) -> Iterator[Finding]:
-    """C504 for migrated state added against the baseline (the `since` test covers the rest)."""
-    if not register.migrate or is_new(proposal, register.since):
-        return
-    interfaces = proposal.interfaces_of(register)
-    if interfaces and not any(i.enumerable for i in interfaces):
-        via = ", ".join(i.name for i in interfaces)
-        yield Finding(
-            "C504",
-            register.span,
-            f"{register.name} is migrated state added against the baseline and reached only through {via}, which "
-            "no generic save/restore walks: every VMM needs new code to migrate it",
-            subject=f"register/{register.name}",
-            hint="reach it through an enumerable interface, or document the VMM save/restore sequence",
-            related=(Related(attr_span(register, "via"), f"{via} has no list ioctl"),),
-        )

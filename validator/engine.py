@@ -11,16 +11,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from validator import policy
-from validator.catalog import HAZARD, RESOLVE, SCENARIO
+from validator.catalog import DIFF, HAZARD, RESOLVE, SCENARIO
 from validator.cheader import read_headers
 from validator.config import Config
 from validator.crosscheck import crosscheck, header_registers
-from validator.diff import Change, diff
+from validator.diff import Change, DiffResult, compare
 from validator.findings import Finding, fingerprint
 from validator.load import Unit, display_path, load_units
 from validator.model import SpecFile
 from validator.resolve import ResolvedSpec, resolve
-from validator.rules import rules_for_stage, stamp
+from validator.rules import checks_for_stage, stamp
 from validator.rules.errors import STRUCTURAL_ERRORS
 from validator.scenario import ScenarioResult, run_all
 from validator.sources import LOCAL, GitFiles, InputError, LocalFiles
@@ -62,16 +62,23 @@ def check_unit(unit: Unit) -> tuple[ResolvedSpec, list[Finding], list[ScenarioRe
     spec = resolve(unit)
     findings = list(unit.findings)
     results: list[ScenarioResult] = []
-    for rule in rules_for_stage(RESOLVE):
-        findings.extend(rule.check(spec))  # type: ignore[misc]
+    for check in checks_for_stage(RESOLVE):
+        findings.extend(check(spec))
     if not _has_errors(findings):
-        for rule in rules_for_stage(HAZARD):
-            findings.extend(rule.check(spec))  # type: ignore[misc]
+        for check in checks_for_stage(HAZARD):
+            findings.extend(check(spec))
         if spec.scenarios:
             results = run_all(spec)
-            for rule in rules_for_stage(SCENARIO):
-                findings.extend(rule.check(spec, results))  # type: ignore[misc]
+            for check in checks_for_stage(SCENARIO):
+                findings.extend(check(spec, results))
     return spec, [stamp(f) for f in findings], results
+
+
+def diff(baseline: ResolvedSpec, proposal: ResolvedSpec, *, file_removed: bool = False) -> DiffResult:
+    """What changed, and the findings of the DIFF-stage rules on it (B60x, A302, C504)."""
+    comparison = compare(baseline, proposal, file_removed=file_removed)
+    findings = [finding for check in checks_for_stage(DIFF) for finding in check(comparison)]
+    return DiffResult(comparison.changes, tuple(findings))
 
 
 def _baseline_error(findings: list[Finding]) -> Finding | None:

@@ -6,6 +6,7 @@ catalog. Codes are never reused: a retired code moves to TOMBSTONES.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from validator.catalog import Rule
@@ -32,8 +33,9 @@ def lookup(code_or_name: str) -> Rule | None:
     return BY_CODE.get(code_or_name.upper()) or BY_NAME.get(code_or_name.lower())
 
 
-def rules_for_stage(stage: str) -> tuple[Rule, ...]:
-    return tuple(r for r in CATALOG if r.stage == stage and r.check is not None)
+def checks_for_stage(stage: str) -> tuple[Callable[..., Iterable[Finding]], ...]:
+    """Every check that runs at `stage`, in catalog order."""
+    return tuple(check for r in CATALOG for check in r.checks_at(stage))
 
 
 def stamp(finding: Finding) -> Finding:

@@ -1,93 +1,271 @@
-"""B: breaking changes against a baseline (diff mode)."""
+"""B: breaking changes against a baseline (diff mode).
+
+Each rule reads the `Comparison` that `validator.diff` made (the declarations of baseline and
+proposal, paired) and judges one kind of break; the differ itself only says what changed.
+"""
 
 from __future__ import annotations
 
-from validator.catalog import DIFF, Rule, reported_by
-from validator.findings import ERROR, WARNING
+from collections.abc import Callable, Iterable, Iterator
+
+from validator import model as m
+from validator.catalog import DIFF, Rule
+from validator.diff import NOT_ABI, Comparison, describe
+from validator.findings import ERROR, WARNING, Finding, Related
+from validator.model import attr_span
+from validator.resolve import KIND_WORD
+from validator.spans import Span
+
+Check = Callable[[Comparison], Iterable[Finding]]
 
 
-def _b(code: str, name: str, summary: str, what: str, why: str, fix: str, severity: str = ERROR) -> Rule:
+def _diff_rule(
+    code: str, name: str, summary: str, what: str, why: str, fix: str, severity: str = ERROR
+) -> Callable[[Check], Rule]:
+    """A DIFF-stage rule: its documentation's three sections, and its check."""
     doc = f"## What it finds\n{what}\n\n## Why it matters\n{why}\n\n## How to fix\n{fix}"
-    return reported_by(DIFF, code, name, severity, summary, doc)
+
+    def wrap(check: Check) -> Rule:
+        return Rule(code, name, severity, summary, doc, DIFF, check)
+
+    return wrap
+
+
+def _register_finding(
+    code: str, old: m.Register, new: m.Register, attribute: str, message: str, hint: str, was: Span | None = None
+) -> Finding:
+    """A break of one register, at the proposal's attribute line, the baseline's as related."""
+    return Finding(
+        code,
+        attr_span(new, attribute),
+        f"{new.name}: {message}",
+        subject=f"register/{new.name}",
+        hint=hint,
+        related=(Related(was or attr_span(old, attribute), "in the baseline"),),
+    )
+
+
+@_diff_rule(
+    "B601",
+    "removed",
+    "a register, feature, interface, capability or bit of the baseline is gone",
+    "A register, feature, interface, capability or bit that the baseline has and the proposal lacks.",
+    "Userspace built against the baseline still uses it: a VMM restoring a saved register that is gone "
+    "fails the whole restore, and a migration from an older kernel breaks.",
+    "Keep it (deprecate it in documentation if needed); ABI is not removed.",
+)
+def removed(comparison: Comparison) -> Iterator[Finding]:
+    for old in comparison.removed:
+        if isinstance(old, NOT_ABI):
+            continue
+        what = f"{KIND_WORD[type(old)]} {old.name}"
+        yield Finding(
+            "B601",
+            comparison.anchor or old.span,
+            f"{what} is removed; userspace built against the baseline still uses it",
+            subject=f"{KIND_WORD[type(old)]}/{old.name}",
+            hint="keep it: ABI is not removed (document it as deprecated instead)",
+            related=(Related(old.span, f"{what} in the baseline"),),
+        )
+    for old_register, new_register in comparison.register_pairs():
+        kept = {b.index for b in new_register.bits}
+        for bit in old_register.bits:
+            if bit.index not in kept:
+                yield Finding(
+                    "B601",
+                    new_register.span,
+                    f"bit {bit.index} ({bit.name}) of {new_register.name} is removed",
+                    subject=f"register/{new_register.name}/bits/{bit.index}",
+                    hint="keep the bit; ABI is not removed",
+                    related=(Related(bit.span, f"bit {bit.index} in the baseline"),),
+                )
+
+
+@_diff_rule(
+    "B602",
+    "id-changed",
+    "a register's id changed",
+    "A register whose ONE_REG id differs from the baseline's.",
+    "The id is the name userspace saves state under: a saved image from the old kernel no longer "
+    "restores, and VMMs compiled against the old header address another register.",
+    "Keep the old id; add a new register if the encoding must change.",
+)
+def id_changed(comparison: Comparison) -> Iterator[Finding]:
+    for old, new in comparison.register_pairs():
+        if old.id is not None and new.id is not None and old.id != new.id:
+            message = f"id changed from 0x{old.id:x} to 0x{new.id:x}; saved state no longer restores"
+            yield _register_finding(
+                "B602", old, new, "id", message, "keep the old id; add a new register for a new encoding"
+            )
+
+
+@_diff_rule(
+    "B603",
+    "width-changed",
+    "a register's width changed",
+    "A register whose width differs from the baseline's.",
+    "VMMs size their buffers from the width: a changed width truncates or overruns saved state.",
+    "Keep the width; add a new register for a wider value.",
+)
+def width_changed(comparison: Comparison) -> Iterator[Finding]:
+    for old, new in comparison.register_pairs():
+        if old.width is not None and new.width is not None and old.width != new.width:
+            message = f"width changed from {old.width} to {new.width}"
+            yield _register_finding(
+                "B603", old, new, "width", message, "keep the width; add a new register for a wider value"
+            )
+
+
+@_diff_rule(
+    "B604",
+    "scope-changed",
+    "a register's scope changed",
+    "A register whose scope (vm, vcpu, write_once, ...) differs from the baseline's.",
+    "VMMs save and restore per the scope they learnt: per-vCPU values collapsing into one VM value "
+    "loses state, and the reverse leaves vCPUs unrestored.",
+    "Keep the scope, or gate the new behaviour behind an opt-in capability.",
+)
+def scope_changed(comparison: Comparison) -> Iterator[Finding]:
+    for old, new in comparison.register_pairs():
+        if old.scope and new.scope and old.scope != new.scope:
+            hint = "keep the scope, or gate the new behaviour behind an opt-in capability"
+            yield _register_finding("B604", old, new, "scope", f"scope changed from {old.scope} to {new.scope}", hint)
+
+
+@_diff_rule(
+    "B605",
+    "access-path-removed",
+    "an interface no longer reaches a register",
+    "An interface (`via`) that reached a register in the baseline and no longer does.",
+    "VMMs that save and restore through that interface lose the register.",
+    "Keep the old access path working beside the new one.",
+)
+def access_path_removed(comparison: Comparison) -> Iterator[Finding]:
+    for old, new in comparison.register_pairs():
+        kept = {v.text for v in new.via}
+        for via in old.via:
+            if via.text not in kept:
+                message = f"interface {via.text} no longer reaches it; VMMs that save and restore through it lose the register"
+                yield _register_finding(
+                    "B605", old, new, "via", message, "keep the old access path beside the new one", via.span
+                )
+
+
+@_diff_rule(
+    "B606",
+    "lifecycle-tightened",
+    "a write the baseline allowed is now refused",
+    "A write the baseline accepted that the proposal refuses: an earlier deadline, `writable never`, "
+    "a new opt-in, an identical rewrite now rejected.",
+    "Existing VMMs issue the write at the time the baseline allowed it: they now fail mid-restore.",
+    "Keep the old deadline, or refuse the write only after an opt-in.",
+)
+def lifecycle_tightened(comparison: Comparison) -> Iterator[Finding]:
+    hint = "keep what the baseline allowed, or refuse it only after an opt-in"
+    for old, new in comparison.register_pairs():
+        if _deadline_rank(new.writable) < _deadline_rank(old.writable):
+            message = (
+                f"writable {describe(old.writable)} became {describe(new.writable)}: "
+                "writes the baseline accepted are refused"
+            )
+            yield _register_finding("B606", old, new, "writable", message, hint)
+        if old.rewrite is not None and old.rewrite.same_value_ok and new.rewrite is not None and new.rewrite.errno:
+            message = f"an identical rewrite was accepted and now gets {new.rewrite.errno.text}"
+            yield _register_finding("B606", old, new, "rewrite", message, hint)
+        if old.opt_in is None and new.opt_in is not None:
+            message = f"it now exists only after opting in to {new.opt_in.text}"
+            yield _register_finding("B606", old, new, "opt_in", message, hint, old.span)
+        if (old.uniform is None or old.uniform.kind != "enforced") and new.uniform and new.uniform.kind == "enforced":
+            message = "differing values across vCPUs were accepted and are now refused"
+            was = old.uniform.span if old.uniform else old.span
+            yield _register_finding("B606", old, new, "uniform", message, hint, was)
+        if old.reserved and old.reserved.kind == "ignore" and new.reserved and new.reserved.kind == "reject":
+            message = "writes with undefined bits were accepted and are now refused"
+            yield _register_finding("B606", old, new, "reserved", message, hint)
+
+
+def _deadline_rank(writable: m.Writable | None) -> int:
+    """How late a write is still accepted: higher is more permissive."""
+    if writable is None or writable.kind == "always":
+        return len(m.EVENT_ORDER) + 1
+    if writable.kind == "never":
+        return -1
+    if writable.event in m.EVENT_ORDER:
+        return m.EVENT_ORDER.index(writable.event)
+    return m.EVENT_ORDER.index("vcpu_create")  # memslot_create: unordered against vCPU events
+
+
+@_diff_rule(
+    "B607",
+    "reset-changed",
+    "a reset value changed",
+    "A register whose reset value differs from the baseline's.",
+    "Guests of VMMs that never write the register see different behaviour after a kernel upgrade.",
+    "Keep the reset value, or make the change opt-in.",
+    WARNING,
+)
+def reset_changed(comparison: Comparison) -> Iterator[Finding]:
+    for old, new in comparison.register_pairs():
+        if old.reset is not None and new.reset is not None and describe(old.reset) != describe(new.reset):
+            message = f"reset changed from {describe(old.reset)} to {describe(new.reset)}"
+            hint = "keep the reset value; guests of VMMs that never write the register change behaviour"
+            yield _register_finding("B607", old, new, "reset", message, hint)
+
+
+@_diff_rule(
+    "B608",
+    "errno-changed",
+    "the errno of a refused write changed",
+    "A refused write whose errno differs from the baseline's (deadline, rewrite, uniformity, reserved bits).",
+    "VMMs match on errno values to decide whether to retry, skip or fail.",
+    "Keep the errno.",
+)
+def errno_changed(comparison: Comparison) -> Iterator[Finding]:
+    for old, new in comparison.register_pairs():
+        for attribute in ("writable", "rewrite", "uniform", "reserved"):
+            before, after = _errno(getattr(old, attribute)), _errno(getattr(new, attribute))
+            if before and after and before != after:
+                message = f"a refused write ({attribute}) now gets {after} instead of {before}"
+                yield _register_finding(
+                    "B608", old, new, attribute, message, f"keep {before}: VMMs match on errno values"
+                )
+
+
+def _errno(value: object) -> str | None:
+    errno: m.Name | None = getattr(value, "errno", None)
+    return errno.text if errno is not None else None
+
+
+@_diff_rule(
+    "B609",
+    "reserved-loosened",
+    "reserved bits were rejected and are now ignored",
+    "A bitmap whose undefined bits were rejected in the baseline and are ignored in the proposal.",
+    "Once writes with undefined bits succeed, VMMs start setting them, and the bits can never be given "
+    "a meaning safely.",
+    "Keep rejecting undefined bits.",
+)
+def reserved_loosened(comparison: Comparison) -> Iterator[Finding]:
+    for old, new in comparison.register_pairs():
+        if (
+            old.reserved is not None
+            and old.reserved.kind == "reject"
+            and (new.reserved is None or new.reserved.kind == "ignore")
+        ):
+            message = "undefined bits were rejected and are now ignored"
+            yield _register_finding(
+                "B609", old, new, "reserved", message, "keep rejecting undefined bits", old.reserved.span
+            )
 
 
 RULES = (
-    _b(
-        "B601",
-        "removed",
-        "a register, feature, interface, capability or bit of the baseline is gone",
-        "A register, feature, interface, capability or bit that the baseline has and the proposal lacks.",
-        "Userspace built against the baseline still uses it: a VMM restoring a saved register that is gone "
-        "fails the whole restore, and a migration from an older kernel breaks.",
-        "Keep it (deprecate it in documentation if needed); ABI is not removed.",
-    ),
-    _b(
-        "B602",
-        "id-changed",
-        "a register's id changed",
-        "A register whose ONE_REG id differs from the baseline's.",
-        "The id is the name userspace saves state under: a saved image from the old kernel no longer "
-        "restores, and VMMs compiled against the old header address another register.",
-        "Keep the old id; add a new register if the encoding must change.",
-    ),
-    _b(
-        "B603",
-        "width-changed",
-        "a register's width changed",
-        "A register whose width differs from the baseline's.",
-        "VMMs size their buffers from the width: a changed width truncates or overruns saved state.",
-        "Keep the width; add a new register for a wider value.",
-    ),
-    _b(
-        "B604",
-        "scope-changed",
-        "a register's scope changed",
-        "A register whose scope (vm, vcpu, write_once, ...) differs from the baseline's.",
-        "VMMs save and restore per the scope they learnt: per-vCPU values collapsing into one VM value "
-        "loses state, and the reverse leaves vCPUs unrestored.",
-        "Keep the scope, or gate the new behaviour behind an opt-in capability.",
-    ),
-    _b(
-        "B605",
-        "access-path-removed",
-        "an interface no longer reaches a register",
-        "An interface (`via`) that reached a register in the baseline and no longer does.",
-        "VMMs that save and restore through that interface lose the register.",
-        "Keep the old access path working beside the new one.",
-    ),
-    _b(
-        "B606",
-        "lifecycle-tightened",
-        "a write the baseline allowed is now refused",
-        "A write the baseline accepted that the proposal refuses: an earlier deadline, `writable never`, "
-        "a new opt-in, an identical rewrite now rejected.",
-        "Existing VMMs issue the write at the time the baseline allowed it: they now fail mid-restore.",
-        "Keep the old deadline, or refuse the write only after an opt-in.",
-    ),
-    _b(
-        "B607",
-        "reset-changed",
-        "a reset value changed",
-        "A register whose reset value differs from the baseline's.",
-        "Guests of VMMs that never write the register see different behaviour after a kernel upgrade.",
-        "Keep the reset value, or make the change opt-in.",
-        WARNING,
-    ),
-    _b(
-        "B608",
-        "errno-changed",
-        "the errno of a refused write changed",
-        "A refused write whose errno differs from the baseline's (deadline, rewrite, uniformity, reserved bits).",
-        "VMMs match on errno values to decide whether to retry, skip or fail.",
-        "Keep the errno.",
-    ),
-    _b(
-        "B609",
-        "reserved-loosened",
-        "reserved bits were rejected and are now ignored",
-        "A bitmap whose undefined bits were rejected in the baseline and are ignored in the proposal.",
-        "Once writes with undefined bits succeed, VMMs start setting them, and the bits can never be given "
-        "a meaning safely.",
-        "Keep rejecting undefined bits.",
-    ),
+    removed,
+    id_changed,
+    width_changed,
+    scope_changed,
+    access_path_removed,
+    lifecycle_tightened,
+    reset_changed,
+    errno_changed,
+    reserved_loosened,
 )

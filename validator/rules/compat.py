@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from validator.catalog import rule
+from validator import model as m
+from validator.catalog import DIFF, rule
+from validator.diff import Comparison
 from validator.findings import ERROR, INFO, WARNING, Finding, Related
 from validator.model import attr_span
 from validator.resolve import ResolvedSpec
@@ -111,8 +113,32 @@ def new_listed_state(spec: ResolvedSpec) -> Iterator[Finding]:
             )
 
 
+def _added_unenumerated(comparison: Comparison) -> Iterator[Finding]:
+    """C504 in diff mode: migrated state added against the baseline (`since` covers the rest)."""
+    proposal = comparison.proposal
+    for register in comparison.added:
+        if not isinstance(register, m.Register) or not register.migrate or is_new(proposal, register.since):
+            continue
+        interfaces = proposal.interfaces_of(register)
+        if interfaces and not any(i.enumerable for i in interfaces):
+            via = ", ".join(i.name for i in interfaces)
+            yield Finding(
+                "C504",
+                register.span,
+                f"{register.name} is migrated state added against the baseline and reached only through {via}, which "
+                "no generic save/restore walks: every VMM needs new code to migrate it",
+                subject=f"register/{register.name}",
+                hint="reach it through an enumerable interface, or document the VMM save/restore sequence",
+                related=(Related(attr_span(register, "via"), f"{via} has no list ioctl"),),
+            )
+
+
 @rule(
-    "C504", "unenumerated-migration-state", WARNING, "new migrated state reached only through interfaces without list"
+    "C504",
+    "unenumerated-migration-state",
+    WARNING,
+    "new migrated state reached only through interfaces without list",
+    also={DIFF: _added_unenumerated},
 )
 def unenumerated_migration_state(spec: ResolvedSpec) -> Iterator[Finding]:
     """

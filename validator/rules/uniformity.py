@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from validator import model as m
-from validator.catalog import DIFF, reported_by, rule
+from validator.catalog import DIFF, rule
+from validator.diff import Comparison, describe
 from validator.findings import ERROR, WARNING, Finding, Related
 from validator.resolve import ResolvedSpec
 from validator.rules._facts import subject
@@ -45,12 +46,14 @@ def implicit_uniformity_abi(spec: ResolvedSpec) -> Iterator[Finding]:
             )
 
 
-ASYMMETRY_WITHOUT_OPT_IN = reported_by(
-    DIFF,
+@rule(
     "A302",
     "asymmetry-without-opt-in",
     ERROR,
     "something uniform in the baseline may differ per vCPU in the proposal, with no opt_in",
+    stage=DIFF,
+)
+def asymmetry_without_opt_in(comparison: Comparison) -> Iterator[Finding]:
     """
     ## What it finds
     (diff mode) A register or feature that the baseline keeps uniform across vCPUs
@@ -64,7 +67,27 @@ ASYMMETRY_WITHOUT_OPT_IN = reported_by(
 
     ## How to fix
     Gate the asymmetry behind an opt-in capability: `uniform none opt_in CAP`.
-    """,
-)
+    """
+    for old, new in comparison.pairs:
+        if not (isinstance(old, m.Register | m.Feature) and isinstance(new, m.Register | m.Feature)):
+            continue
+        before, after = old.uniform, new.uniform
+        if (
+            before is not None
+            and before.kind in ("enforced", "last_wins")
+            and after is not None
+            and after.kind == "none"
+            and after.opt_in is None
+        ):
+            yield Finding(
+                "A302",
+                new.span,
+                f"{new.name} was uniform across vCPUs ({describe(before)}) and may now differ per vCPU with no "
+                "opt-in: existing VMMs that rely on every vCPU sharing it break",
+                subject=subject(new),
+                hint="gate the asymmetry behind a capability: `uniform none opt_in CAP`",
+                related=(Related(after.span, "uniform none"), Related(before.span, "uniform in the baseline")),
+            )
 
-RULES = (implicit_uniformity_abi, ASYMMETRY_WITHOUT_OPT_IN)
+
+RULES = (implicit_uniformity_abi, asymmetry_without_opt_in)
