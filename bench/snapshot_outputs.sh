@@ -20,4 +20,5 @@ done
 run diff "$examples/vcpu-features-base.uapi" "$examples/vcpu-features-asymmetric.uapi" --format json >"$out/diff.asymmetric.json" 2>&1
 run simulate spec/kvm --format json >"$out/simulate.json" 2>&1
 run compare "$examples/hypercall-bitmaps.uapi" "$examples/hypercall-bitmaps-vm-fd.uapi" "$examples/hypercall-bitmaps-write-once.uapi" >"$out/compare.txt" 2>&1
+run crosscheck spec/kvm --header spec/kvm/arm64/kvm-uapi.h --format json >"$out/crosscheck.json" 2>&1
 echo "wrote $(ls "$out" | wc -l) outputs to $out"

@@ -1,4 +1,5 @@
-"""Cross-checking a spec against the kernel's C UAPI headers (E111, H901, H902)."""
+"""Cross-checking a spec against the kernel's C UAPI headers: the header's register ids,
+and the `HeaderCheck` the CROSSCHECK-stage rules (E111, H901, H902) judge."""
 
 from __future__ import annotations
 
@@ -6,8 +7,6 @@ from dataclasses import dataclass
 
 from validator import model as m
 from validator.cheader import Header, Macro, Unreadable, evaluate
-from validator.findings import Finding, Related
-from validator.model import attr_span
 from validator.resolve import ResolvedSpec
 from validator.spans import Span
 
@@ -46,67 +45,45 @@ def header_registers(header: Header) -> HeaderRegisters:
     return HeaderRegisters(found, unreadable)
 
 
-def _where(macro: Macro) -> Span:
+def where(macro: Macro) -> Span:
+    """Where a header macro is defined (its line)."""
     return Span.point(macro.path, macro.line, 1)
 
 
-def crosscheck(specs: list[ResolvedSpec], registers: HeaderRegisters, anchor: Span | None = None) -> list[Finding]:
-    """Everything checked together is "the spec": a register one file defines is not missing."""
-    findings: list[Finding] = []
+@dataclass(frozen=True, slots=True)
+class HeaderCheck:
+    """Specs checked together against headers: what the CROSSCHECK-stage rules judge (E111,
+    H901, H902). Everything checked together is "the spec": a register one file defines is
+    not missing."""
+
+    registers: tuple[m.Register, ...]  # every register with an id, the first of each name
+    names: frozenset[str]  # every register name of the specs, with an id or not
+    header: HeaderRegisters
+    anchor: Span  # where H901 stands: the `# header:` line, else the api statement
+    spec_ids: frozenset[int]
+    spec_families: frozenset[int]
+    header_ids: frozenset[int]
+    header_families: frozenset[int]
+
+
+def header_check(specs: list[ResolvedSpec], registers: HeaderRegisters, anchor: Span | None = None) -> HeaderCheck:
     every: dict[str, m.Register] = {}
     for spec in specs:
         for name, register in spec.registers.items():
             every.setdefault(name, register)
-    spec_regs = [r for r in every.values() if r.id is not None]
-    spec_ids = {r.id for r in spec_regs}
-    header_ids = {value for value, _ in registers.by_name.values()}
-    spec_families = {family(r.id) for r in spec_regs}  # type: ignore[arg-type]
-    header_families = {family(value) for value, _ in registers.by_name.values()}
-    for register in spec_regs:
-        entry = registers.by_name.get(register.name)
-        if entry is not None and entry[0] != register.id:
-            value, macro = entry
-            findings.append(
-                Finding(
-                    "E111",
-                    attr_span(register, "id"),
-                    f"{register.name}: the spec's id is 0x{register.id:x}, the header's {macro.name} is 0x{value:x}",
-                    subject=f"register/{register.name}",
-                    hint=f"use id 0x{value:x}, as the header does",
-                    related=(Related(_where(macro), f"#define {macro.name}"),),
-                )
-            )
-        elif entry is None and register.id not in header_ids and family(register.id) in header_families:  # type: ignore[arg-type]
-            findings.append(
-                Finding(
-                    "H902",
-                    register.span,
-                    f"{register.name} (0x{register.id:x}) is in a register family the header defines, but no header "
-                    "macro has its name or its id",
-                    subject=f"register/{register.name}",
-                    hint="correct the name or id, or cite where the kernel defines it",
-                )
-            )
-    # H901 has no line of the spec to stand on: the `# header:` line that named the header,
-    # else the api statement.
+    with_ids = tuple(r for r in every.values() if r.id is not None)
     first = specs[0]
-    anchor = anchor or (first.api.span if first.api else Span.point(first.root, 1, 1))
-    known_names = set(every)
-    for name, (value, macro) in sorted(registers.by_name.items(), key=lambda item: item[1][0]):
-        if name in known_names or value in spec_ids or family(value) not in spec_families:
-            continue
-        findings.append(
-            Finding(
-                "H901",
-                anchor,
-                f"the header defines {name} (0x{value:x}) in a register family this spec covers, but the spec does not "
-                "describe it",
-                subject=f"header/{name}",
-                hint="describe it (`uapi-validator import` writes a start), or leave it out knowingly",
-                related=(Related(_where(macro), f"#define {name}"),),
-            )
-        )
-    return findings
+    header_ids = frozenset(value for value, _ in registers.by_name.values())
+    return HeaderCheck(
+        with_ids,
+        frozenset(every),
+        registers,
+        anchor or (first.api.span if first.api else Span.point(first.root, 1, 1)),
+        frozenset(r.id for r in with_ids if r.id is not None),
+        frozenset(family(r.id) for r in with_ids if r.id is not None),
+        header_ids,
+        frozenset(family(value) for value in header_ids),
+    )
 
 
 def import_spec(registers: HeaderRegisters, prefix: str) -> list[dict[str, object]]:

@@ -11,10 +11,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from validator import policy
-from validator.catalog import DIFF, HAZARD, RESOLVE, SCENARIO
+from validator.catalog import CROSSCHECK, DIFF, HAZARD, RESOLVE, SCENARIO
 from validator.cheader import read_headers
 from validator.config import Config
-from validator.crosscheck import crosscheck, header_registers
+from validator.crosscheck import header_check, header_registers
 from validator.diff import Change, DiffResult, compare
 from validator.findings import Finding, fingerprint
 from validator.load import Unit, display_path, load_units
@@ -127,7 +127,8 @@ def _crosscheck(
     if registers.unreadable and notes is not None:
         notes.append(f"{', '.join(headers)}: {registers.unreadable} macro(s) could not be evaluated and were skipped")
     directive = next((d.span for spec in specs for d in spec.files[0].headers), None)
-    return [stamp(f) for f in crosscheck(specs, registers, directive)]
+    check = header_check(specs, registers, directive)
+    return [stamp(f) for rule_check in checks_for_stage(CROSSCHECK) for f in rule_check(check)]
 
 
 def _headers_key(unit: Unit, headers: list[str], given: bool) -> tuple[str, ...]:

@@ -7,6 +7,7 @@ from collections.abc import Collection, Iterable, Iterator
 
 from validator import model as m
 from validator.catalog import CROSSCHECK, LOAD, PARSE, RESOLVE, reported_by, rule
+from validator.crosscheck import HeaderCheck, where
 from validator.errnos import LINUX_ERRNOS
 from validator.findings import ERROR, Finding, Related
 from validator.model import attr_span as _attr
@@ -444,12 +445,8 @@ def contradiction(spec: ResolvedSpec) -> Iterator[Finding]:
                 )
 
 
-ID_DIFFERS_FROM_HEADER = reported_by(
-    CROSSCHECK,
-    "E111",
-    "id-differs-from-header",
-    ERROR,
-    "a register id that differs from the header's macro",
+@rule("E111", "id-differs-from-header", ERROR, "a register id that differs from the header's macro", stage=CROSSCHECK)
+def id_differs_from_header(check: HeaderCheck) -> Iterator[Finding]:
     """
     ## What it finds
     (crosscheck) A register whose `id` differs from the value of the C UAPI header macro of
@@ -462,8 +459,19 @@ ID_DIFFERS_FROM_HEADER = reported_by(
 
     ## How to fix
     Correct the spec's `id` (or, if the header is what is wrong, the header, before it ships).
-    """,
-)
+    """
+    for register in check.registers:
+        entry = check.header.by_name.get(register.name)
+        if entry is not None and register.id is not None and entry[0] != register.id:
+            value, macro = entry
+            yield Finding(
+                "E111",
+                _attr(register, "id"),
+                f"{register.name}: the spec's id is 0x{register.id:x}, the header's {macro.name} is 0x{value:x}",
+                subject=f"register/{register.name}",
+                hint=f"use id 0x{value:x}, as the header does",
+                related=(Related(where(macro), f"#define {macro.name}"),),
+            )
 
 
 @rule("E112", "id-encoding-mismatch", ERROR, "an id that does not pack its declared encoding", stage=RESOLVE)
@@ -522,6 +530,6 @@ RULES = (
     unknown_errno,
     INCLUDE_ESCAPES_ROOT,
     contradiction,
-    ID_DIFFERS_FROM_HEADER,
+    id_differs_from_header,
     id_encoding_mismatch,
 )

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from validator.catalog import CROSSCHECK, reported_by
-from validator.findings import INFO
+from collections.abc import Iterator
 
-MISSING_FROM_SPEC = reported_by(
-    CROSSCHECK,
-    "H901",
-    "register-missing-from-spec",
-    INFO,
-    "a header register the spec does not describe",
+from validator.catalog import CROSSCHECK, rule
+from validator.crosscheck import HeaderCheck, family, where
+from validator.findings import INFO, Finding, Related
+
+
+@rule("H901", "register-missing-from-spec", INFO, "a header register the spec does not describe", stage=CROSSCHECK)
+def register_missing_from_spec(check: HeaderCheck) -> Iterator[Finding]:
     """
     ## What it finds
     A register id macro in the header, in a register family (the id's architecture, size and
@@ -22,15 +22,25 @@ MISSING_FROM_SPEC = reported_by(
     ## How to fix
     Describe the register (`uapi-validator import` writes a starting point), or leave it out
     knowingly.
-    """,
-)
+    """
+    # H901 has no line of the spec to stand on: the `# header:` line that named the header,
+    # else the api statement.
+    for name, (value, macro) in sorted(check.header.by_name.items(), key=lambda item: item[1][0]):
+        if name in check.names or value in check.spec_ids or family(value) not in check.spec_families:
+            continue
+        yield Finding(
+            "H901",
+            check.anchor,
+            f"the header defines {name} (0x{value:x}) in a register family this spec covers, but the spec does not "
+            "describe it",
+            subject=f"header/{name}",
+            hint="describe it (`uapi-validator import` writes a start), or leave it out knowingly",
+            related=(Related(where(macro), f"#define {name}"),),
+        )
 
-MISSING_FROM_HEADER = reported_by(
-    CROSSCHECK,
-    "H902",
-    "register-missing-from-header",
-    INFO,
-    "a spec register the header does not define",
+
+@rule("H902", "register-missing-from-header", INFO, "a spec register the header does not define", stage=CROSSCHECK)
+def register_missing_from_header(check: HeaderCheck) -> Iterator[Finding]:
     """
     ## What it finds
     A spec register with an id in a family the header defines registers for, matched by no
@@ -42,7 +52,20 @@ MISSING_FROM_HEADER = reported_by(
 
     ## How to fix
     Correct the spec's name or id, or note where the kernel defines it.
-    """,
-)
+    """
+    for register in check.registers:
+        register_id = register.id
+        if register_id is None or register.name in check.header.by_name:
+            continue
+        if register_id not in check.header_ids and family(register_id) in check.header_families:
+            yield Finding(
+                "H902",
+                register.span,
+                f"{register.name} (0x{register_id:x}) is in a register family the header defines, but no header "
+                "macro has its name or its id",
+                subject=f"register/{register.name}",
+                hint="correct the name or id, or cite where the kernel defines it",
+            )
 
-RULES = (MISSING_FROM_SPEC, MISSING_FROM_HEADER)
+
+RULES = (register_missing_from_spec, register_missing_from_header)
