@@ -7,13 +7,14 @@ reason, so JSON and review documents can list them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 
+from validator.catalog import POLICY
 from validator.config import Config
 from validator.findings import Finding
 from validator.model import Allow, SpecFile
-from validator.rules import lookup, stamp
+from validator.rules import checks_for_stage, lookup, stamp
+from validator.rules.directives import Suppressions
 
 HYGIENE_CODES = frozenset({"D801", "D802"})  # what policy itself reports, on the suppressions
 
@@ -48,32 +49,7 @@ def _suppress(findings: list[Finding], files: dict[str, SpecFile]) -> tuple[list
                 used.add((allow, finding.code))
                 break
         result.append(replace(finding, suppressed=reason) if reason else finding)
-    return result, list(_hygiene(allows, used))
-
-
-def _hygiene(allows: dict[tuple[str, int], list[Allow]], used: set[tuple[Allow, str]]) -> Iterator[Finding]:
-    for group in allows.values():
-        for allow in group:
-            if not allow.reason:
-                yield stamp(
-                    Finding(
-                        "D801",
-                        allow.span,
-                        f"`# allow: {', '.join(allow.codes)}` gives no reason",
-                        hint="write the reason after `--`: `# allow: S201 -- why this is acceptable`",
-                    )
-                )
-                continue
-            for code in allow.codes:
-                rule = lookup(code)
-                if rule is None:
-                    yield stamp(Finding("D802", allow.span, f"`# allow:` names {code}, which is no rule code or name"))
-                elif (allow, rule.code) not in used:
-                    yield stamp(
-                        Finding(
-                            "D802",
-                            allow.span,
-                            f"`# allow: {code}` suppresses nothing on line {allow.target_line}",
-                            hint="remove it: the finding it was written for is gone",
-                        )
-                    )
+    # What the suppressions themselves deserve (D801, D802) is judged by the POLICY-stage rules.
+    every = tuple(allow for group in allows.values() for allow in group)
+    judged = Suppressions(every, frozenset(used))
+    return result, [stamp(f) for check in checks_for_stage(POLICY) for f in check(judged)]

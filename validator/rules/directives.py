@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
-from validator.catalog import POLICY, RESOLVE, reported_by, rule
+from validator.catalog import POLICY, RESOLVE, rule
 from validator.findings import WARNING, Finding
+from validator.model import Allow
 from validator.resolve import ResolvedSpec
 
-ALLOW_WITHOUT_REASON = reported_by(
-    POLICY,
-    "D801",
-    "allow-without-reason",
-    WARNING,
-    "a `# allow:` that gives no reason",
+
+@dataclass(frozen=True, slots=True)
+class Suppressions:
+    """What the POLICY-stage rules judge: every `# allow:` of the files, and which of its
+    codes suppressed a finding (policy decides that; these rules judge the comments)."""
+
+    allows: tuple[Allow, ...]
+    used: frozenset[tuple[Allow, str]]  # (allow, rule code) pairs that suppressed something
+
+
+@rule("D801", "allow-without-reason", WARNING, "a `# allow:` that gives no reason", stage=POLICY)
+def allow_without_reason(suppressions: Suppressions) -> Iterator[Finding]:
     """
     ## What it finds
     A suppression comment `# allow: CODE` with no `-- reason` after the codes. It suppresses
@@ -25,15 +33,19 @@ ALLOW_WITHOUT_REASON = reported_by(
 
     ## How to fix
     Write the reason: `# allow: S201 -- the value is per-VM by design; see <thread>`.
-    """,
-)
+    """
+    for allow in suppressions.allows:
+        if not allow.reason:
+            yield Finding(
+                "D801",
+                allow.span,
+                f"`# allow: {', '.join(allow.codes)}` gives no reason",
+                hint="write the reason after `--`: `# allow: S201 -- why this is acceptable`",
+            )
 
-UNUSED_ALLOW = reported_by(
-    POLICY,
-    "D802",
-    "unused-allow",
-    WARNING,
-    "a `# allow:` that suppresses nothing",
+
+@rule("D802", "unused-allow", WARNING, "a `# allow:` that suppresses nothing", stage=POLICY)
+def unused_allow(suppressions: Suppressions) -> Iterator[Finding]:
     """
     ## What it finds
     A suppression comment naming a rule that reports nothing on the line it applies to (its
@@ -45,8 +57,23 @@ UNUSED_ALLOW = reported_by(
 
     ## How to fix
     Remove the suppression, or move it to the declaration the finding is reported on.
-    """,
-)
+    """
+    from validator.rules import lookup  # the registry holds this module: look codes up late
+
+    for allow in suppressions.allows:
+        if not allow.reason:
+            continue  # D801's: a suppression without a reason suppresses nothing yet
+        for code in allow.codes:
+            rule_of_code = lookup(code)
+            if rule_of_code is None:
+                yield Finding("D802", allow.span, f"`# allow:` names {code}, which is no rule code or name")
+            elif (allow, rule_of_code.code) not in suppressions.used:
+                yield Finding(
+                    "D802",
+                    allow.span,
+                    f"`# allow: {code}` suppresses nothing on line {allow.target_line}",
+                    hint="remove it: the finding it was written for is gone",
+                )
 
 
 @rule("D803", "todo-left", WARNING, "a `# todo:` the author has not done yet", stage=RESOLVE)
@@ -75,4 +102,4 @@ def todo_left(spec: ResolvedSpec) -> Iterator[Finding]:
             )
 
 
-RULES = (ALLOW_WITHOUT_REASON, UNUSED_ALLOW, todo_left)
+RULES = (allow_without_reason, unused_allow, todo_left)
