@@ -230,8 +230,13 @@ def test_the_cycle_collector_is_paused_only_while_a_command_runs(tmp_path, monke
 
     seen = []
     real_check = checking.check
-    monkeypatch.setitem(cli._COMMANDS, "check", lambda args: seen.append(gc.isenabled()) or real_check(args))
-    monkeypatch.setitem(cli._COMMANDS, "lsp", lambda args: seen.append(gc.isenabled()) or 0)
+    check = cli.COMMANDS["check"]
+    monkeypatch.setitem(
+        cli.COMMANDS, "check", check._replace(run=lambda args: seen.append(gc.isenabled()) or real_check(args))
+    )
+    monkeypatch.setitem(
+        cli.COMMANDS, "lsp", cli.COMMANDS["lsp"]._replace(run=lambda args: seen.append(gc.isenabled()) or 0)
+    )
     spec = write(tmp_path, "spec.uapi", PRELUDE)
     assert cli.main(["check", str(spec), "--fail-on", "never", "-o", str(tmp_path / "out.txt")]) == 0
     assert cli.main(["lsp"]) == 0

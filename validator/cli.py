@@ -17,12 +17,11 @@ from contextlib import contextmanager
 from typing import NoReturn
 
 from validator import TOOL_NAME, __version__
-from validator.commands import EXIT_INTERNAL, EXIT_USAGE, FAIL_LEVELS, FORMATS, UsageError, authoring, documents, kernel
+from validator.commands import EXIT_INTERNAL, EXIT_USAGE, UsageError, authoring, documents, kernel
 from validator.commands import check as checking
 from validator.config import ConfigError
 from validator.output import OutputError
 from validator.render import TemplateProblem
-from validator.scenario import KINDS, VMMS
 from validator.sources import InputError
 from validator.textfile import FileProblem
 from validator.textsafe import terminal_safe
@@ -33,44 +32,27 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def _output_options(command: argparse.ArgumentParser) -> None:
-    command.add_argument("--format", choices=FORMATS, default="text")
-    command.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
-    command.add_argument(
-        "--output-format",
-        action="append",
-        default=[],
-        metavar="FORMAT=FILE",
-        help="also write FORMAT to FILE (repeatable), beside the main output",
-    )
-    command.add_argument(
-        "--fail-on",
-        choices=FAIL_LEVELS,
-        default="error",
-        help="exit 1 when a finding reaches this severity (default: error)",
-    )
-    command.add_argument("--color", choices=("auto", "always", "never"), default="auto")
-    command.add_argument("--config", metavar="FILE", help="configuration file (default: found upward from the spec)")
-    scope = command.add_mutually_exclusive_group()
-    scope.add_argument(
-        "--new-only",
-        dest="include_baseline",
-        action="store_false",
-        default=False,
-        help="only findings the baseline did not have decide the exit status (default)",
-    )
-    scope.add_argument(
-        "--all",
-        dest="include_baseline",
-        action="store_true",
-        help="every finding decides the exit status, those the baseline had too",
-    )
-
-
-def _document_options(command: argparse.ArgumentParser) -> None:
-    command.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
-    command.add_argument("--date", metavar="TEXT", help="a date to print (documents carry none unless given)")
-    command.add_argument("--template-dir", metavar="DIR", help="templates that override the built-in ones")
+# The commands in the order `--help` lists them.
+ORDER = (
+    "check",
+    "diff",
+    "simulate",
+    "review",
+    "compare",
+    "catalog",
+    "crosscheck",
+    "import",
+    "export",
+    "fmt",
+    "lsp",
+    "test",
+    "rules",
+    "explain",
+)
+COMMANDS = {
+    command.name: command
+    for command in (*checking.COMMANDS, *documents.COMMANDS, *kernel.COMMANDS, *authoring.COMMANDS)
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,97 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"{TOOL_NAME} {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
-
-    check = commands.add_parser("check", help="check specs and report findings")
-    check.add_argument(
-        "paths",
-        nargs="*",
-        metavar="PATH",
-        help="spec files or folders (default: the configuration's `paths`, else the bundled KVM specs)",
-    )
-    check.add_argument("--baseline", metavar="BASE", help="compare with BASE: a file, a folder, or git:REV")
-    _output_options(check)
-
-    diff = commands.add_parser("diff", help="report what breaks between a baseline and a proposal")
-    diff.add_argument("base", metavar="BASE", help="the baseline: a file, a folder, or git:REV")
-    diff.add_argument("proposal", metavar="PROPOSED", help="the proposed spec file or folder")
-    _output_options(diff)
-
-    simulate = commands.add_parser("simulate", help="run scenarios and measure what the design costs")
-    simulate.add_argument("path", metavar="PATH", help="a spec file or folder")
-    simulate.add_argument("--scenario", metavar="NAME", help="run only this declared scenario")
-    simulate.add_argument("--vcpus", metavar="N,N,...", help="vCPU counts (default: each scenario's own)")
-    simulate.add_argument("--kind", choices=KINDS, help="run an undeclared scenario of this kind")
-    simulate.add_argument("--vmm", choices=VMMS, default="generic", help="the VMM model of --kind (default: generic)")
-    simulate.add_argument("--trace", action="store_true", help="print the op sequence for the smallest vCPU count")
-    simulate.add_argument("--format", choices=("text", "json", "csv"), default="text")
-    simulate.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
-
-    review = commands.add_parser("review", help="write a review document (Markdown, HTML, or a mailing-list reply)")
-    review.add_argument(
-        "proposal", nargs="?", metavar="PROPOSED", help="the spec file or folder under review (default: as for check)"
-    )
-    review.add_argument("--baseline", metavar="BASE", help="compare with BASE: a file, a folder, or git:REV")
-    review.add_argument("--format", choices=("markdown", "html", "email"), default="markdown")
-    _document_options(review)
-    review.add_argument(
-        "--fail-on", choices=FAIL_LEVELS, default="error", help="the verdict's fail level (default: error)"
-    )
-    review.add_argument("--config", metavar="FILE", help="configuration file (default: found upward from the spec)")
-    review.add_argument(
-        "--all", dest="include_baseline", action="store_true", help="findings the baseline had count in the verdict too"
-    )
-
-    compare = commands.add_parser("compare", help="compare design alternatives side by side")
-    compare.add_argument("designs", nargs="+", metavar="SPEC", help="two or more spec files or folders")
-    compare.add_argument("--format", choices=("markdown", "html", "text"), default="text")
-    _document_options(compare)
-
-    catalog = commands.add_parser("catalog", help="render the rule catalog (the text `explain` prints)")
-    catalog.add_argument("--format", choices=("markdown", "html"), default="markdown")
-    _document_options(catalog)
-
-    cross = commands.add_parser("crosscheck", help="cross-check register ids against C UAPI headers")
-    cross.add_argument("paths", nargs=1, metavar="SPEC", help="the spec file or folder")
-    cross.add_argument("--header", action="append", required=True, metavar="PATH", help="a C header (repeatable)")
-    _output_options(cross)
-
-    importer = commands.add_parser("import", help="write a starting spec for registers a C header defines")
-    importer.add_argument("--header", action="append", required=True, metavar="PATH", help="a C header (repeatable)")
-    importer.add_argument("--prefix", required=True, help="the macro name prefix, e.g. KVM_REG_ARM_FW")
-    importer.add_argument("--api", default="kvm/arm64", help='the api name to write (default: "kvm/arm64")')
-    importer.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
-
-    export = commands.add_parser("export", help="export what the spec defines (the register list)")
-    export.add_argument("what", choices=("reglist",), help="reglist: the sorted ids of every listed register")
-    export.add_argument("path", metavar="SPEC", help="the spec file or folder")
-    export.add_argument("--format", choices=("text", "c"), default="text")
-    export.add_argument("--check", metavar="FILE", help="compare with a checked-in list; exit 1 on drift")
-    export.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
-
-    fmt = commands.add_parser("fmt", help="rewrite specs in the canonical layout")
-    fmt.add_argument("paths", nargs="*", metavar="PATH", help="spec files or folders (default: the current folder)")
-    mode = fmt.add_mutually_exclusive_group()
-    mode.add_argument(
-        "--check", action="store_true", help="write nothing; exit 1 and show a diff if a file is not formatted"
-    )
-    mode.add_argument("--diff", action="store_true", help="write nothing; show what would change")
-
-    commands.add_parser("lsp", help="run the language server on stdin/stdout (for editors)")
-
-    test = commands.add_parser("test", help="compare findings with each file's `# expect:` comments")
-    test.add_argument(
-        "paths",
-        nargs="*",
-        metavar="PATH",
-        help="spec files or folders (default: the configuration's `paths`, else the bundled specs)",
-    )
-    test.add_argument("--config", metavar="FILE", help="configuration file (default: found upward from the spec)")
-
-    commands.add_parser("rules", help="list the rule catalog")
-
-    explain = commands.add_parser("explain", help="print a rule's documentation and examples")
-    explain.add_argument("rule", metavar="CODE|NAME")
+    for name in ORDER:
+        command = COMMANDS[name]
+        command.add_arguments(commands.add_parser(name, help=command.help))
     return parser
 
 
@@ -191,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         with _collector_paused(args.command != "lsp"):
-            return _COMMANDS[args.command](args)
+            return COMMANDS[args.command].run(args)
     except (InputError, OutputError, UsageError, ConfigError, TemplateProblem, FileProblem) as exc:
         _say(f"{TOOL_NAME}: error: {terminal_safe(exc)}")
         return EXIT_USAGE
@@ -214,21 +108,3 @@ def _say(line: str) -> None:
     if sys.stderr is not None:
         with contextlib.suppress(OSError, ValueError):
             print(line, file=sys.stderr)
-
-
-_COMMANDS = {
-    "lsp": authoring.lsp,
-    "fmt": authoring.fmt,
-    "check": checking.check,
-    "diff": checking.check,
-    "crosscheck": checking.check,
-    "import": kernel.import_header,
-    "export": kernel.export,
-    "simulate": documents.simulate,
-    "review": documents.review,
-    "compare": documents.compare_designs,
-    "catalog": documents.catalog,
-    "test": checking.test,
-    "rules": checking.rules,
-    "explain": checking.explain,
-}

@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import NamedTuple
 
 from validator.config import Config, find_config, load_config
 from validator.engine import Report, check_paths, check_units, directive_baseline
@@ -33,6 +34,57 @@ EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 class UsageError(Exception):
     pass
+
+
+class Command(NamedTuple):
+    """A command: its name and help, its arguments (declared beside its handler), its handler."""
+
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+def output_options(command: argparse.ArgumentParser) -> None:
+    """The options of every command that reports findings."""
+    command.add_argument("--format", choices=FORMATS, default="text")
+    command.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
+    command.add_argument(
+        "--output-format",
+        action="append",
+        default=[],
+        metavar="FORMAT=FILE",
+        help="also write FORMAT to FILE (repeatable), beside the main output",
+    )
+    command.add_argument(
+        "--fail-on",
+        choices=FAIL_LEVELS,
+        default="error",
+        help="exit 1 when a finding reaches this severity (default: error)",
+    )
+    command.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    command.add_argument("--config", metavar="FILE", help="configuration file (default: found upward from the spec)")
+    scope = command.add_mutually_exclusive_group()
+    scope.add_argument(
+        "--new-only",
+        dest="include_baseline",
+        action="store_false",
+        default=False,
+        help="only findings the baseline did not have decide the exit status (default)",
+    )
+    scope.add_argument(
+        "--all",
+        dest="include_baseline",
+        action="store_true",
+        help="every finding decides the exit status, those the baseline had too",
+    )
+
+
+def document_options(command: argparse.ArgumentParser) -> None:
+    """The options of every command that writes a document."""
+    command.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
+    command.add_argument("--date", metavar="TEXT", help="a date to print (documents carry none unless given)")
+    command.add_argument("--template-dir", metavar="DIR", help="templates that override the built-in ones")
 
 
 def _shown(path: Path) -> str:

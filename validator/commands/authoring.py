@@ -12,6 +12,7 @@ from validator.commands import (
     EXIT_FINDINGS,
     EXIT_OK,
     EXIT_USAGE,
+    Command,
     UsageError,
 )
 from validator.config import find_config, load_config
@@ -72,3 +73,23 @@ def lsp(args: argparse.Namespace) -> int:
     except ImportError:
         raise UsageError("the language server needs pygls: pip install 'uapi-validator[lsp]'") from None
     return EXIT_OK if serve() else EXIT_USAGE
+
+
+# The commands of this module: their arguments beside their handlers.
+def _fmt_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="spec files or folders (default: the current folder)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 and show a diff if a file is not formatted"
+    )
+    mode.add_argument("--diff", action="store_true", help="write nothing; show what would change")
+
+
+def _lsp_arguments(parser: argparse.ArgumentParser) -> None:
+    pass  # no arguments
+
+
+COMMANDS = (
+    Command("fmt", "rewrite specs in the canonical layout", _fmt_arguments, fmt),
+    Command("lsp", "run the language server on stdin/stdout (for editors)", _lsp_arguments, lsp),
+)

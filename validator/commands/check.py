@@ -12,8 +12,10 @@ from validator.commands import (
     EXIT_FINDINGS,
     EXIT_OK,
     FORMATS,
+    Command,
     UsageError,
     inputs_of,
+    output_options,
     report_of,
 )
 from validator.docs import rule_doc_view
@@ -127,3 +129,55 @@ def explain(args: argparse.Namespace) -> int:
         raise UsageError(f"no rule has the code or name {args.rule!r} (see `{TOOL_NAME} rules`)")
     write_text(render("explain.txt.j2", {"rule": rule_doc_view(rule)}), None)
     return EXIT_OK
+
+
+# The commands of this module: their arguments beside their handlers.
+def _check_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="spec files or folders (default: the configuration's `paths`, else the bundled KVM specs)",
+    )
+    parser.add_argument("--baseline", metavar="BASE", help="compare with BASE: a file, a folder, or git:REV")
+    output_options(parser)
+
+
+def _diff_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("base", metavar="BASE", help="the baseline: a file, a folder, or git:REV")
+    parser.add_argument("proposal", metavar="PROPOSED", help="the proposed spec file or folder")
+    output_options(parser)
+
+
+def _crosscheck_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs=1, metavar="SPEC", help="the spec file or folder")
+    parser.add_argument("--header", action="append", required=True, metavar="PATH", help="a C header (repeatable)")
+    output_options(parser)
+
+
+def _test_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="spec files or folders (default: the configuration's `paths`, else the bundled specs)",
+    )
+    parser.add_argument("--config", metavar="FILE", help="configuration file (default: found upward from the spec)")
+
+
+def _rules_arguments(parser: argparse.ArgumentParser) -> None:
+    pass  # no arguments
+
+
+def _explain_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("rule", metavar="CODE|NAME")
+
+
+COMMANDS = (
+    Command("check", "check specs and report findings", _check_arguments, check),
+    Command("diff", "report what breaks between a baseline and a proposal", _diff_arguments, check),
+    Command("crosscheck", "cross-check register ids against C UAPI headers", _crosscheck_arguments, check),
+    Command("test", "compare findings with each file's `# expect:` comments", _test_arguments, test),
+    Command("rules", "list the rule catalog", _rules_arguments, rules),
+    Command("explain", "print a rule's documentation and examples", _explain_arguments, explain),
+)

@@ -9,7 +9,10 @@ from validator.commands import (
     DOCUMENT_SUFFIX,
     EXIT_FINDINGS,
     EXIT_OK,
+    FAIL_LEVELS,
+    Command,
     UsageError,
+    document_options,
     inputs_of,
     report_of,
     require_no_errors,
@@ -20,6 +23,7 @@ from validator.engine import check_paths
 from validator.output import write_text
 from validator.render import render
 from validator.review import compare_view, design_facts, review_view
+from validator.scenario import KINDS, VMMS
 from validator.scenario import run as run_scenario
 from validator.spans import Span
 from validator.view import simulation_csv, simulation_json, simulation_view
@@ -103,3 +107,52 @@ def catalog(args: argparse.Namespace) -> int:
         render(f"catalog.{DOCUMENT_SUFFIX[args.format]}.j2", view, template_dir=template_dir_of(args)), args.output
     )
     return EXIT_OK
+
+
+# The commands of this module: their arguments beside their handlers.
+def _simulate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", metavar="PATH", help="a spec file or folder")
+    parser.add_argument("--scenario", metavar="NAME", help="run only this declared scenario")
+    parser.add_argument("--vcpus", metavar="N,N,...", help="vCPU counts (default: each scenario's own)")
+    parser.add_argument("--kind", choices=KINDS, help="run an undeclared scenario of this kind")
+    parser.add_argument("--vmm", choices=VMMS, default="generic", help="the VMM model of --kind (default: generic)")
+    parser.add_argument("--trace", action="store_true", help="print the op sequence for the smallest vCPU count")
+    parser.add_argument("--format", choices=("text", "json", "csv"), default="text")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+
+
+def _review_arguments(parser: argparse.ArgumentParser) -> None:
+
+    parser.add_argument(
+        "proposal", nargs="?", metavar="PROPOSED", help="the spec file or folder under review (default: as for check)"
+    )
+    parser.add_argument("--baseline", metavar="BASE", help="compare with BASE: a file, a folder, or git:REV")
+    parser.add_argument("--format", choices=("markdown", "html", "email"), default="markdown")
+    document_options(parser)
+    parser.add_argument(
+        "--fail-on", choices=FAIL_LEVELS, default="error", help="the verdict's fail level (default: error)"
+    )
+    parser.add_argument("--config", metavar="FILE", help="configuration file (default: found upward from the spec)")
+    parser.add_argument(
+        "--all", dest="include_baseline", action="store_true", help="findings the baseline had count in the verdict too"
+    )
+
+
+def _compare_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("designs", nargs="+", metavar="SPEC", help="two or more spec files or folders")
+    parser.add_argument("--format", choices=("markdown", "html", "text"), default="text")
+    document_options(parser)
+
+
+def _catalog_arguments(parser: argparse.ArgumentParser) -> None:
+
+    parser.add_argument("--format", choices=("markdown", "html"), default="markdown")
+    document_options(parser)
+
+
+COMMANDS = (
+    Command("simulate", "run scenarios and measure what the design costs", _simulate_arguments, simulate),
+    Command("review", "write a review document (Markdown, HTML, or a mailing-list reply)", _review_arguments, review),
+    Command("compare", "compare design alternatives side by side", _compare_arguments, compare_designs),
+    Command("catalog", "render the rule catalog (the text `explain` prints)", _catalog_arguments, catalog),
+)

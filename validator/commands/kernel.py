@@ -11,6 +11,7 @@ from validator.cheader import read_headers
 from validator.commands import (
     EXIT_FINDINGS,
     EXIT_OK,
+    Command,
     UsageError,
     require_no_errors,
 )
@@ -99,3 +100,26 @@ def _name_in(line: str) -> str:
     """The register name a checked-in line carries in its comment, if any."""
     found = re.search(r"(?:#|/\*)\s*([A-Za-z_]\w*)", line)
     return found.group(1) if found else "(unnamed)"
+
+
+# The commands of this module: their arguments beside their handlers.
+def _import_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--header", action="append", required=True, metavar="PATH", help="a C header (repeatable)")
+    parser.add_argument("--prefix", required=True, help="the macro name prefix, e.g. KVM_REG_ARM_FW")
+    parser.add_argument("--api", default="kvm/arm64", help='the api name to write (default: "kvm/arm64")')
+    parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
+
+
+def _export_arguments(parser: argparse.ArgumentParser) -> None:
+
+    parser.add_argument("what", choices=("reglist",), help="reglist: the sorted ids of every listed register")
+    parser.add_argument("path", metavar="SPEC", help="the spec file or folder")
+    parser.add_argument("--format", choices=("text", "c"), default="text")
+    parser.add_argument("--check", metavar="FILE", help="compare with a checked-in list; exit 1 on drift")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
+
+
+COMMANDS = (
+    Command("import", "write a starting spec for registers a C header defines", _import_arguments, import_header),
+    Command("export", "export what the spec defines (the register list)", _export_arguments, export),
+)
