@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from validator import textfile
 from validator.findings import SEVERITIES
 from validator.rules import BY_CODE, BY_NAME
 
@@ -89,7 +90,9 @@ def load_config(path: Path | None) -> Config:
 
 def _read(path: Path) -> dict[str, Any]:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(textfile.read_text(str(path)))
+    except textfile.FileProblem as exc:
+        raise ConfigError(str(exc)) from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

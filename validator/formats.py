@@ -16,6 +16,7 @@ from validator.engine import Report
 from validator.findings import SEVERITY_RANK, Finding, fingerprint
 from validator.rules import CATALOG
 from validator.spans import Span
+from validator.textsafe import visible
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
@@ -119,9 +120,7 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 def _xml(text: str) -> str:
     """Text XML 1.0 can hold: characters it cannot (most C0 controls) written as escapes."""
-    return _NOT_XML.sub(
-        lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text
-    )
+    return _NOT_XML.sub(visible, text)
 
 
 def junit_document(report: Report, fail_on: str, include_baseline: bool) -> str:

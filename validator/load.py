@@ -18,7 +18,7 @@ from validator.model import Include, SpecFile
 from validator.parse import decode, parse_text
 from validator.sources import LOCAL, GitFiles, InputError, LocalFiles
 from validator.spans import Span
-from validator.textfile import MAX_FILE_BYTES, FileProblem
+from validator.textfile import FileProblem
 
 SUFFIX = ".uapi"
 
@@ -218,10 +218,6 @@ def _include_problem(
 
 def _load_file(path: str, files: LocalFiles | GitFiles) -> _Loaded:
     try:
-        size = files.size(path)
-        if size > MAX_FILE_BYTES:
-            message = f"the file is {size} bytes; the limit is {MAX_FILE_BYTES} bytes"
-            return _Loaded(None, Finding("E101", Span.point(path, 1, 1), message))
         data = files.read_bytes(path)
     except FileProblem as exc:
         if exc.kind == "too-large":

@@ -13,7 +13,16 @@ from markupsafe import Markup, escape
 from validator.highlight import css as highlight_css
 from validator.highlight import highlight_html
 from validator.resources import templates_dir
-from validator.textsafe import CONTROL, Trusted, markdown_text, terminal_safe, uapi_comment, uapi_string, visible
+from validator.textsafe import (
+    CONTROL,
+    Trusted,
+    flatten,
+    markdown_text,
+    terminal_safe,
+    uapi_comment,
+    uapi_string,
+    visible,
+)
 
 _AUTOESCAPED = (".html.j2", ".html", ".xml.j2", ".svg.j2")
 _MARKDOWN = (".md.j2",)
@@ -49,8 +58,7 @@ def _md_code(text: object, cell: bool = False) -> Trusted:
     """Text as one Markdown code span: nothing inside is read as markup, and a line break
     cannot end it (the fence is longer than any run of backticks the text holds). In a table
     `cell`, a pipe is escaped, which GFM requires even inside a code span."""
-    flat = CONTROL.sub(lambda m: " " if m.group() in "\r\x0b\x0c\u2028\u2029" else visible(m), str(text))
-    flat = flat.replace("\n", " ") or " "
+    flat = flatten(text).replace("\n", " ") or " "
     runs = [len(run) for run in re.findall(r"`+", flat)]
     fence = "`" * (max(runs, default=0) + 1)
     pad = " " if flat.startswith("`") or flat.endswith("`") else ""
@@ -60,8 +68,7 @@ def _md_code(text: object, cell: bool = False) -> Trusted:
 
 def _md_fenced(text: object) -> Trusted:
     """A line inside a ``` block: shown as it is, except what could end the block or the line."""
-    flat = CONTROL.sub(lambda m: " " if m.group() in "\r\x0b\x0c\u2028\u2029" else visible(m), str(text))
-    return Trusted(flat.replace("```", "`\u200b``"))
+    return Trusted(flatten(text).replace("```", "`\u200b``"))
 
 
 def _gh_data(text: str) -> str:

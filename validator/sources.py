@@ -31,9 +31,6 @@ class LocalFiles:
     def exists(self, path: str) -> bool:
         return os.path.exists(path)
 
-    def size(self, path: str) -> int:
-        return os.path.getsize(path)
-
     def read_bytes(self, path: str) -> bytes:
         return textfile.read_bytes(path)
 
@@ -104,12 +101,14 @@ class GitFiles:
     def exists(self, path: str) -> bool:
         return self.is_file(path) or self.is_dir(path)
 
-    def size(self, path: str) -> int:
-        result = _git(self.repo, "cat-file", "-s", f"{self.rev}:{self._relative(path)}")
-        return int(result.stdout or 0)
-
     def read_bytes(self, path: str) -> bytes:
-        result = _git(self.repo, "cat-file", "blob", f"{self.rev}:{self._relative(path)}")
+        """A blob of the revision, within the reader's one size limit."""
+        object_name = f"{self.rev}:{self._relative(path)}"
+        size = int(_git(self.repo, "cat-file", "-s", object_name).stdout or 0)
+        if size > textfile.MAX_FILE_BYTES:
+            message = f"the file is {size} bytes; the limit is {textfile.MAX_FILE_BYTES} bytes"
+            raise textfile.FileProblem(path, "too-large", message)
+        result = _git(self.repo, "cat-file", "blob", object_name)
         if result.returncode != 0:
             raise OSError(f"git cannot read {path}")
         return result.stdout

@@ -29,13 +29,21 @@ def terminal_safe(value: object) -> str:
     return CONTROL.sub(visible, str(value))
 
 
+_LINE_BREAKERS = "\r\x0b\x0c\u2028\u2029"
+
+
+def flatten(value: object) -> str:
+    """A value kept on one line: what a reader would break a line at becomes a space, other
+    control characters are written as escapes."""
+    return CONTROL.sub(lambda m: " " if m.group() in _LINE_BREAKERS else visible(m), str(value))
+
+
 def markdown_text(value: object) -> str:
     """A value in Markdown: plain text that no renderer reads as markup (no heading, emphasis,
     link, image, HTML or table cell can start inside it, and it cannot break its line)."""
     if isinstance(value, Trusted):
         return value
-    flat = CONTROL.sub(lambda m: " " if m.group() in "\r\x0b\x0c\u2028\u2029" else visible(m), str(value))
-    return _MARKDOWN_SPECIAL.sub(lambda m: "\\" + m.group(), flat)
+    return _MARKDOWN_SPECIAL.sub(lambda m: "\\" + m.group(), flatten(value))
 
 
 def uapi_string(value: object) -> Trusted:
