@@ -188,7 +188,7 @@ def test_configured_paths_are_relative_to_the_configuration_file(tmp_path) -> No
     assert "specs/a.uapi" in review.stdout and review.returncode == 1
 
 
-def test_rules_lists_every_code_and_marks_unchecked_ones() -> None:
+def test_rules_lists_every_code_in_catalog_order() -> None:
     from validator.rules import CATALOG
 
     result = run_cli("rules")
@@ -196,8 +196,6 @@ def test_rules_lists_every_code_and_marks_unchecked_ones() -> None:
     assert [line.split()[0] for line in lines] == [r.code for r in CATALOG]
     assert len(lines) >= 34  # every code of RULES.md, and the project's additions
     assert lines[0].split()[:3] == ["E101", "syntax-error", "error"]
-    s201 = next(line for line in lines if line.startswith("S201"))
-    assert "not yet checked" not in s201
 
 
 @pytest.mark.parametrize("name", ["S201", "vm-state-on-vcpu-path", "s201"])

@@ -9,10 +9,9 @@ from collections import Counter
 import pytest
 
 from tests.conftest import EXAMPLES, ROOT, run_cli, write
-from validator.build import build_file
 from validator.engine import check_paths
 from validator.fmt import FormatError, format_text
-from validator.parse import parse_text
+from validator.parse import parse_file
 
 FILES = [p for p in sorted((ROOT / "spec").rglob("*.uapi")) if "E101" not in str(p)]
 FILES += sorted(EXAMPLES.glob("*.uapi")) if EXAMPLES.is_dir() else []
@@ -30,8 +29,7 @@ def meaning(value):
 
 
 def model(text: str, path: str):
-    parsed = parse_text(text, path)
-    spec = build_file(parsed.statements, parsed.comments, path, text)
+    spec = parse_file(text, path)
     return sorted(map(repr, meaning(spec.declarations))), meaning(spec.api), meaning(spec.includes)
 
 

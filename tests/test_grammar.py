@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import EXAMPLES, needs_examples
-from validator.build import build_file, parse_duration_ns, parse_int, unquote
+from validator.build import SpecBuilder, parse_duration_ns, parse_int, unquote
 from validator.grammar import build_parser
-from validator.parse import parse_text
+from validator.parse import parse_file
 
 EVERY_CONSTRUCT = """\
 # a comment on its own line
@@ -110,9 +110,8 @@ def test_grammar_builds_without_conflicts_in_strict_mode() -> None:
 
 
 def test_every_construct_parses_and_builds() -> None:
-    parsed = parse_text(EVERY_CONSTRUCT, "all.uapi")
-    assert parsed.error is None
-    spec = build_file(parsed.statements, parsed.comments, "all.uapi", EVERY_CONSTRUCT)
+    spec = parse_file(EVERY_CONSTRUCT, "all.uapi")
+    assert spec.syntax_error is None
     kinds = [type(d).__name__ for d in spec.declarations]
     assert (
         kinds == ["Lock"] * 4 + ["Capability"] * 2 + ["Interface"] + ["Register"] * 3 + ["Feature"] + ["Scenario"] * 4
@@ -134,7 +133,7 @@ def test_every_construct_parses_and_builds() -> None:
 @needs_examples
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.uapi")), ids=lambda p: p.name)
 def test_every_normative_example_parses_unchanged(path) -> None:
-    assert parse_text(path.read_text(encoding="utf-8"), str(path)).error is None
+    assert parse_file(path.read_text(encoding="utf-8"), str(path)).syntax_error is None
 
 
 @pytest.mark.parametrize(
@@ -169,8 +168,8 @@ def test_string_escapes() -> None:
     ],
 )
 def test_syntax_error_position_and_words(text: str, line: int, column: int, found: str, expected: str) -> None:
-    error = parse_text(text, "bad.uapi").error
-    assert error is not None and error.code == "E101"
+    error = parse_file(text, "bad.uapi").syntax_error
+    assert error is not None
     assert (error.span.line, error.span.column) == (line, column)
     assert f"unexpected {found}" in error.message
     assert expected in error.message
@@ -179,48 +178,43 @@ def test_syntax_error_position_and_words(text: str, line: int, column: int, foun
 
 def test_keywords_are_whole_words_and_usable_as_names() -> None:
     text = "lock list : vm\nscenario reset : reset {\n}\nregister vm {\n}\n"
-    parsed = parse_text(text, "k.uapi")
-    assert parsed.error is None
-    spec = build_file(parsed.statements, parsed.comments, "k.uapi", text)
+    spec = parse_file(text, "k.uapi")
+    assert spec.syntax_error is None
     assert [d.name for d in spec.declarations] == ["list", "reset", "vm"]
 
 
 def test_an_attribute_line_spans_from_its_keyword_to_its_last_value() -> None:
     lines = ["cost ioctl 2us, lock 1us", "budget serialized 64, ioctls 10, blackout 1ms", "vcpus 1, 64"]
     text = "scenario s : restore {\n" + "".join(f"  {line}  # note\n" for line in lines) + "}\n"
-    [scenario] = parse_text(text, "s.uapi").statements
+    [scenario] = parse_file(text, "s.uapi").declarations
     ends = {attr.span.line: (attr.span.column, attr.span.end_column) for attr in scenario.attrs}
     assert ends == {2 + n: (3, 3 + len(line)) for n, line in enumerate(lines)}
 
 
 def test_crlf_and_missing_final_newline_parse() -> None:
-    assert parse_text('api "a" version "1"\r\nlock a : vm\r\n', "crlf.uapi").error is None
-    assert parse_text("lock a : vm", "eof.uapi").error is None
-    assert parse_text("lock a : vm # comment at end of file", "eof.uapi").error is None
+    assert parse_file('api "a" version "1"\r\nlock a : vm\r\n', "crlf.uapi").syntax_error is None
+    assert parse_file("lock a : vm", "eof.uapi").syntax_error is None
+    assert parse_file("lock a : vm # comment at end of file", "eof.uapi").syntax_error is None
 
 
 def test_comments_and_directives_are_collected_with_lines() -> None:
     text = "# baseline: base.uapi\n\n  # allow: S201 -- reason\nlock a : vm   # expect: E999, S201\n"
-    parsed = parse_text(text, "d.uapi")
-    spec = build_file(parsed.statements, parsed.comments, "d.uapi", text)
+    spec = parse_file(text, "d.uapi")
     assert spec.baseline.path == "base.uapi"
     assert [(e.line, e.codes) for e in spec.expects] == [(4, ("E999", "S201"))]
     assert [(a.line, a.codes, a.reason) for a in spec.allows] == [(3, ("S201",), "reason")]
 
 
 def test_directives_survive_a_syntax_error() -> None:
-    parsed = parse_text("lock a : vm\nlock b : vmx   # expect: E101\n", "e.uapi")
-    assert parsed.error is not None
-    spec = build_file(None, parsed.comments, "e.uapi", "")
+    spec = parse_file("lock a : vm\nlock b : vmx   # expect: E101\n", "e.uapi")
+    assert spec.syntax_error is not None and spec.declarations == ()
     assert [(e.line, e.codes) for e in spec.expects] == [(2, ("E101",))]
 
 
 def test_every_named_rule_has_a_builder_method() -> None:
-    # The builder turns every rule without a method into an inlined list (build._Inlined),
-    # which is right only for rules lark inlines: those whose names start with "_".
-    from validator.build import make_builder
-
-    builder = type(make_builder())
+    # A rule without a method would reach the model as a lark Tree; only the rules lark
+    # inlines (names starting with "_") may have none.
+    builder = SpecBuilder
     named = {str(rule.origin.name) for rule in build_parser().rules}
     missing = sorted(name for name in named if not name.startswith("_") and not hasattr(builder, name))
     assert missing == []

@@ -6,9 +6,8 @@ import dataclasses
 
 import pytest
 
-from validator.build import build_file
 from validator.model import attr_span
-from validator.parse import parse_text
+from validator.parse import parse_file
 
 TEXT = """api "a" version "1"
 register R {
@@ -22,8 +21,7 @@ register R {
 
 
 def build(text: str = TEXT):
-    parsed = parse_text(text, "m.uapi")
-    return build_file(parsed.statements, parsed.comments, "m.uapi", text)
+    return parse_file(text, "m.uapi")
 
 
 def test_declaration_span_covers_keyword_and_name() -> None:

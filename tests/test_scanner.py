@@ -9,24 +9,56 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lark import Token
 
 from tests.conftest import EXAMPLES, ROOT
 from tests.test_robustness import SEEDS, hostile
-from validator.parse import ParsedText, _parser, decode, parse_text
+from validator.lexer import _SCANNER, scan_comments
+from validator.model import SpecFile
+from validator.parse import _parser, decode, parse_file
 
 sys.path.insert(0, str(ROOT / "bench"))
 import generate  # (bench/generate.py: the synthetic specs the benchmark parses)
 
 
-def _observed(parsed: ParsedText) -> tuple[object, ...]:
-    comments = tuple((c.type, str(c), c.line, c.column, c.end_line, c.end_column) for c in parsed.comments)
-    return parsed.statements, comments, parsed.error
+def _observed(spec: SpecFile) -> tuple[object, ...]:
+    # SpecFile's equality covers every declaration, directive and span, and the syntax error.
+    return spec, spec.declarations, spec.syntax_error
 
 
 def assert_same_both_ways(text: str) -> None:
-    fast = parse_text(text, "spec.uapi")
-    words = parse_text(text, "spec.uapi", line_shortcuts=False)
+    fast = parse_file(text, "spec.uapi")
+    words = parse_file(text, "spec.uapi", line_shortcuts=False)
     assert _observed(fast) == _observed(words)
+    expected, stop = _comments_word_by_word(text)
+    assert _comments(scan_comments(text), stop) == expected
+
+
+def _comments(tokens: tuple[Token, ...], stop: int) -> list[tuple[object, ...]]:
+    return [(str(c), c.line, c.column, c.end_line, c.end_column) for c in tokens if (c.start_pos or 0) < stop]
+
+
+def _comments_word_by_word(text: str) -> tuple[list[tuple[object, ...]], int]:
+    """The comments the word scanner meets, token by token, and where it stops (at a character
+    it cannot scan): the oracle for `scan_comments`, which finds them with one search."""
+    found, pos, line, line_start = [], 0, 1, 0
+    while pos < len(text) and (match := _SCANNER.match(text, pos)) is not None:
+        value = match.group()
+        if match.lastgroup == "COMMENT":
+            value = value.rstrip("\r")
+            column = pos - line_start + 1
+            found.append((value, line, column, line, column + len(value)))
+        elif match.lastgroup == "_NL":
+            for offset, piece in enumerate(value.split("\n")[1:], 1):
+                stripped = piece.lstrip(" \t\f")
+                if stripped.startswith("#"):
+                    comment = stripped.rstrip("\r")
+                    column = len(piece) - len(stripped) + 1
+                    found.append((comment, line + offset, column, line + offset, column + len(comment)))
+            line += value.count("\n")
+            line_start = text.rfind("\n", pos, match.end()) + 1
+        pos = match.end()
+    return found, pos
 
 
 def _files() -> list[Path]:

@@ -9,12 +9,12 @@ validator.lexer) arrive as regex matches and are built at the end of this module
 from __future__ import annotations
 
 import re
-from contextvars import ContextVar
 from typing import Any, NamedTuple
 
 from lark import Token, Transformer
 
 from validator import model as m
+from validator.findings import Problem
 from validator.lexer import REGISTER_LINES, LineRun, RegisterBlock, ScannedBits, ScannedLine
 from validator.spans import Span, end_of, start_of
 from validator.textfile import split_lines
@@ -52,26 +52,13 @@ def unquote(text: str) -> str:
     return re.sub(r"\\(.)", r"\1", text[1:-1])
 
 
-# The file whose parse is in progress: the builder runs inside the LALR parser (no tree is
-# built, which halves the time of a large spec), so it learns the path for its spans here.
-_current_path: ContextVar[str] = ContextVar("uapi_current_path", default="")
-
-
-def parsing(path: str) -> Token:
-    """Set the path the builder gives spans; returns the reset token for `done_parsing`."""
-    return _current_path.set(path)  # type: ignore[return-value]
-
-
-def done_parsing(reset: object) -> None:
-    _current_path.reset(reset)  # type: ignore[arg-type]
-
-
-def make_builder() -> Transformer:
-    """The transformer the parser applies as it reduces (see grammar.build_parser)."""
-    return _Builder()
-
-
-def build_file(statements: list[Any] | None, comments: tuple[Token, ...], path: str, text: str) -> m.SpecFile:
+def build_file(
+    statements: list[Any] | None,
+    comments: tuple[Token, ...],
+    path: str,
+    text: str,
+    syntax_error: Problem | None = None,
+) -> m.SpecFile:
     """The model of one parsed file (with no statements: its directives and text only)."""
     statements = statements or []
     kinds: dict[str, list[Any]] = {"api": [], "include": [], "decl": []}
@@ -90,6 +77,7 @@ def build_file(statements: list[Any] | None, comments: tuple[Token, ...], path: 
         baseline=baseline,
         todos=todos,
         headers=headers,
+        syntax_error=syntax_error,
         text=text,
     )
 
@@ -184,43 +172,33 @@ def _last(item: Any) -> tuple[int, int] | None:
     return (span.end_line, span.end_column) if span is not None else None
 
 
-class _Inlined:
-    """What an inlined rule (`_reg_attr`, lark's `__register_star_0`) reduces to: its children,
-    which the enclosing rule's child filter splices in (it reads only `.children`)."""
+class SpecBuilder(Transformer):
+    """The lark tree of one file to its declarations, their spans in `path`. The grammar keeps
+    all tokens, so every rule sees its keyword tokens and spans come from the first and last
+    token it holds. Every named rule has a method (a test checks); lark inlines the rest."""
 
-    __slots__ = ("children",)
-
-    def __init__(self, children: list[Any]) -> None:
-        self.children = children
-
-
-class _Builder(Transformer):
-    """Applied by the LALR parser as it reduces (grammar built with keep_all_tokens), so every
-    rule sees its keyword tokens and spans come from the first and last token it holds."""
-
-    def __default__(self, data: Any, children: list[Any], meta: Any) -> _Inlined:
-        # Only inlined rules reach here (every named rule has a method, as a test checks):
-        # a lark Tree for each would cost a third of the parse of a large spec.
-        return _Inlined(children)
+    def __init__(self, path: str) -> None:
+        super().__init__(visit_tokens=False)
+        self.path = path
 
     def _extent(self, children: list[Any]) -> Span:
         first, last = children[0], children[-1]
         # Most attribute lines start with their keyword token and end with a token: no search.
         if type(first) is Token and type(last) is Token and last.type != "_NL":
-            return Span.between(_current_path.get(), first, last)
+            return Span.between(self.path, first, last)
         start = next(p for p in map(_first, children) if p is not None)
         end = next(p for p in map(_last, reversed(children)) if p is not None)
-        return Span(_current_path.get(), start[0], start[1], end[0], end[1])
+        return Span(self.path, start[0], start[1], end[0], end[1])
 
     def _token_span(self, token: Token) -> Span:
-        return Span.of(_current_path.get(), token)
+        return Span.of(self.path, token)
 
     def _name(self, token: Token | None) -> m.Name | None:
         return None if token is None else m.Name(str(token), self._token_span(token))
 
     def _head(self, keyword: Token, name: Token) -> Span:
         """A declaration's own span: from its keyword through its name."""
-        return Span.between(_current_path.get(), keyword, name)
+        return Span.between(self.path, keyword, name)
 
     def _items(self, children: list[Any]) -> list[_Item]:
         return [c for c in children if isinstance(c, _Item)]
@@ -228,7 +206,7 @@ class _Builder(Transformer):
     # -- top level ---------------------------------------------------------------------------
 
     def start(self, children: list[Any]) -> list[Any]:
-        path = _current_path.get()
+        path = self.path
         return [
             _register_block(path, c) if type(c) is RegisterBlock else c
             for c in children
@@ -270,7 +248,7 @@ class _Builder(Transformer):
 
     def register(self, children: list[Any]) -> m.Register:
         keyword, name = children[:2]
-        path = _current_path.get()
+        path = self.path
         items: list[_Item] = []
         for child in children:
             if type(child) is _Item:

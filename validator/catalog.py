@@ -1,21 +1,24 @@
 """Rule metadata: code, name, severity, documentation and the check that reports it.
 
-Each family module builds its rules with `rule(...)` (a decorator for a check function) or
-`reported_by(...)` (a rule another stage reports: the parser, the loader, diff mode, the
-executable spec). The registry in `validator.rules` is the one list of them all.
+Each family module builds its rules with `rule(...)`, a decorator for a check function that
+yields `Problem`s. The rule turns each into a `Finding` with its own code, name and severity
+(`Rule.run`, `Rule.report`): that is the one place a finding is named, as yamllint's linter
+sets `problem.rule` and pyflakes' message class is the identity. The registry in
+`validator.rules` is the one list of them all.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from validator.findings import Finding
+from validator.findings import Finding, Problem
+
+Check = Callable[..., Iterable[Problem]]
 
 # The stages that report findings, in pipeline order.
-PARSE, LOAD, RESOLVE, HAZARD, DIFF, SCENARIO, POLICY = (
-    "parse",
+LOAD, RESOLVE, HAZARD, DIFF, SCENARIO, POLICY = (
     "load",
     "resolve",
     "hazard",
@@ -35,16 +38,42 @@ class Rule:
     summary: str
     doc: str
     stage: str
-    check: Callable[..., Iterable[Finding]] | None = None
-    implemented: bool = True
+    check: Check
     # Checks of the same rule at other stages (C504 judges `since` on a spec, and also what
     # a proposal adds against its baseline), declared with the rule.
-    also: tuple[tuple[str, Callable[..., Iterable[Finding]]], ...] = ()
+    also: tuple[tuple[str, Check], ...] = ()
 
-    def checks_at(self, stage: str) -> tuple[Callable[..., Iterable[Finding]], ...]:
+    def checks_at(self, stage: str) -> tuple[Check, ...]:
         """The rule's checks that run at `stage`."""
-        own = (self.check,) if self.stage == stage and self.check is not None else ()
+        own = (self.check,) if self.stage == stage else ()
         return own + tuple(check for at, check in self.also if at == stage)
+
+    def run(self, stage: str, *inputs: object) -> Iterator[Finding]:
+        """The findings of the rule's checks at `stage` on `inputs`."""
+        for check in self.checks_at(stage):
+            for problem in check(*inputs):
+                yield self.report(problem, from_diff=stage == DIFF)
+
+    def report(self, problem: Problem, *, from_diff: bool = False) -> Finding:
+        """The finding this rule makes of a problem: the one place code, name and severity
+        are set."""
+        return Finding(
+            self.code,
+            problem.span,
+            problem.message,
+            problem.subject,
+            problem.hint,
+            problem.related,
+            name=self.name,
+            severity=self.severity,
+            from_diff=from_diff,
+        )
+
+    @property
+    def implemented(self) -> bool:
+        """Every catalogued rule has its check; SARIF and JSON still carry the property, which
+        earlier versions set false for rules documented ahead of their check."""
+        return True
 
     @property
     def family(self) -> str:
@@ -68,20 +97,13 @@ def rule(
     summary: str,
     *,
     stage: str = HAZARD,
-    also: dict[str, Callable[..., Iterable[Finding]]] | None = None,
-) -> Callable[[Callable[..., Iterable[Finding]]], Rule]:
+    also: dict[str, Check] | None = None,
+) -> Callable[[Check], Rule]:
     """Register a check function; its docstring is the rule's documentation. `also` adds the
     rule's checks at other stages."""
 
-    def wrap(check: Callable[..., Iterable[Finding]]) -> Rule:
+    def wrap(check: Check) -> Rule:
         doc = inspect.cleandoc(check.__doc__ or "")
-        return Rule(code, name, severity, summary, doc, stage, check, True, tuple((also or {}).items()))
+        return Rule(code, name, severity, summary, doc, stage, check, tuple((also or {}).items()))
 
     return wrap
-
-
-def reported_by(
-    stage: str, code: str, name: str, severity: str, summary: str, doc: str, *, implemented: bool = True
-) -> Rule:
-    """A rule whose findings a stage other than the rule runner reports."""
-    return Rule(code, name, severity, summary, inspect.cleandoc(doc), stage, None, implemented)

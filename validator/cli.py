@@ -12,6 +12,7 @@ import gc
 import os
 import signal
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import NoReturn
@@ -81,8 +82,36 @@ def _collector_paused(pause: bool) -> Iterator[None]:
         gc.enable()
 
 
+def _interrupted(signum: int, frame: object) -> None:
+    """The first Ctrl-C stops the run; from then on Ctrl-C is ignored, so a second one cannot
+    print a traceback while the first unwinds (setting this in the `except` came too late
+    when both arrived within a few milliseconds)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    with _interrupt_once():
+        return _run(args)
+
+
+@contextmanager
+def _interrupt_once() -> Iterator[None]:
+    """Ctrl-C handled by `_interrupted` while a command runs; the caller's handler is back
+    afterwards unless an interrupt came (then Ctrl-C stays ignored until the process ends)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, _interrupted)
+    try:
+        yield
+    finally:
+        if signal.getsignal(signal.SIGINT) is _interrupted:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         with _collector_paused(args.command != "lsp"):
             return COMMANDS[args.command].run(args)
@@ -90,8 +119,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say(f"{TOOL_NAME}: error: {terminal_safe(exc)}")
         return EXIT_USAGE
     except KeyboardInterrupt:
-        # A second Ctrl-C while Python shuts down would print a traceback: ignore it.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
         return 130
     except Exception as exc:  # a bug of ours: one line for the user, the traceback on request
         if os.environ.get("UAPI_VALIDATOR_DEBUG"):

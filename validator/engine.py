@@ -11,17 +11,17 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from validator import policy
-from validator.catalog import CROSSCHECK, DIFF, HAZARD, RESOLVE, SCENARIO
+from validator.catalog import CROSSCHECK, DIFF, HAZARD, LOAD, RESOLVE, SCENARIO
 from validator.cheader import read_headers
 from validator.config import Config
 from validator.crosscheck import header_check, header_registers
 from validator.diff import Change, DiffResult, compare
-from validator.findings import Finding, fingerprint
+from validator.findings import Finding, Problem, fingerprint
 from validator.load import Unit, display_path, load_units
 from validator.model import SpecFile
 from validator.resolve import ResolvedSpec, resolve
-from validator.rules import checks_for_stage, stamp
-from validator.rules.errors import STRUCTURAL_ERRORS
+from validator.rules import run_stage
+from validator.rules.errors import STRUCTURAL_ERRORS, include_escapes_root, undefined_name
 from validator.scenario import ScenarioResult, run_all
 from validator.sources import LOCAL, GitFiles, InputError, LocalFiles
 from validator.spans import Span
@@ -60,25 +60,20 @@ def _has_errors(findings: Iterable[Finding]) -> bool:
 def check_unit(unit: Unit) -> tuple[ResolvedSpec, list[Finding], list[ScenarioResult]]:
     """The unit's spec, its findings, and its scenarios' results (kept for the reports)."""
     spec = resolve(unit)
-    findings = list(unit.findings)
+    findings = run_stage(LOAD, unit) + run_stage(RESOLVE, spec)
     results: list[ScenarioResult] = []
-    for check in checks_for_stage(RESOLVE):
-        findings.extend(check(spec))
     if not _has_errors(findings):
-        for check in checks_for_stage(HAZARD):
-            findings.extend(check(spec))
+        findings += run_stage(HAZARD, spec)
         if spec.scenarios:
             results = run_all(spec)
-            for check in checks_for_stage(SCENARIO):
-                findings.extend(check(spec, results))
-    return spec, [stamp(f) for f in findings], results
+            findings += run_stage(SCENARIO, spec, results)
+    return spec, findings, results
 
 
 def diff(baseline: ResolvedSpec, proposal: ResolvedSpec, *, file_removed: bool = False) -> DiffResult:
     """What changed, and the findings of the DIFF-stage rules on it (B60x, A302, C504)."""
     comparison = compare(baseline, proposal, file_removed=file_removed)
-    findings = [finding for check in checks_for_stage(DIFF) for finding in check(comparison)]
-    return DiffResult(comparison.changes, tuple(findings))
+    return DiffResult(comparison.changes, tuple(run_stage(DIFF, comparison)))
 
 
 def _baseline_error(findings: list[Finding]) -> Finding | None:
@@ -107,7 +102,7 @@ def _compare(
         notes.append(f"{spec.root}: neither the baseline nor the proposal loads; not compared")
     elif not _has_errors(findings):
         d = diff(base_spec, spec)
-        findings = findings + [replace(stamp(f), from_diff=True) for f in d.findings]
+        findings = findings + list(d.findings)
         result = d.changes
     known = {fingerprint(f) for f in base_findings}
     marked = [replace(f, baseline=True) if fingerprint(f) in known else f for f in findings]
@@ -128,7 +123,7 @@ def _crosscheck(
         notes.append(f"{', '.join(headers)}: {registers.unreadable} macro(s) could not be evaluated and were skipped")
     directive = next((d.span for spec in specs for d in spec.files[0].headers), None)
     check = header_check(specs, registers, directive)
-    return [stamp(f) for rule_check in checks_for_stage(CROSSCHECK) for f in rule_check(check)]
+    return run_stage(CROSSCHECK, check)
 
 
 def _headers_key(unit: Unit, headers: list[str], given: bool) -> tuple[str, ...]:
@@ -150,7 +145,7 @@ def check_units(
     of the files it included: every declaration they had and those files no longer make is
     reported removed.
     """
-    findings: dict[tuple, Finding] = {}
+    findings: dict[tuple[str, Span, str], Finding] = {}
     files: dict[str, SpecFile] = {}
     specs: list[ResolvedSpec] = []
     changes: list[Change] = []
@@ -168,12 +163,12 @@ def check_units(
         results.extend(unit_results)
         headers = headers_of(unit)
         if headers and isinstance(headers[0], Finding):
-            unit_findings.extend(stamp(f) for f in headers)
+            unit_findings.extend(headers)
         elif headers and not _has_errors(unit_findings):
             by_headers.setdefault(_headers_key(unit, headers, headers_for is not None), []).append(spec)  # type: ignore[arg-type]
         base = baseline_for(unit) if baseline_for else None
         if isinstance(base, Finding):
-            unit_findings.append(stamp(base))
+            unit_findings.append(base)
         elif base is not None:
             diffed = True
             unit_findings, unit_changes, base_spec, base_policy = _compare(
@@ -189,8 +184,7 @@ def check_units(
         for spec_file in unit.files:
             files.setdefault(spec_file.path, spec_file)
         for finding in unit_findings:
-            # A file included by two roots is checked twice; report each finding once.
-            findings.setdefault((finding.code, finding.span, finding.message), finding)
+            _keep(findings, finding)
     known_header_findings = {
         fingerprint(f)
         for key, (source, group) in base_by_headers.items()
@@ -200,13 +194,13 @@ def check_units(
         for finding in _crosscheck(group, key if headers_for else key[:-1], notes):
             if fingerprint(finding) in known_header_findings:
                 finding = replace(finding, baseline=True)
-            findings.setdefault((finding.code, finding.span, finding.message), finding)
+            _keep(findings, finding)
     for base, remainder in removed:
         diffed = True
         gone = diff(resolve(base), resolve(remainder), file_removed=True)
         changes.extend(gone.changes)
         for finding in gone.findings:
-            findings.setdefault((finding.code, finding.span, finding.message), replace(stamp(finding), from_diff=True))
+            _keep(findings, finding)
     decided = [
         replace(f, baseline=True) if f.code in policy.HYGIENE_CODES and fingerprint(f) in known_policy else f
         for f in policy.apply(list(findings.values()), files, config or Config())
@@ -219,6 +213,11 @@ def check_units(
     )
 
 
+def _keep(findings: dict[tuple[str, Span, str], Finding], finding: Finding) -> None:
+    """Add a finding once: a file included by two roots is checked twice."""
+    findings.setdefault((finding.code, finding.span, finding.message), finding)
+
+
 def _directive_target(unit: Unit, written: str, what: str, span: Span) -> str | Finding:
     """The file a directive of the unit's root names, relative to that file, confined to the
     spec root as includes are (symbolic links resolved): a stranger's spec cannot make the
@@ -227,20 +226,18 @@ def _directive_target(unit: Unit, written: str, what: str, span: Span) -> str | 
     path = display_path(Path(unit.root).parent / written)
     real_root = source.real(unit.spec_root or ".")
     if "\0" in written or os.path.isabs(written) or os.path.commonpath([source.real(path), real_root]) != real_root:
-        return Finding(
-            "E109",
-            span,
-            f"{what} {written} leaves the spec root",
-            subject=what,
-            hint=f"keep the {what} under the spec root",
+        return include_escapes_root.report(
+            Problem(
+                span,
+                f"{what} {written} leaves the spec root",
+                subject=what,
+                hint=f"keep the {what} under the spec root",
+            )
         )
     if not source.is_file(path):
-        return Finding(
-            "E102",
-            span,
-            f"{what} {written} does not exist ({path})",
-            subject=what,
-            hint=f"name a {'spec file' if what == 'baseline' else 'C header'} relative to this one",
+        hint = f"name a {'spec file' if what == 'baseline' else 'C header'} relative to this one"
+        return undefined_name.report(
+            Problem(span, f"{what} {written} does not exist ({path})", subject=what, hint=hint)
         )
     return path
 

@@ -22,12 +22,21 @@ class Related:
 
 
 @dataclass(frozen=True, slots=True)
-class Finding:
-    """One reported problem.
+class Problem:
+    """What a check found, before it is named: the rule that yields it makes it a `Finding`
+    with its code, name and severity (`Rule.report`), so a check never writes its own code."""
 
-    `name` and `severity` are stamped from the catalog by the engine (and the severity may
-    be changed by configuration); rules leave them empty.
-    """
+    span: Span
+    message: str
+    subject: str = ""
+    hint: str = ""
+    related: tuple[Related, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One reported problem, named by its rule (`Rule.report`); configuration may change its
+    severity, and the policy stage marks suppressions."""
 
     code: str
     span: Span

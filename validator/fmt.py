@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from validator.findings import Finding
+from validator.findings import Problem
 from validator.model import ATTRIBUTE_ORDER
-from validator.parse import parse_text
+from validator.parse import parse_file
 
 ORDER = ATTRIBUTE_ORDER
 COMMENT_COLUMN = 42  # trailing comments start here when the code is shorter (as the examples do)
@@ -24,9 +24,9 @@ _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[A-Za-z0-9_]+|[{}():,]|\S')
 class FormatError(Exception):
     """The file does not parse, so it is left as it is."""
 
-    def __init__(self, finding: Finding) -> None:
-        span = finding.span
-        super().__init__(f"{span.path}:{span.line}:{span.column}: {finding.message}")
+    def __init__(self, problem: Problem) -> None:
+        span = problem.span
+        super().__init__(f"{span.path}:{span.line}:{span.column}: {problem.message}")
 
 
 @dataclass
@@ -79,9 +79,9 @@ def _keyword(code: str) -> str:
 
 
 def format_text(text: str, path: str = "<text>") -> str:
-    parsed = parse_text(text, path)
-    if parsed.error is not None:
-        raise FormatError(parsed.error)
+    error = parse_file(text, path).syntax_error
+    if error is not None:
+        raise FormatError(error)
     lines = [_split(raw) for raw in text.replace("\r\n", "\n").split("\n")]
     out: list[str] = []
     pending: list[str] = []  # comment-only lines waiting for the code line they belong to

@@ -19,7 +19,7 @@ except ImportError:  # Windows: no lock, and no wait
     fcntl = None  # type: ignore[assignment]
 
 import lark
-from lark import Lark, Token, Transformer
+from lark import Lark
 
 from validator.lexer import UapiLexer, WordLexer
 from validator.resources import grammar_file
@@ -31,14 +31,9 @@ def grammar_text() -> str:
     return grammar_file().read_text(encoding="utf-8")
 
 
-def build_parser(
-    *,
-    strict: bool = False,
-    lexer_callbacks: dict[str, Callable[[Token], Token]] | None = None,
-    transformer: Transformer | None = None,
-    line_shortcuts: bool = True,
-) -> Lark:
-    """The LALR parser, fed by the project's scanner; with `transformer`, applied as it reduces.
+def build_parser(*, strict: bool = False, line_shortcuts: bool = True) -> Lark:
+    """The LALR parser, fed by the project's scanner; it gives a lark tree, which
+    `validator.build.SpecBuilder` turns into the model.
 
     `line_shortcuts=False` scans every line word by word (see validator.lexer).
     """
@@ -53,8 +48,6 @@ def build_parser(
             keep_all_tokens=True,  # the builder takes spans from each rule's own tokens
             maybe_placeholders=True,
             strict=strict,
-            lexer_callbacks=lexer_callbacks or {},
-            transformer=transformer,
             cache=cache,
         )
 

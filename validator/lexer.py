@@ -3,8 +3,8 @@ on large specs: it tries each terminal in turn).
 
 It is still contextual, as lark's contextual lexer is: a word that spells a keyword is that
 keyword only where the parser state accepts it, and a NAME elsewhere (a scenario may be
-called `reset`). Positions are lark's: 1-based lines and columns, end exclusive. Comments go
-to the lexer callbacks, as lark's lexer sends them, so the directive collector is unchanged.
+called `reset`). Positions are lark's: 1-based lines and columns, end exclusive. Comments
+never reach the parser: `scan_comments` reads them from the text, for the directives.
 
 Line shortcuts: a large spec is mostly register lines, and lark's LALR loop costs a few
 microseconds a token, so the scanner recognises whole lines. Where the parser takes
@@ -121,7 +121,6 @@ class UapiLexer(Lexer):
     line_shortcuts = True
 
     def __init__(self, lexer_conf: Any) -> None:
-        self.callbacks = lexer_conf.callbacks
         # String terminals of the grammar: keywords and punctuation, by their text.
         self.strings = {t.pattern.value: t.name for t in lexer_conf.terminals if t.pattern.type == "str"}
         self.terminals_by_name = {t.name: t for t in lexer_conf.terminals}
@@ -131,7 +130,7 @@ class UapiLexer(Lexer):
         text, pos, end = text_slice.text, text_slice.start, text_slice.end
         line, line_start = 1, 0
         match = _SCANNER.match
-        strings, callbacks = self.strings, self.callbacks
+        strings = self.strings
         table = parser_state.parse_conf.parse_table.states
         at_line_start = self.line_shortcuts
         while pos < end:
@@ -169,12 +168,7 @@ class UapiLexer(Lexer):
             token = _new_token(Token, value)  # lark's Token() adds two layers per token
             token.type, token.value, token.start_pos, token.end_pos = kind, value, pos, next_pos
             token.line, token.column, token.end_line, token.end_column = line, column, end_line, end_column
-            # Comments go to the callbacks; a newline only when it folds a comment line in.
-            if kind == "COMMENT" or (kind == "_NL" and "#" in value):
-                callback = callbacks.get(kind)
-                if callback is not None:
-                    token = callback(token)
-            if kind != "COMMENT":
+            if kind != "COMMENT":  # comments are read apart, by scan_comments
                 yield token
             if kind == "_NL":
                 line, line_start = end_line, text.rfind("\n", pos, next_pos) + 1
@@ -193,52 +187,18 @@ class UapiLexer(Lexer):
             head, lines, close, end, end_line, end_line_start = block
             token = _new_token(RegisterBlock, text[pos:end])
             token.type, token.head, token.lines, token.close = "REGISTER_BLOCK", head, lines, close
-            scanned: list[ScannedLine | ScannedBits] = [head, *lines, close]
         elif "REG_LINES" in actions:
             lines, end, end_line, end_line_start = _register_lines(text, pos, line, line_start)
             if not lines:
                 return None
             token = _new_token(LineRun, text[pos:end])
             token.type, token.lines = "REG_LINES", lines
-            scanned = lines
         else:
             return None
         token.value, token.start_pos, token.end_pos = str(token), pos, end
         token.line, token.column = line, pos - line_start + 1
         token.end_line, token.end_column = end_line, end - end_line_start + 1
-        if "#" in token.value:  # most runs hold no comment at all
-            self._emit_comments(scanned, text)
         return token, end, end_line, end_line_start
-
-    def _emit_comments(self, lines: list[ScannedLine | ScannedBits], text: str) -> None:
-        """Hand the comments of recognised lines to the callbacks, as the word scanner would."""
-        for scanned in lines:
-            if type(scanned) is ScannedBits:
-                self._emit_comments([scanned.open, *scanned.bits, scanned.close], text)
-                continue
-            found, line, column = scanned  # type: ignore[misc]
-            line_start = found.start() - column + 1
-            comment_at = found.start("comment")
-            if comment_at >= 0:
-                self._emit("COMMENT", found.group("comment"), comment_at, line, line_start, line)
-            newline = found.group("nl")
-            if "#" in newline:
-                nl_at, nl_end = found.span("nl")
-                end_column = nl_end - text.rfind("\n", nl_at, nl_end)
-                self._emit("_NL", newline, nl_at, line, line_start, line + newline.count("\n"), end_column)
-
-    def _emit(
-        self, kind: str, value: str, pos: int, line: int, line_start: int, end_line: int, end_column: int = 0
-    ) -> None:
-        callback = self.callbacks.get(kind)
-        if callback is None:
-            return
-        column = pos - line_start + 1
-        token = _new_token(Token, value)
-        token.type, token.value, token.start_pos, token.end_pos = kind, value, pos, pos + len(value)
-        token.line, token.column, token.end_line = line, column, end_line
-        token.end_column = end_column or column + len(value)
-        callback(token)
 
 
 def _register_block(
@@ -309,6 +269,33 @@ def _after(found: re.Match[str], text: str, line: int) -> tuple[int, int, int]:
     """Position, line and line start after a recognised line and its end of line."""
     nl_at, nl_end = found.span("nl")
     return nl_end, line + text.count("\n", nl_at, nl_end), text.rfind("\n", nl_at, nl_end) + 1
+
+
+_STRING_OR_COMMENT = re.compile(rf"{_STRING}|#[^\n]*")
+
+
+def scan_comments(text: str) -> tuple[Token, ...]:
+    """Every comment of the text, as COMMENT tokens with lark's positions (a `#` inside a
+    string is no comment; only strings and comments can hold one). The trailing carriage
+    return of a CRLF line is the line's end, not the comment's."""
+    comments = []
+    line, line_start, counted = 1, 0, 0
+    for found in _STRING_OR_COMMENT.finditer(text):
+        if text[found.start()] != "#":
+            continue
+        pos = found.start()
+        newlines = text.count("\n", counted, pos)
+        if newlines:
+            line += newlines
+            line_start = text.rfind("\n", counted, pos) + 1
+        counted = pos
+        value = found.group().rstrip("\r")
+        column = pos - line_start + 1
+        token = _new_token(Token, value)
+        token.type, token.value, token.start_pos, token.end_pos = "COMMENT", value, pos, pos + len(value)
+        token.line, token.column, token.end_line, token.end_column = line, column, line, column + len(value)
+        comments.append(token)
+    return tuple(comments)
 
 
 class WordLexer(UapiLexer):

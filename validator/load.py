@@ -12,22 +12,31 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from validator.build import build_file
-from validator.findings import Finding
+from validator.findings import Problem
 from validator.model import Include, SpecFile
-from validator.parse import decode, parse_text
+from validator.parse import decode, parse_file
 from validator.sources import LOCAL, GitFiles, InputError, LocalFiles
 from validator.spans import Span
 from validator.textfile import FileProblem
 
 SUFFIX = ".uapi"
 
+# What kept the loader from reading a unit whole; the LOAD-stage rules report each kind
+# (E101 syntax, E102 missing, E109 escape).
+SYNTAX, MISSING, ESCAPE = "syntax", "missing", "escape"
+
+
+@dataclass(frozen=True, slots=True)
+class LoadProblem:
+    kind: str  # SYNTAX | MISSING | ESCAPE
+    problem: Problem
+
 
 @dataclass(frozen=True, slots=True)
 class Unit:
     root: str
     files: tuple[SpecFile, ...]  # the root first, then includes in the order met
-    findings: tuple[Finding, ...]  # E101, E102 (missing include), E109
+    problems: tuple[LoadProblem, ...]  # files that do not parse, includes not followed
     broken: bool  # some file did not parse: names it declares are unknown
     spec_root: str = ""  # the folder includes (and `# header:` files) may not leave
     source: LocalFiles | GitFiles = LOCAL  # where its files (and its headers) are read
@@ -38,8 +47,8 @@ EMPTY_UNIT = Unit("", (), (), False)  # the baseline of a file that is new in th
 
 @dataclass(slots=True)
 class _Loaded:
-    spec: SpecFile | None
-    error: Finding | None
+    spec: SpecFile | None  # None: the file could not be read as text at all
+    error: Problem | None  # its syntax error (a file too large to read, a bad byte, the grammar's)
 
 
 @dataclass(slots=True)
@@ -121,7 +130,7 @@ def load_text_unit(text: str, path: str) -> Unit:
 
 def _load_unit(file: str, root: str, loader: _Loader) -> Unit:
     files: list[SpecFile] = []
-    findings: list[Finding] = []
+    problems: list[LoadProblem] = []
     broken = False
     source = loader.files
     real_root = source.real(root)
@@ -141,7 +150,7 @@ def _load_unit(file: str, root: str, loader: _Loader) -> Unit:
         seen.add(real)
         loaded = loader.load(path)
         if loaded.error:
-            findings.append(loaded.error)
+            problems.append(LoadProblem(SYNTAX, loaded.error))
             broken = True
         chain.append(path)
         chain_real.append(real)
@@ -157,8 +166,8 @@ def _load_unit(file: str, root: str, loader: _Loader) -> Unit:
         # A symbolic link in a checked folder that points out of it (at /proc/self/environ,
         # say) is never read: its text would be quoted in every report.
         message = f"{display_path(file)} is a symbolic link that leaves {display_path(root)}; it is not read"
-        finding = Finding("E109", Span.point(file, 1, 1), message, subject="file")
-        return Unit(file, (), (finding,), True, root, source)
+        problem = LoadProblem(ESCAPE, Problem(Span.point(file, 1, 1), message, subject="file"))
+        return Unit(file, (), (problem,), True, root, source)
     enter(file, real_file)
     while pending:
         includes = pending[-1]
@@ -169,16 +178,18 @@ def _load_unit(file: str, root: str, loader: _Loader) -> Unit:
             on_chain.discard(chain_real.pop())
             continue
         target = display_path(Path(chain[-1]).parent / include.path)
-        problem = _include_problem(include.path, target, real_root, (chain, chain_real, on_chain), source, root)
-        if problem:
-            code, message, hint = problem
-            findings.append(Finding(code, include.span, message, subject=f"include/{include.path}", hint=hint))
-            broken = broken or code == "E102"
+        trouble = _include_problem(include.path, target, real_root, (chain, chain_real, on_chain), source, root)
+        if trouble:
+            kind, message, hint = trouble
+            problems.append(
+                LoadProblem(kind, Problem(include.span, message, subject=f"include/{include.path}", hint=hint))
+            )
+            broken = broken or kind == MISSING
             continue
         real = source.real(target)
         if real not in seen:
             enter(target, real)
-    return Unit(file, tuple(files), tuple(findings), broken, root, source)
+    return Unit(file, tuple(files), tuple(problems), broken, root, source)
 
 
 def _include_problem(
@@ -189,7 +200,7 @@ def _include_problem(
     files: LocalFiles | GitFiles,
     root: str,
 ) -> tuple[str, str, str] | None:
-    """(code, message, hint) for an include that cannot be followed.
+    """(kind, message, hint) for an include that cannot be followed: MISSING or ESCAPE.
 
     Messages name files relative to the spec root, so that the same spec gives the same
     message wherever it lies (a baseline read from git, a copy elsewhere).
@@ -199,20 +210,20 @@ def _include_problem(
         return Path(os.path.relpath(path, root or ".")).as_posix()
 
     if "\0" in written:
-        return "E102", "include names no file: the path holds a NUL byte", ""
+        return MISSING, "include names no file: the path holds a NUL byte", ""
     if os.path.isabs(written):
-        return "E109", f'include "{written}" is an absolute path; includes are relative to the including file', ""
+        return ESCAPE, f'include "{written}" is an absolute path; includes are relative to the including file', ""
     real = files.real(target)
     if os.path.commonpath([real, real_root]) != real_root:
-        return "E109", f'include "{written}" leaves the spec root', f"the spec root is {display_path(real_root)}"
+        return ESCAPE, f'include "{written}" leaves the spec root', f"the spec root is {display_path(real_root)}"
     paths, reals, on_chain = chain
     if real in on_chain:
         cycle = " -> ".join(shown(p) for p in [*paths[reals.index(real) :], target])
-        return "E109", f"include cycle: {cycle}", ""
+        return ESCAPE, f"include cycle: {cycle}", ""
     if not files.is_file(target):
         if files.exists(target):
-            return "E102", f'include "{written}" names something that is not a regular file ({shown(target)})', ""
-        return "E102", f'include "{written}" names a file that does not exist ({shown(target)})', ""
+            return MISSING, f'include "{written}" names something that is not a regular file ({shown(target)})', ""
+        return MISSING, f'include "{written}" names a file that does not exist ({shown(target)})', ""
     return None
 
 
@@ -221,20 +232,16 @@ def _load_file(path: str, files: LocalFiles | GitFiles) -> _Loaded:
         data = files.read_bytes(path)
     except FileProblem as exc:
         if exc.kind == "too-large":
-            return _Loaded(None, Finding("E101", Span.point(path, 1, 1), exc.message))
+            return _Loaded(None, Problem(Span.point(path, 1, 1), exc.message))
         raise InputError(str(exc)) from None
     except OSError as exc:  # an I/O error is the run's, not the spec's: exit 2, naming the file
         raise InputError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
     text = decode(data, path)
-    if isinstance(text, Finding):
-        return _Loaded(SpecFile(path), text)
+    if isinstance(text, Problem):
+        return _Loaded(SpecFile(path, syntax_error=text), text)
     return _load_text(text, path)
 
 
 def _load_text(text: str, path: str) -> _Loaded:
-    parsed = parse_text(text, path)
-    if parsed.statements is None:
-        # Only the directives of a file that does not parse are known (for `test`).
-        spec = build_file(None, parsed.comments, path, text)
-        return _Loaded(spec, parsed.error)
-    return _Loaded(build_file(parsed.statements, parsed.comments, path, text), None)
+    spec = parse_file(text, path)
+    return _Loaded(spec, spec.syntax_error)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from validator.findings import Problem
 from validator.spans import Span
 
 # Lifecycle events in their order (memslot_create, also an event, is unordered against them).
@@ -332,6 +333,8 @@ class SpecFile:
     baseline: BaselineDirective | None = None
     todos: tuple[Todo, ...] = ()
     headers: tuple[HeaderDirective, ...] = ()
+    # Where the text stops being the language (E101): then the file declares nothing known.
+    syntax_error: Problem | None = None
     # The text as read; split into lines only when a report quotes it (a tuple of lines per
     # file costs a tenth of the memory of a 100k-register check).
     text: str = field(default="", repr=False, compare=False)

@@ -1,18 +1,18 @@
-"""Text to lark tree, with the comments and syntax errors (E101) at file:line:col."""
+"""One file's text to its model: scanned (validator.lexer), parsed by lark's LALR parser into a
+tree, built (validator.build); its comments, and its syntax error at file:line:col."""
 
 from __future__ import annotations
 
-from contextvars import ContextVar
-from dataclasses import dataclass
 from functools import cache
-from typing import Any, cast
 
 from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-from validator.build import done_parsing, make_builder, parsing
-from validator.findings import Finding
+from validator.build import SpecBuilder, build_file
+from validator.findings import Problem
 from validator.grammar import build_parser
+from validator.lexer import scan_comments
+from validator.model import SpecFile
 from validator.spans import Span, end_of, start_of
 
 _TERMINAL_WORDS = {
@@ -26,97 +26,43 @@ _TERMINAL_WORDS = {
 
 _SHORTCUTS = ("REG_LINES", "REGISTER_BLOCK")
 
-# Where the lexer puts the comments of the parse in progress. Comments are %ignored by the
-# grammar; lark still hands each one to a lexer callback, which appends it here.
-_comment_sink: ContextVar[list[Token] | None] = ContextVar("uapi_comment_sink", default=None)
-
-
-def _collect_comment(token: Token) -> Token:
-    sink = _comment_sink.get()
-    if sink is not None:
-        sink.append(token)
-    return token
-
-
-def _collect_line_comments(token: Token) -> Token:
-    """A newline token folds in comment-only lines; set their comments aside too."""
-    sink = _comment_sink.get()
-    if sink is None or "#" not in token:
-        return token
-    line = start_of(token)[0]
-    for text in token.split("\n")[1:]:
-        line += 1
-        stripped = text.lstrip(" \t\f")
-        if stripped.startswith("#"):
-            column = len(text) - len(stripped) + 1
-            text = stripped.rstrip("\r")
-            sink.append(Token("COMMENT", text, line=line, column=column, end_line=line, end_column=column + len(text)))
-    return token
-
 
 @cache
 def _parser(line_shortcuts: bool = True) -> Lark:
-    return build_parser(
-        lexer_callbacks={"COMMENT": _collect_comment, "_NL": _collect_line_comments},
-        transformer=make_builder(),
-        line_shortcuts=line_shortcuts,
-    )
+    return build_parser(line_shortcuts=line_shortcuts)
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedText:
-    statements: list[Any] | None  # the built declarations; None when the text has a syntax error
-    comments: tuple[Token, ...]
-    error: Finding | None
-
-
-def decode(data: bytes, path: str) -> str | Finding:
-    """Bytes to text: UTF-8 with an optional BOM; a bad byte is an E101 at its position."""
+def decode(data: bytes, path: str) -> str | Problem:
+    """Bytes to text: UTF-8 with an optional BOM; a bad byte is a syntax error at its position."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         before = data[: exc.start]
         line = before.count(b"\n") + 1
         column = len(before) - (before.rfind(b"\n") + 1) + 1
-        return Finding(
-            "E101",
+        return Problem(
             Span.point(path, line, column),
             f"the file is not valid UTF-8 (byte 0x{data[exc.start]:02x})",
         )
 
 
-def parse_text(text: str, path: str, *, line_shortcuts: bool = True) -> ParsedText:
-    """Parse one file's text (`line_shortcuts=False`: word by word, for the tests)."""
-    comments: list[Token] = []
+def parse_file(text: str, path: str, *, line_shortcuts: bool = True) -> SpecFile:
+    """The model of one file's text; a file the grammar refuses has its `syntax_error` and
+    only its directives (an `# expect: E101` on the offending line among them).
+
+    `line_shortcuts=False` scans word by word, for the tests that compare both ways.
+    """
     # A final newline lets the last statement end like every other; positions are unchanged.
     source = text if text.endswith("\n") else text + "\n"
-    reset = _comment_sink.set(comments)
-    path_reset = parsing(path)
+    comments = scan_comments(source)
     try:
-        # The builder runs inside the parser: what comes out is its list of statements.
-        statements = cast(list[Any], _parser(line_shortcuts).parse(source))
+        tree = _parser(line_shortcuts).parse(source)
     except UnexpectedInput as exc:
-        error = _syntax_error(exc, path, source)
-        # The parse stopped at the error; lex the whole text so that directives after it
-        # (an `# expect: E101` on the offending line among them) are still seen.
-        comments.clear()
-        _lex_for_comments(source)
-        return ParsedText(None, tuple(comments), error)
-    finally:
-        _comment_sink.reset(reset)
-        done_parsing(path_reset)
-    return ParsedText(statements, tuple(comments), None)
+        return build_file(None, comments, path, text, _syntax_error(exc, path, source))
+    return build_file(SpecBuilder(path).transform(tree), comments, path, text)
 
 
-def _lex_for_comments(source: str) -> None:
-    try:
-        for _ in _parser().lex(source):
-            pass
-    except UnexpectedInput:
-        pass  # comments up to an unlexable character are kept
-
-
-def _syntax_error(exc: UnexpectedInput, path: str, source: str) -> Finding:
+def _syntax_error(exc: UnexpectedInput, path: str, source: str) -> Problem:
     expected = _describe_expected(_expected_terminals(exc))
     if isinstance(exc, UnexpectedToken) and exc.token.type != "$END":
         token = exc.token
@@ -138,7 +84,7 @@ def _syntax_error(exc: UnexpectedInput, path: str, source: str) -> Finding:
     message = f"unexpected {found}"
     if expected:
         message += f"; expected {expected}"
-    return Finding("E101", span, message)
+    return Problem(span, message)
 
 
 def _expected_terminals(exc: UnexpectedInput) -> object:

@@ -13,7 +13,7 @@ from validator.catalog import POLICY
 from validator.config import Config
 from validator.findings import Finding
 from validator.model import Allow, SpecFile
-from validator.rules import checks_for_stage, lookup, stamp
+from validator.rules import lookup, run_stage
 from validator.rules.directives import Suppressions
 
 HYGIENE_CODES = frozenset({"D801", "D802"})  # what policy itself reports, on the suppressions
@@ -52,4 +52,4 @@ def _suppress(findings: list[Finding], files: dict[str, SpecFile]) -> tuple[list
     # What the suppressions themselves deserve (D801, D802) is judged by the POLICY-stage rules.
     every = tuple(allow for group in allows.values() for allow in group)
     judged = Suppressions(every, frozenset(used))
-    return result, [stamp(f) for check in checks_for_stage(POLICY) for f in check(judged)]
+    return result, run_stage(POLICY, judged)

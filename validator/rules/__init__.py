@@ -6,9 +6,6 @@ catalog. Codes are never reused: a retired code moves to TOMBSTONES.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import replace
-
 from validator.catalog import Rule
 from validator.findings import Finding
 from validator.rules import breaking, compat, directives, errors, header, lifecycle, scenarios, scope, uniformity
@@ -33,12 +30,6 @@ def lookup(code_or_name: str) -> Rule | None:
     return BY_CODE.get(code_or_name.upper()) or BY_NAME.get(code_or_name.lower())
 
 
-def checks_for_stage(stage: str) -> tuple[Callable[..., Iterable[Finding]], ...]:
-    """Every check that runs at `stage`, in catalog order."""
-    return tuple(check for r in CATALOG for check in r.checks_at(stage))
-
-
-def stamp(finding: Finding) -> Finding:
-    """Fill in the rule's name and default severity."""
-    rule = BY_CODE[finding.code]
-    return replace(finding, name=rule.name, severity=finding.severity or rule.severity)
+def run_stage(stage: str, *inputs: object) -> list[Finding]:
+    """The findings of every rule's checks at `stage` on `inputs`, in catalog order."""
+    return [finding for rule in CATALOG for finding in rule.run(stage, *inputs)]

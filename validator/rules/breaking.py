@@ -11,12 +11,12 @@ from collections.abc import Callable, Iterable, Iterator
 from validator import model as m
 from validator.catalog import DIFF, Rule
 from validator.diff import NOT_ABI, Comparison, describe
-from validator.findings import ERROR, WARNING, Finding, Related
+from validator.findings import ERROR, WARNING, Problem, Related
 from validator.model import attr_span
 from validator.resolve import KIND_WORD
 from validator.spans import Span
 
-Check = Callable[[Comparison], Iterable[Finding]]
+Check = Callable[[Comparison], Iterable[Problem]]
 
 
 def _diff_rule(
@@ -31,12 +31,11 @@ def _diff_rule(
     return wrap
 
 
-def _register_finding(
-    code: str, old: m.Register, new: m.Register, attribute: str, message: str, hint: str, was: Span | None = None
-) -> Finding:
+def _register_problem(
+    old: m.Register, new: m.Register, attribute: str, message: str, hint: str, was: Span | None = None
+) -> Problem:
     """A break of one register, at the proposal's attribute line, the baseline's as related."""
-    return Finding(
-        code,
+    return Problem(
         attr_span(new, attribute),
         f"{new.name}: {message}",
         subject=f"register/{new.name}",
@@ -54,13 +53,12 @@ def _register_finding(
     "fails the whole restore, and a migration from an older kernel breaks.",
     "Keep it (deprecate it in documentation if needed); ABI is not removed.",
 )
-def removed(comparison: Comparison) -> Iterator[Finding]:
+def removed(comparison: Comparison) -> Iterator[Problem]:
     for old in comparison.removed:
         if isinstance(old, NOT_ABI):
             continue
         what = f"{KIND_WORD[type(old)]} {old.name}"
-        yield Finding(
-            "B601",
+        yield Problem(
             comparison.anchor or old.span,
             f"{what} is removed; userspace built against the baseline still uses it",
             subject=f"{KIND_WORD[type(old)]}/{old.name}",
@@ -71,8 +69,7 @@ def removed(comparison: Comparison) -> Iterator[Finding]:
         kept = {b.index for b in new_register.bits}
         for bit in old_register.bits:
             if bit.index not in kept:
-                yield Finding(
-                    "B601",
+                yield Problem(
                     new_register.span,
                     f"bit {bit.index} ({bit.name}) of {new_register.name} is removed",
                     subject=f"register/{new_register.name}/bits/{bit.index}",
@@ -90,13 +87,11 @@ def removed(comparison: Comparison) -> Iterator[Finding]:
     "restores, and VMMs compiled against the old header address another register.",
     "Keep the old id; add a new register if the encoding must change.",
 )
-def id_changed(comparison: Comparison) -> Iterator[Finding]:
+def id_changed(comparison: Comparison) -> Iterator[Problem]:
     for old, new in comparison.register_pairs():
         if old.id is not None and new.id is not None and old.id != new.id:
             message = f"id changed from 0x{old.id:x} to 0x{new.id:x}; saved state no longer restores"
-            yield _register_finding(
-                "B602", old, new, "id", message, "keep the old id; add a new register for a new encoding"
-            )
+            yield _register_problem(old, new, "id", message, "keep the old id; add a new register for a new encoding")
 
 
 @_diff_rule(
@@ -107,13 +102,11 @@ def id_changed(comparison: Comparison) -> Iterator[Finding]:
     "VMMs size their buffers from the width: a changed width truncates or overruns saved state.",
     "Keep the width; add a new register for a wider value.",
 )
-def width_changed(comparison: Comparison) -> Iterator[Finding]:
+def width_changed(comparison: Comparison) -> Iterator[Problem]:
     for old, new in comparison.register_pairs():
         if old.width is not None and new.width is not None and old.width != new.width:
             message = f"width changed from {old.width} to {new.width}"
-            yield _register_finding(
-                "B603", old, new, "width", message, "keep the width; add a new register for a wider value"
-            )
+            yield _register_problem(old, new, "width", message, "keep the width; add a new register for a wider value")
 
 
 @_diff_rule(
@@ -125,11 +118,11 @@ def width_changed(comparison: Comparison) -> Iterator[Finding]:
     "loses state, and the reverse leaves vCPUs unrestored.",
     "Keep the scope, or gate the new behaviour behind an opt-in capability.",
 )
-def scope_changed(comparison: Comparison) -> Iterator[Finding]:
+def scope_changed(comparison: Comparison) -> Iterator[Problem]:
     for old, new in comparison.register_pairs():
         if old.scope and new.scope and old.scope != new.scope:
             hint = "keep the scope, or gate the new behaviour behind an opt-in capability"
-            yield _register_finding("B604", old, new, "scope", f"scope changed from {old.scope} to {new.scope}", hint)
+            yield _register_problem(old, new, "scope", f"scope changed from {old.scope} to {new.scope}", hint)
 
 
 @_diff_rule(
@@ -140,14 +133,14 @@ def scope_changed(comparison: Comparison) -> Iterator[Finding]:
     "VMMs that save and restore through that interface lose the register.",
     "Keep the old access path working beside the new one.",
 )
-def access_path_removed(comparison: Comparison) -> Iterator[Finding]:
+def access_path_removed(comparison: Comparison) -> Iterator[Problem]:
     for old, new in comparison.register_pairs():
         kept = {v.text for v in new.via}
         for via in old.via:
             if via.text not in kept:
                 message = f"interface {via.text} no longer reaches it; VMMs that save and restore through it lose the register"
-                yield _register_finding(
-                    "B605", old, new, "via", message, "keep the old access path beside the new one", via.span
+                yield _register_problem(
+                    old, new, "via", message, "keep the old access path beside the new one", via.span
                 )
 
 
@@ -160,7 +153,7 @@ def access_path_removed(comparison: Comparison) -> Iterator[Finding]:
     "Existing VMMs issue the write at the time the baseline allowed it: they now fail mid-restore.",
     "Keep the old deadline, or refuse the write only after an opt-in.",
 )
-def lifecycle_tightened(comparison: Comparison) -> Iterator[Finding]:
+def lifecycle_tightened(comparison: Comparison) -> Iterator[Problem]:
     hint = "keep what the baseline allowed, or refuse it only after an opt-in"
     for old, new in comparison.register_pairs():
         if _deadline_rank(new.writable) < _deadline_rank(old.writable):
@@ -168,20 +161,20 @@ def lifecycle_tightened(comparison: Comparison) -> Iterator[Finding]:
                 f"writable {describe(old.writable)} became {describe(new.writable)}: "
                 "writes the baseline accepted are refused"
             )
-            yield _register_finding("B606", old, new, "writable", message, hint)
+            yield _register_problem(old, new, "writable", message, hint)
         if old.rewrite is not None and old.rewrite.same_value_ok and new.rewrite is not None and new.rewrite.errno:
             message = f"an identical rewrite was accepted and now gets {new.rewrite.errno.text}"
-            yield _register_finding("B606", old, new, "rewrite", message, hint)
+            yield _register_problem(old, new, "rewrite", message, hint)
         if old.opt_in is None and new.opt_in is not None:
             message = f"it now exists only after opting in to {new.opt_in.text}"
-            yield _register_finding("B606", old, new, "opt_in", message, hint, old.span)
+            yield _register_problem(old, new, "opt_in", message, hint, old.span)
         if (old.uniform is None or old.uniform.kind != "enforced") and new.uniform and new.uniform.kind == "enforced":
             message = "differing values across vCPUs were accepted and are now refused"
             was = old.uniform.span if old.uniform else old.span
-            yield _register_finding("B606", old, new, "uniform", message, hint, was)
+            yield _register_problem(old, new, "uniform", message, hint, was)
         if old.reserved and old.reserved.kind == "ignore" and new.reserved and new.reserved.kind == "reject":
             message = "writes with undefined bits were accepted and are now refused"
-            yield _register_finding("B606", old, new, "reserved", message, hint)
+            yield _register_problem(old, new, "reserved", message, hint)
 
 
 def _deadline_rank(writable: m.Writable | None) -> int:
@@ -204,12 +197,12 @@ def _deadline_rank(writable: m.Writable | None) -> int:
     "Keep the reset value, or make the change opt-in.",
     WARNING,
 )
-def reset_changed(comparison: Comparison) -> Iterator[Finding]:
+def reset_changed(comparison: Comparison) -> Iterator[Problem]:
     for old, new in comparison.register_pairs():
         if old.reset is not None and new.reset is not None and describe(old.reset) != describe(new.reset):
             message = f"reset changed from {describe(old.reset)} to {describe(new.reset)}"
             hint = "keep the reset value; guests of VMMs that never write the register change behaviour"
-            yield _register_finding("B607", old, new, "reset", message, hint)
+            yield _register_problem(old, new, "reset", message, hint)
 
 
 @_diff_rule(
@@ -220,15 +213,13 @@ def reset_changed(comparison: Comparison) -> Iterator[Finding]:
     "VMMs match on errno values to decide whether to retry, skip or fail.",
     "Keep the errno.",
 )
-def errno_changed(comparison: Comparison) -> Iterator[Finding]:
+def errno_changed(comparison: Comparison) -> Iterator[Problem]:
     for old, new in comparison.register_pairs():
         for attribute in ("writable", "rewrite", "uniform", "reserved"):
             before, after = _errno(getattr(old, attribute)), _errno(getattr(new, attribute))
             if before and after and before != after:
                 message = f"a refused write ({attribute}) now gets {after} instead of {before}"
-                yield _register_finding(
-                    "B608", old, new, attribute, message, f"keep {before}: VMMs match on errno values"
-                )
+                yield _register_problem(old, new, attribute, message, f"keep {before}: VMMs match on errno values")
 
 
 def _errno(value: object) -> str | None:
@@ -245,7 +236,7 @@ def _errno(value: object) -> str | None:
     "a meaning safely.",
     "Keep rejecting undefined bits.",
 )
-def reserved_loosened(comparison: Comparison) -> Iterator[Finding]:
+def reserved_loosened(comparison: Comparison) -> Iterator[Problem]:
     for old, new in comparison.register_pairs():
         if (
             old.reserved is not None
@@ -253,9 +244,7 @@ def reserved_loosened(comparison: Comparison) -> Iterator[Finding]:
             and (new.reserved is None or new.reserved.kind == "ignore")
         ):
             message = "undefined bits were rejected and are now ignored"
-            yield _register_finding(
-                "B609", old, new, "reserved", message, "keep rejecting undefined bits", old.reserved.span
-            )
+            yield _register_problem(old, new, "reserved", message, "keep rejecting undefined bits", old.reserved.span)
 
 
 RULES = (

@@ -7,14 +7,14 @@ from collections.abc import Iterator
 from validator import model as m
 from validator.catalog import DIFF, rule
 from validator.diff import Comparison
-from validator.findings import ERROR, INFO, WARNING, Finding, Related
+from validator.findings import ERROR, INFO, WARNING, Problem, Related
 from validator.model import attr_span
 from validator.resolve import ResolvedSpec
 from validator.rules._facts import is_new, names, predates, subject
 
 
 @rule("C501", "reset-drops-behaviour", ERROR, "a bitmap whose reset clears a bit older than the register")
-def reset_drops_behaviour(spec: ResolvedSpec) -> Iterator[Finding]:
+def reset_drops_behaviour(spec: ResolvedSpec) -> Iterator[Problem]:
     """
     ## What it finds
     A bitmap register whose `reset` value clears a bit whose `since` is older than the
@@ -38,8 +38,7 @@ def reset_drops_behaviour(spec: ResolvedSpec) -> Iterator[Finding]:
         dropped = [b for b in register.bits if not value >> b.index & 1 and predates(b.since, register.since)]
         if dropped:
             listed = names([f"{b.name} (bit {b.index}, since {b.since})" for b in dropped])
-            yield Finding(
-                "C501",
+            yield Problem(
                 register.span,
                 f"{register.name} (since {register.since}) resets to {'none' if reset.kind == 'none' else hex(value)}, "
                 f"clearing {listed}: guests lose behaviour they had before the register existed",
@@ -53,7 +52,7 @@ def reset_drops_behaviour(spec: ResolvedSpec) -> Iterator[Finding]:
 
 
 @rule("C502", "reserved-bits-accepted", WARNING, "a bitmap that ignores undefined bits")
-def reserved_bits_accepted(spec: ResolvedSpec) -> Iterator[Finding]:
+def reserved_bits_accepted(spec: ResolvedSpec) -> Iterator[Problem]:
     """
     ## What it finds
     A bitmap register (one with `bits`) with `reserved ignore` or no `reserved` clause.
@@ -72,8 +71,7 @@ def reserved_bits_accepted(spec: ResolvedSpec) -> Iterator[Finding]:
         reserved = register.reserved
         if reserved is None or reserved.kind == "ignore":
             how = "ignores" if reserved else "does not say what it does with"
-            yield Finding(
-                "C502",
+            yield Problem(
                 register.span,
                 f"{register.name} {how} writes with undefined bits set; those bits can never be given a meaning safely",
                 subject=subject(register),
@@ -83,7 +81,7 @@ def reserved_bits_accepted(spec: ResolvedSpec) -> Iterator[Finding]:
 
 
 @rule("C503", "new-listed-state", INFO, "new migrated state in an enumerated list with no opt_in")
-def new_listed_state(spec: ResolvedSpec) -> Iterator[Finding]:
+def new_listed_state(spec: ResolvedSpec) -> Iterator[Problem]:
     """
     ## What it finds
     Migrated state new in the API version under review (`since` = the api version) that an
@@ -102,8 +100,7 @@ def new_listed_state(spec: ResolvedSpec) -> Iterator[Finding]:
             continue
         listed = [i.name for i in spec.interfaces_of(register) if i.enumerable]
         if listed:
-            yield Finding(
-                "C503",
+            yield Problem(
                 register.span,
                 f"{register.name} is new in {register.since} and listed by {names(listed)}: VMMs save it "
                 "automatically, and restoring on an older host that lacks it fails",
@@ -113,7 +110,7 @@ def new_listed_state(spec: ResolvedSpec) -> Iterator[Finding]:
             )
 
 
-def _added_unenumerated(comparison: Comparison) -> Iterator[Finding]:
+def _added_unenumerated(comparison: Comparison) -> Iterator[Problem]:
     """C504 in diff mode: migrated state added against the baseline (`since` covers the rest)."""
     proposal = comparison.proposal
     for register in comparison.added:
@@ -122,8 +119,7 @@ def _added_unenumerated(comparison: Comparison) -> Iterator[Finding]:
         interfaces = proposal.interfaces_of(register)
         if interfaces and not any(i.enumerable for i in interfaces):
             via = ", ".join(i.name for i in interfaces)
-            yield Finding(
-                "C504",
+            yield Problem(
                 register.span,
                 f"{register.name} is migrated state added against the baseline and reached only through {via}, which "
                 "no generic save/restore walks: every VMM needs new code to migrate it",
@@ -140,7 +136,7 @@ def _added_unenumerated(comparison: Comparison) -> Iterator[Finding]:
     "new migrated state reached only through interfaces without list",
     also={DIFF: _added_unenumerated},
 )
-def unenumerated_migration_state(spec: ResolvedSpec) -> Iterator[Finding]:
+def unenumerated_migration_state(spec: ResolvedSpec) -> Iterator[Problem]:
     """
     ## What it finds
     Migrated state new in the API version under review (`since` = the api version, or added
@@ -161,8 +157,7 @@ def unenumerated_migration_state(spec: ResolvedSpec) -> Iterator[Finding]:
         interfaces = spec.interfaces_of(register)
         if interfaces and not any(i.enumerable for i in interfaces):
             via = names([i.name for i in interfaces])
-            yield Finding(
-                "C504",
+            yield Problem(
                 register.span,
                 f"{register.name} is new migrated state reached only through {via}, which no generic "
                 "save/restore walks: every VMM needs new code to migrate it",
@@ -173,7 +168,7 @@ def unenumerated_migration_state(spec: ResolvedSpec) -> Iterator[Finding]:
 
 
 @rule("C505", "interface-without-capability", WARNING, "a new interface with neither a cap nor a has probe")
-def interface_without_capability(spec: ResolvedSpec) -> Iterator[Finding]:
+def interface_without_capability(spec: ResolvedSpec) -> Iterator[Problem]:
     """
     ## What it finds
     An interface new in the API version under review with neither a `cap` (a capability
@@ -188,8 +183,7 @@ def interface_without_capability(spec: ResolvedSpec) -> Iterator[Finding]:
     """
     for interface in spec.interfaces.values():
         if is_new(spec, interface.since) and interface.cap is None and interface.ioctl("has") is None:
-            yield Finding(
-                "C505",
+            yield Problem(
                 interface.span,
                 f"{interface.name} is new in {interface.since}, with no capability and no probe: "
                 "userspace cannot tell whether the kernel offers it",

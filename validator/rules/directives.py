@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from validator.catalog import POLICY, RESOLVE, rule
-from validator.findings import WARNING, Finding
+from validator.findings import WARNING, Problem
 from validator.model import Allow
 from validator.resolve import ResolvedSpec
 
@@ -21,7 +21,7 @@ class Suppressions:
 
 
 @rule("D801", "allow-without-reason", WARNING, "a `# allow:` that gives no reason", stage=POLICY)
-def allow_without_reason(suppressions: Suppressions) -> Iterator[Finding]:
+def allow_without_reason(suppressions: Suppressions) -> Iterator[Problem]:
     """
     ## What it finds
     A suppression comment `# allow: CODE` with no `-- reason` after the codes. It suppresses
@@ -36,8 +36,7 @@ def allow_without_reason(suppressions: Suppressions) -> Iterator[Finding]:
     """
     for allow in suppressions.allows:
         if not allow.reason:
-            yield Finding(
-                "D801",
+            yield Problem(
                 allow.span,
                 f"`# allow: {', '.join(allow.codes)}` gives no reason",
                 hint="write the reason after `--`: `# allow: S201 -- why this is acceptable`",
@@ -45,7 +44,7 @@ def allow_without_reason(suppressions: Suppressions) -> Iterator[Finding]:
 
 
 @rule("D802", "unused-allow", WARNING, "a `# allow:` that suppresses nothing", stage=POLICY)
-def unused_allow(suppressions: Suppressions) -> Iterator[Finding]:
+def unused_allow(suppressions: Suppressions) -> Iterator[Problem]:
     """
     ## What it finds
     A suppression comment naming a rule that reports nothing on the line it applies to (its
@@ -66,10 +65,9 @@ def unused_allow(suppressions: Suppressions) -> Iterator[Finding]:
         for code in allow.codes:
             rule_of_code = lookup(code)
             if rule_of_code is None:
-                yield Finding("D802", allow.span, f"`# allow:` names {code}, which is no rule code or name")
+                yield Problem(allow.span, f"`# allow:` names {code}, which is no rule code or name")
             elif (allow, rule_of_code.code) not in suppressions.used:
-                yield Finding(
-                    "D802",
+                yield Problem(
                     allow.span,
                     f"`# allow: {code}` suppresses nothing on line {allow.target_line}",
                     hint="remove it: the finding it was written for is gone",
@@ -77,7 +75,7 @@ def unused_allow(suppressions: Suppressions) -> Iterator[Finding]:
 
 
 @rule("D803", "todo-left", WARNING, "a `# todo:` the author has not done yet", stage=RESOLVE)
-def todo_left(spec: ResolvedSpec) -> Iterator[Finding]:
+def todo_left(spec: ResolvedSpec) -> Iterator[Problem]:
     """
     ## What it finds
     A `# todo: ...` comment: something left for the author to fill in. `uapi-validator
@@ -93,8 +91,7 @@ def todo_left(spec: ResolvedSpec) -> Iterator[Finding]:
     """
     for spec_file in spec.files:
         for todo in spec_file.todos:
-            yield Finding(
-                "D803",
+            yield Problem(
                 todo.span,
                 f"to do: {todo.text or '(nothing said)'}",
                 subject=f"todo/{todo.line}",

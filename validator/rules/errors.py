@@ -6,10 +6,11 @@ import difflib
 from collections.abc import Collection, Iterable, Iterator
 
 from validator import model as m
-from validator.catalog import CROSSCHECK, LOAD, PARSE, RESOLVE, reported_by, rule
+from validator.catalog import CROSSCHECK, LOAD, RESOLVE, rule
 from validator.crosscheck import HeaderCheck, where
 from validator.errnos import LINUX_ERRNOS
-from validator.findings import ERROR, Finding, Related
+from validator.findings import ERROR, Problem, Related
+from validator.load import ESCAPE, MISSING, SYNTAX, Unit
 from validator.model import attr_span as _attr
 from validator.resolve import KIND_WORD, ResolvedSpec
 
@@ -29,12 +30,8 @@ def _registers(spec: ResolvedSpec) -> Iterator[m.Register]:
     return (d for d in spec.declarations() if isinstance(d, m.Register))
 
 
-SYNTAX_ERROR = reported_by(
-    PARSE,
-    "E101",
-    "syntax-error",
-    ERROR,
-    "text the grammar does not accept",
+@rule("E101", "syntax-error", ERROR, "text the grammar does not accept", stage=LOAD)
+def syntax_error(unit: Unit) -> Iterator[Problem]:
     """
     ## What it finds
     Text the grammar does not accept: a misspelt keyword, a missing brace, a value of the
@@ -46,8 +43,13 @@ SYNTAX_ERROR = reported_by(
     ## How to fix
     Write what the message says is expected at that position (LANGUAGE.md lists every
     statement and attribute).
-    """,
-)
+    """
+    return (p.problem for p in unit.problems if p.kind == SYNTAX)
+
+
+def _missing_file(unit: Unit) -> Iterator[Problem]:
+    """E102 at load: an include that names no file."""
+    return (p.problem for p in unit.problems if p.kind == MISSING)
 
 
 @rule(
@@ -56,8 +58,9 @@ SYNTAX_ERROR = reported_by(
     ERROR,
     "a lock, interface, capability, include or baseline that does not exist",
     stage=RESOLVE,
+    also={LOAD: _missing_file},
 )
-def undefined_name(spec: ResolvedSpec) -> Iterator[Finding]:
+def undefined_name(spec: ResolvedSpec) -> Iterator[Problem]:
     """
     ## What it finds
     A reference to a lock, interface, capability, feature, include or baseline that no file of
@@ -74,10 +77,9 @@ def undefined_name(spec: ResolvedSpec) -> Iterator[Finding]:
         return  # a file that did not parse may declare the name
     capabilities = {k for k, v in spec.capabilities.items() if isinstance(v, m.Capability)}
 
-    def missing(name: m.Name | None, kind: str, known: Collection[str], subject: str) -> Iterator[Finding]:
+    def missing(name: m.Name | None, kind: str, known: Collection[str], subject: str) -> Iterator[Problem]:
         if name is not None and name.text not in known:
-            yield Finding(
-                "E102",
+            yield Problem(
                 name.span,
                 f"{kind} {name.text} is not declared",
                 subject=subject,
@@ -107,7 +109,7 @@ def undefined_name(spec: ResolvedSpec) -> Iterator[Finding]:
 
 
 @rule("E103", "duplicate-name", ERROR, "a second declaration of the same name", stage=RESOLVE)
-def duplicate_name(spec: ResolvedSpec) -> Iterator[Finding]:
+def duplicate_name(spec: ResolvedSpec) -> Iterator[Problem]:
     """
     ## What it finds
     A second declaration of a name (reported at the later one, the first as related), a
@@ -123,8 +125,7 @@ def duplicate_name(spec: ResolvedSpec) -> Iterator[Finding]:
     """
     for dup in spec.duplicates:
         if isinstance(dup.later, m.Api):
-            yield Finding(
-                "E103",
+            yield Problem(
                 dup.later.span,
                 "a second api statement; a spec has one",
                 subject="api",
@@ -133,8 +134,7 @@ def duplicate_name(spec: ResolvedSpec) -> Iterator[Finding]:
             continue
         kind = KIND_WORD[type(dup.later)]
         first_kind = KIND_WORD[type(dup.first)]
-        yield Finding(
-            "E103",
+        yield Problem(
             dup.later.span,
             f"{kind} {dup.later.name} is already declared as a {first_kind}",
             subject=f"{kind}/{dup.later.name}",
@@ -144,8 +144,7 @@ def duplicate_name(spec: ResolvedSpec) -> Iterator[Finding]:
     for decl in spec.declarations():
         subject = f"{KIND_WORD[type(decl)]}/{decl.name}"
         for attr in getattr(decl, "repeated", ()):
-            yield Finding(
-                "E103",
+            yield Problem(
                 attr.span,
                 f"{attr.keyword} is given twice in {decl.name}; the first one counts",
                 subject=subject,
@@ -160,8 +159,7 @@ def duplicate_name(spec: ResolvedSpec) -> Iterator[Finding]:
                     (("name", bit.name), f"bit name {bit.name}"),
                 ):
                     if key in seen:
-                        yield Finding(
-                            "E103",
+                        yield Problem(
                             bit.span,
                             f"{what} is defined twice in {decl.name}",
                             subject=f"{subject}/bits/{bit.index}",
@@ -171,7 +169,7 @@ def duplicate_name(spec: ResolvedSpec) -> Iterator[Finding]:
 
 
 @rule("E104", "duplicate-id", ERROR, "two registers with the same id", stage=RESOLVE)
-def duplicate_id(spec: ResolvedSpec) -> Iterator[Finding]:
+def duplicate_id(spec: ResolvedSpec) -> Iterator[Problem]:
     """
     ## What it finds
     Two registers with the same ONE_REG id (reported at the later `id` line, the first as
@@ -190,8 +188,7 @@ def duplicate_id(spec: ResolvedSpec) -> Iterator[Finding]:
             continue
         first = seen.setdefault(register.id, register)
         if first is not register:
-            yield Finding(
-                "E104",
+            yield Problem(
                 _attr(register, "id"),
                 f"{register.name} has id 0x{register.id:x}, already the id of {first.name}",
                 subject=f"register/{register.name}",
@@ -200,7 +197,7 @@ def duplicate_id(spec: ResolvedSpec) -> Iterator[Finding]:
 
 
 @rule("E105", "id-width-mismatch", ERROR, "an id whose size field disagrees with width", stage=RESOLVE)
-def id_width_mismatch(spec: ResolvedSpec) -> Iterator[Finding]:
+def id_width_mismatch(spec: ResolvedSpec) -> Iterator[Problem]:
     """
     ## What it finds
     A ONE_REG id whose size field (bits 52-55, `KVM_REG_SIZE_MASK`) says another size than the
@@ -219,8 +216,7 @@ def id_width_mismatch(spec: ResolvedSpec) -> Iterator[Finding]:
         size_field = (register.id >> SIZE_SHIFT) & SIZE_MASK
         id_bits = 8 << size_field
         if id_bits != register.width:
-            yield Finding(
-                "E105",
+            yield Problem(
                 _attr(register, "id"),
                 f"{register.name}: the id's size field is {size_field} ({id_bits}-bit) but width is {register.width}",
                 subject=f"register/{register.name}",
@@ -230,7 +226,7 @@ def id_width_mismatch(spec: ResolvedSpec) -> Iterator[Finding]:
 
 
 @rule("E106", "bit-out-of-range", ERROR, "a bit index at or above width", stage=RESOLVE)
-def bit_out_of_range(spec: ResolvedSpec) -> Iterator[Finding]:
+def bit_out_of_range(spec: ResolvedSpec) -> Iterator[Problem]:
     """
     ## What it finds
     A bit whose index is at or above the register's `width` (with no `width`, at or above the
@@ -249,8 +245,7 @@ def bit_out_of_range(spec: ResolvedSpec) -> Iterator[Finding]:
         for bit in register.bits:
             if bit.index >= width:
                 where = f"the {width}-bit {register.name}" if register.width is not None else "any register"
-                yield Finding(
-                    "E106",
+                yield Problem(
                     bit.span,
                     f"bit {m.shown_number(bit.index)} ({bit.name}) does not fit in {where}",
                     subject=f"register/{register.name}/bits/{bit.index}",
@@ -259,7 +254,7 @@ def bit_out_of_range(spec: ResolvedSpec) -> Iterator[Finding]:
 
 
 @rule("E107", "value-out-of-range", ERROR, "a reset (or other value) that does not fit", stage=RESOLVE)
-def value_out_of_range(spec: ResolvedSpec) -> Iterator[Finding]:
+def value_out_of_range(spec: ResolvedSpec) -> Iterator[Problem]:
     """
     ## What it finds
     A value that cannot be what it says: a `reset` that does not fit in `width`, a `width`
@@ -274,23 +269,27 @@ def value_out_of_range(spec: ResolvedSpec) -> Iterator[Finding]:
     for register in _registers(spec):
         subject = f"register/{register.name}"
         if register.width is not None and register.width not in m.WIDTHS:
-            yield Finding(
-                "E107",
+            yield Problem(
                 _attr(register, "width"),
                 f"width {m.shown_number(register.width)} is not a ONE_REG size ({', '.join(map(str, m.WIDTHS))})",
                 subject=subject,
             )
         if register.id is not None and register.id >= 1 << 64:
-            yield Finding(
-                "E107",
+            yield Problem(
                 _attr(register, "id"),
                 f"id {m.shown_number(register.id, True)} is wider than 64 bits",
                 subject=subject,
             )
+        if register.encoding is not None and not _encodable(register.encoding):
+            yield Problem(
+                _attr(register, "encoding"),
+                f"{register.name}: sysreg{register.encoding} has a field out of range "
+                "(op0 < 4, op1 < 8, crn < 16, crm < 16, op2 < 8)",
+                subject=subject,
+            )
         reset = register.reset
         if reset and reset.value is not None and register.width in m.WIDTHS and reset.value >= 1 << register.width:
-            yield Finding(
-                "E107",
+            yield Problem(
                 reset.span,
                 f"reset {m.shown_number(reset.value, True)} does not fit in {register.width} bits",
                 subject=subject,
@@ -300,31 +299,37 @@ def value_out_of_range(spec: ResolvedSpec) -> Iterator[Finding]:
         yield from _scenario_bounds(scenario)
 
 
-def _scenario_bounds(scenario: m.Scenario) -> Iterator[Finding]:
+def _encodable(encoding: tuple[int, ...]) -> bool:
+    """Each field of `sysreg(op0, op1, crn, crm, op2)` within its bits."""
+    op0, op1, crn, crm, op2 = encoding
+    return op0 < 4 and op1 < 8 and crn < 16 and crm < 16 and op2 < 8
+
+
+def _scenario_bounds(scenario: m.Scenario) -> Iterator[Problem]:
     """Every number of a scenario within the bounds the executable spec runs in."""
     subject = f"scenario/{scenario.name}"
     if any(count < 1 for count in scenario.vcpus):
-        yield Finding("E107", _attr(scenario, "vcpus"), "a vCPU count must be at least 1", subject=subject)
+        yield Problem(_attr(scenario, "vcpus"), "a vCPU count must be at least 1", subject=subject)
     if any(count > m.MAX_VCPUS for count in scenario.vcpus):
-        yield Finding("E107", _attr(scenario, "vcpus"), f"a vCPU count is at most {m.MAX_VCPUS}", subject=subject)
+        yield Problem(_attr(scenario, "vcpus"), f"a vCPU count is at most {m.MAX_VCPUS}", subject=subject)
     if len(scenario.vcpus) > m.MAX_VCPU_COUNTS:
         message = f"{len(scenario.vcpus)} vCPU counts; a scenario runs at most {m.MAX_VCPU_COUNTS}"
-        yield Finding("E107", _attr(scenario, "vcpus"), message, subject=subject)
+        yield Problem(_attr(scenario, "vcpus"), message, subject=subject)
     threads = scenario.host_threads
     if threads is not None and not 1 <= threads <= m.MAX_HOST_THREADS:
         message = f"host_threads must be from 1 to {m.MAX_HOST_THREADS}"
-        yield Finding("E107", _attr(scenario, "host_threads"), message, subject=subject)
+        yield Problem(_attr(scenario, "host_threads"), message, subject=subject)
     for keyword, value in (("cost", scenario.cost_ioctl_ns), ("cost", scenario.cost_lock_ns)):
         if value is not None and value > m.MAX_DURATION_NS:
             message = f"a cost is at most {m.MAX_DURATION_NS // 1_000_000_000} s"
-            yield Finding("E107", _attr(scenario, keyword), message, subject=subject)
+            yield Problem(_attr(scenario, keyword), message, subject=subject)
     budgets = (scenario.budget_serialized, scenario.budget_ioctls, scenario.budget_blackout_ns)
     if any(value is not None and value > m.MAX_BUDGET for value in budgets):
-        yield Finding("E107", _attr(scenario, "budget"), f"a budget is at most {m.MAX_BUDGET}", subject=subject)
+        yield Problem(_attr(scenario, "budget"), f"a budget is at most {m.MAX_BUDGET}", subject=subject)
 
 
 @rule("E108", "unknown-errno", ERROR, "an errno name Linux does not have", stage=RESOLVE)
-def unknown_errno(spec: ResolvedSpec) -> Iterator[Finding]:
+def unknown_errno(spec: ResolvedSpec) -> Iterator[Problem]:
     """
     ## What it finds
     An errno name (in `writable ... else`, `rewrite`, `uniform enforced`, `reserved reject`)
@@ -345,8 +350,7 @@ def unknown_errno(spec: ResolvedSpec) -> Iterator[Finding]:
                 names.append(value.errno)
         for name in names:
             if name.text not in LINUX_ERRNOS:
-                yield Finding(
-                    "E108",
+                yield Problem(
                     name.span,
                     f"{name.text} is not a Linux errno",
                     subject=f"{KIND_WORD[type(decl)]}/{decl.name}",
@@ -354,12 +358,8 @@ def unknown_errno(spec: ResolvedSpec) -> Iterator[Finding]:
                 )
 
 
-INCLUDE_ESCAPES_ROOT = reported_by(
-    LOAD,
-    "E109",
-    "include-escapes-root",
-    ERROR,
-    "an include that leaves the spec root, or an include cycle",
+@rule("E109", "include-escapes-root", ERROR, "an include that leaves the spec root, or an include cycle", stage=LOAD)
+def include_escapes_root(unit: Unit) -> Iterator[Problem]:
     """
     ## What it finds
     An `include` whose path (after `..` and symbolic links) leaves the spec root, an absolute
@@ -371,12 +371,12 @@ INCLUDE_ESCAPES_ROOT = reported_by(
 
     ## How to fix
     Keep included files under the spec root and include each in one direction.
-    """,
-)
+    """
+    return (p.problem for p in unit.problems if p.kind == ESCAPE)
 
 
 @rule("E110", "contradiction", ERROR, "attributes that cannot hold together", stage=RESOLVE)
-def contradiction(spec: ResolvedSpec) -> Iterator[Finding]:
+def contradiction(spec: ResolvedSpec) -> Iterator[Problem]:
     """
     ## What it finds
     Attributes that cannot hold together: `uniform none` on `vm` or `write_once` state (one
@@ -399,32 +399,28 @@ def contradiction(spec: ResolvedSpec) -> Iterator[Finding]:
         subject = f"{KIND_WORD[type(decl)]}/{decl.name}"
         if isinstance(decl, m.Register):
             if decl.uniform and decl.uniform.kind == "none" and decl.scope in ("vm", "write_once"):
-                yield Finding(
-                    "E110",
+                yield Problem(
                     decl.uniform.span,
                     f"{decl.name} is {decl.scope} state (one value per VM) but says `uniform none`",
                     subject=subject,
                     related=(Related(_attr(decl, "scope"), f"scope {decl.scope}"),),
                 )
             if decl.hint and decl.scope != "write_once":
-                yield Finding(
-                    "E110",
+                yield Problem(
                     _attr(decl, "hint"),
                     f"{decl.name} has a hint but its scope is not write_once",
                     subject=subject,
                     hint="a hint tells userspace that one write per VM suffices: declare scope write_once",
                 )
             if decl.rewrite and decl.writable and decl.writable.kind == "always":
-                yield Finding(
-                    "E110",
+                yield Problem(
                     decl.rewrite.span,
                     f"{decl.name} is writable always, so `rewrite` has no deadline to apply after",
                     subject=subject,
                     related=(Related(decl.writable.span, "writable always"),),
                 )
         if isinstance(decl, m.Capability) and decl.kind == "query" and decl.before:
-            yield Finding(
-                "E110",
+            yield Problem(
                 _attr(decl, "before"),
                 f"{decl.name} is a query capability; `before` applies to opt_in ones",
                 subject=subject,
@@ -436,8 +432,7 @@ def contradiction(spec: ResolvedSpec) -> Iterator[Finding]:
         for name in opt_ins:
             cap = query_cap(name)
             if cap is not None and name is not None:
-                yield Finding(
-                    "E110",
+                yield Problem(
                     name.span,
                     f"{name.text} is a query capability; userspace cannot opt in to it",
                     subject=subject,
@@ -446,7 +441,7 @@ def contradiction(spec: ResolvedSpec) -> Iterator[Finding]:
 
 
 @rule("E111", "id-differs-from-header", ERROR, "a register id that differs from the header's macro", stage=CROSSCHECK)
-def id_differs_from_header(check: HeaderCheck) -> Iterator[Finding]:
+def id_differs_from_header(check: HeaderCheck) -> Iterator[Problem]:
     """
     ## What it finds
     (crosscheck) A register whose `id` differs from the value of the C UAPI header macro of
@@ -464,8 +459,7 @@ def id_differs_from_header(check: HeaderCheck) -> Iterator[Finding]:
         entry = check.header.by_name.get(register.name)
         if entry is not None and register.id is not None and entry[0] != register.id:
             value, macro = entry
-            yield Finding(
-                "E111",
+            yield Problem(
                 _attr(register, "id"),
                 f"{register.name}: the spec's id is 0x{register.id:x}, the header's {macro.name} is 0x{value:x}",
                 subject=f"register/{register.name}",
@@ -475,7 +469,7 @@ def id_differs_from_header(check: HeaderCheck) -> Iterator[Finding]:
 
 
 @rule("E112", "id-encoding-mismatch", ERROR, "an id that does not pack its declared encoding", stage=RESOLVE)
-def id_encoding_mismatch(spec: ResolvedSpec) -> Iterator[Finding]:
+def id_encoding_mismatch(spec: ResolvedSpec) -> Iterator[Problem]:
     """
     ## What it finds
     A register that declares its architectural encoding, `encoding sysreg(OP0, OP1, CRN, CRM,
@@ -496,19 +490,11 @@ def id_encoding_mismatch(spec: ResolvedSpec) -> Iterator[Finding]:
         if register.encoding is None:
             continue
         op0, op1, crn, crm, op2 = register.encoding
-        if not (op0 < 4 and op1 < 8 and crn < 16 and crm < 16 and op2 < 8):
-            yield Finding(
-                "E107",
-                _attr(register, "encoding"),
-                f"{register.name}: sysreg{register.encoding} has a field out of range "
-                "(op0 < 4, op1 < 8, crn < 16, crm < 16, op2 < 8)",
-                subject=f"register/{register.name}",
-            )
-            continue
+        if not _encodable(register.encoding):
+            continue  # E107 reports the field out of range
         packed = ARM64_SYSREG_BASE | op0 << 14 | op1 << 11 | crn << 7 | crm << 3 | op2
         if register.id is not None and register.id != packed:
-            yield Finding(
-                "E112",
+            yield Problem(
                 _attr(register, "encoding"),
                 f"{register.name}: sysreg({op0}, {op1}, {crn}, {crm}, {op2}) packs id 0x{packed:x}, but the id is "
                 f"0x{register.id:x}"
@@ -520,7 +506,7 @@ def id_encoding_mismatch(spec: ResolvedSpec) -> Iterator[Finding]:
 
 
 RULES = (
-    SYNTAX_ERROR,
+    syntax_error,
     undefined_name,
     duplicate_name,
     duplicate_id,
@@ -528,7 +514,7 @@ RULES = (
     bit_out_of_range,
     value_out_of_range,
     unknown_errno,
-    INCLUDE_ESCAPES_ROOT,
+    include_escapes_root,
     contradiction,
     id_differs_from_header,
     id_encoding_mismatch,

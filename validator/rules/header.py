@@ -6,11 +6,11 @@ from collections.abc import Iterator
 
 from validator.catalog import CROSSCHECK, rule
 from validator.crosscheck import HeaderCheck, family, where
-from validator.findings import INFO, Finding, Related
+from validator.findings import INFO, Problem, Related
 
 
 @rule("H901", "register-missing-from-spec", INFO, "a header register the spec does not describe", stage=CROSSCHECK)
-def register_missing_from_spec(check: HeaderCheck) -> Iterator[Finding]:
+def register_missing_from_spec(check: HeaderCheck) -> Iterator[Problem]:
     """
     ## What it finds
     A register id macro in the header, in a register family (the id's architecture, size and
@@ -28,8 +28,7 @@ def register_missing_from_spec(check: HeaderCheck) -> Iterator[Finding]:
     for name, (value, macro) in sorted(check.header.by_name.items(), key=lambda item: item[1][0]):
         if name in check.names or value in check.spec_ids or family(value) not in check.spec_families:
             continue
-        yield Finding(
-            "H901",
+        yield Problem(
             check.anchor,
             f"the header defines {name} (0x{value:x}) in a register family this spec covers, but the spec does not "
             "describe it",
@@ -40,7 +39,7 @@ def register_missing_from_spec(check: HeaderCheck) -> Iterator[Finding]:
 
 
 @rule("H902", "register-missing-from-header", INFO, "a spec register the header does not define", stage=CROSSCHECK)
-def register_missing_from_header(check: HeaderCheck) -> Iterator[Finding]:
+def register_missing_from_header(check: HeaderCheck) -> Iterator[Problem]:
     """
     ## What it finds
     A spec register with an id in a family the header defines registers for, matched by no
@@ -58,8 +57,7 @@ def register_missing_from_header(check: HeaderCheck) -> Iterator[Finding]:
         if register_id is None or register.name in check.header.by_name:
             continue
         if register_id not in check.header_ids and family(register_id) in check.header_families:
-            yield Finding(
-                "H902",
+            yield Problem(
                 register.span,
                 f"{register.name} (0x{register_id:x}) is in a register family the header defines, but no header "
                 "macro has its name or its id",

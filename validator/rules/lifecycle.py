@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from validator.catalog import rule
-from validator.findings import WARNING, Finding, Related
+from validator.findings import WARNING, Problem, Related
 from validator.resolve import ResolvedSpec
 from validator.rules._facts import subject
 
 
 @rule("L401", "deadline-without-errno", WARNING, "`writable before EVENT` with no `else ERRNO`")
-def deadline_without_errno(spec: ResolvedSpec) -> Iterator[Finding]:
+def deadline_without_errno(spec: ResolvedSpec) -> Iterator[Problem]:
     """
     ## What it finds
     `writable before EVENT` with no `else ERRNO`: the spec does not say what a write after
@@ -27,8 +27,7 @@ def deadline_without_errno(spec: ResolvedSpec) -> Iterator[Finding]:
     for register in spec.registers.values():
         writable = register.writable
         if writable and writable.kind == "before" and writable.errno is None:
-            yield Finding(
-                "L401",
+            yield Problem(
                 register.span,
                 f"{register.name} is writable only before {writable.event}, but the spec does not say "
                 "which errno a later write gets",
@@ -39,7 +38,7 @@ def deadline_without_errno(spec: ResolvedSpec) -> Iterator[Finding]:
 
 
 @rule("L402", "rewrite-rejected", WARNING, "frozen state that rejects rewriting its current value")
-def rewrite_rejected(spec: ResolvedSpec) -> Iterator[Finding]:
+def rewrite_rejected(spec: ResolvedSpec) -> Iterator[Problem]:
     """
     ## What it finds
     State frozen at a deadline (or never writable) that rejects even a write of the value it
@@ -66,8 +65,7 @@ def rewrite_rejected(spec: ResolvedSpec) -> Iterator[Finding]:
         if not register.migrate or spec.set_before_vcpus(register):
             continue
         frozen = f"after {writable.event}" if writable.kind == "before" else "at any time"
-        yield Finding(
-            "L402",
+        yield Problem(
             register.span,
             f"{register.name} rejects a write of its current value {frozen} ({rewrite.errno.text}); "  # type: ignore[union-attr]
             "a VMM that re-applies saved state on hotplug, reset or retry fails",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from validator.catalog import SCENARIO, rule
-from validator.findings import ERROR, Finding, Related
+from validator.findings import ERROR, Problem, Related
 from validator.machine import Failure
 from validator.model import attr_span
 from validator.resolve import ResolvedSpec
@@ -22,7 +22,7 @@ def _op(failure: Failure) -> str:
 
 
 @rule("X701", "scenario-op-failed", ERROR, "an op a correct VMM issues in a scenario got an errno", stage=SCENARIO)
-def scenario_op_failed(spec: ResolvedSpec, results: list[ScenarioResult]) -> Iterator[Finding]:
+def scenario_op_failed(spec: ResolvedSpec, results: list[ScenarioResult]) -> Iterator[Problem]:
     """
     ## What it finds
     In a scenario, the first operation that a correct VMM issues (create a vCPU, set a
@@ -46,8 +46,7 @@ def scenario_op_failed(spec: ResolvedSpec, results: list[ScenarioResult]) -> Ite
         related = [Related(attr_span(scenario, "vmm"), f"VMM model {scenario.vmm or 'generic'}")]
         if failure.subject is not None:
             related.insert(0, Related(failure.subject.span, f"{failure.subject.name}: {failure.why}"))
-        yield Finding(
-            "X701",
+        yield Problem(
             scenario.span,
             f"{scenario.kind} with {vcpus} vCPUs: {_op(failure)} got {failure.errno} ({failure.why})",
             subject=f"scenario/{scenario.name}",
@@ -57,7 +56,7 @@ def scenario_op_failed(spec: ResolvedSpec, results: list[ScenarioResult]) -> Ite
 
 
 @rule("X702", "budget-exceeded", ERROR, "a scenario's budget is exceeded at some vCPU count", stage=SCENARIO)
-def budget_exceeded(spec: ResolvedSpec, results: list[ScenarioResult]) -> Iterator[Finding]:
+def budget_exceeded(spec: ResolvedSpec, results: list[ScenarioResult]) -> Iterator[Problem]:
     """
     ## What it finds
     A scenario whose `budget` (serialized writes, ioctls, blackout) is exceeded at some vCPU
@@ -77,8 +76,7 @@ def budget_exceeded(spec: ResolvedSpec, results: list[ScenarioResult]) -> Iterat
         first = result.overruns[0]
         also = sorted({o.vcpus for o in result.overruns} - {first.vcpus})
         tail = f" (and at {', '.join(map(str, also))} vCPUs)" if also else ""
-        yield Finding(
-            "X702",
+        yield Problem(
             scenario.span,
             f"{scenario.kind} with {first.vcpus} vCPUs: {first.figure} {_UNITS[first.what]}, over the budget of "
             f"{first.limit}{tail}; growth is {result.serialized_growth if first.what == 'serialized' else result.growth}",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from validator.catalog import rule
-from validator.findings import WARNING, Finding, Related
+from validator.findings import WARNING, Problem, Related
 from validator.model import attr_span
 from validator.resolve import ResolvedSpec
 from validator.rules._facts import names, reference_vcpus, subject
@@ -14,7 +14,7 @@ _VM_FD_FIX = "reach it through the VM fd, or declare it write_once with a hint c
 
 
 @rule("S201", "vm-state-on-vcpu-path", WARNING, "vm state whose every access path is a vcpu interface")
-def vm_state_on_vcpu_path(spec: ResolvedSpec) -> Iterator[Finding]:
+def vm_state_on_vcpu_path(spec: ResolvedSpec) -> Iterator[Problem]:
     """
     ## What it finds
     A register with `scope vm` whose every `via` interface is `vcpu`-scoped: one value per VM,
@@ -36,8 +36,7 @@ def vm_state_on_vcpu_path(spec: ResolvedSpec) -> Iterator[Finding]:
         if register.scope != "vm" or not interfaces or any(i.scope != "vcpu" for i in interfaces):
             continue
         via = names([i.name for i in interfaces])
-        yield Finding(
-            "S201",
+        yield Problem(
             register.span,
             f"{register.name} is per-VM state reachable only through per-vCPU interface {via}; "
             f"a generic VMM writes it once per vCPU ({figure} writes for {figure} vCPUs)",
@@ -51,7 +50,7 @@ def vm_state_on_vcpu_path(spec: ResolvedSpec) -> Iterator[Finding]:
 
 
 @rule("S202", "serialized-restore", WARNING, "migrated state written once per vCPU, each write under a vm-scoped lock")
-def serialized_restore(spec: ResolvedSpec) -> Iterator[Finding]:
+def serialized_restore(spec: ResolvedSpec) -> Iterator[Problem]:
     """
     ## What it finds
     Migrated state (`migrate yes`) that a generic VMM writes once per vCPU, each write taking a
@@ -80,8 +79,7 @@ def serialized_restore(spec: ResolvedSpec) -> Iterator[Finding]:
         path = spec.generic_path(register)
         if path is None:  # generic_writes_per_vcpu found one; kept for the type checker
             continue
-        yield Finding(
-            "S202",
+        yield Problem(
             register.span,
             f"a generic VMM writes {register.name} once per vCPU through {path.name}, each write under "
             f"VM-scoped lock {lock_names}: {figure} serialized writes for {figure} vCPUs, so restore "
@@ -96,7 +94,7 @@ def serialized_restore(spec: ResolvedSpec) -> Iterator[Finding]:
 
 
 @rule("S203", "write-once-without-hint", WARNING, "write_once state with no hint")
-def write_once_without_hint(spec: ResolvedSpec) -> Iterator[Finding]:
+def write_once_without_hint(spec: ResolvedSpec) -> Iterator[Problem]:
     """
     ## What it finds
     A register declared `scope write_once` with no `hint` capability.
@@ -110,8 +108,7 @@ def write_once_without_hint(spec: ResolvedSpec) -> Iterator[Finding]:
     """
     for register in spec.registers.values():
         if register.scope == "write_once" and register.hint is None:
-            yield Finding(
-                "S203",
+            yield Problem(
                 register.span,
                 f"{register.name} needs only one write per VM, but no hint tells userspace so; "
                 "every VMM keeps writing it once per vCPU",
@@ -122,7 +119,7 @@ def write_once_without_hint(spec: ResolvedSpec) -> Iterator[Finding]:
 
 
 @rule("S204", "divergent-write-unspecified", WARNING, "vm/write_once state on a vcpu path with no uniform clause")
-def divergent_write_unspecified(spec: ResolvedSpec) -> Iterator[Finding]:
+def divergent_write_unspecified(spec: ResolvedSpec) -> Iterator[Problem]:
     """
     ## What it finds
     A register holding one value per VM (`scope vm` or `write_once`) that a `vcpu` interface
@@ -141,8 +138,7 @@ def divergent_write_unspecified(spec: ResolvedSpec) -> Iterator[Finding]:
             continue
         vcpu_paths = [i.name for i in spec.interfaces_of(register) if i.scope == "vcpu"]
         if vcpu_paths:
-            yield Finding(
-                "S204",
+            yield Problem(
                 register.span,
                 f"{register.name} holds one value per VM but is written through per-vCPU {names(vcpu_paths)}; "
                 "what a different value written through another vCPU does is not said",

@@ -7,13 +7,13 @@ from collections.abc import Iterator
 from validator import model as m
 from validator.catalog import DIFF, rule
 from validator.diff import Comparison, describe
-from validator.findings import ERROR, WARNING, Finding, Related
+from validator.findings import ERROR, WARNING, Problem, Related
 from validator.resolve import ResolvedSpec
 from validator.rules._facts import subject
 
 
 @rule("A301", "implicit-uniformity-abi", WARNING, "an enforced restriction userspace can observe becomes ABI")
-def implicit_uniformity_abi(spec: ResolvedSpec) -> Iterator[Finding]:
+def implicit_uniformity_abi(spec: ResolvedSpec) -> Iterator[Problem]:
     """
     ## What it finds
     `uniform enforced ERRNO as implementation`: the kernel refuses vCPUs that differ (for
@@ -35,8 +35,7 @@ def implicit_uniformity_abi(spec: ResolvedSpec) -> Iterator[Finding]:
             continue
         if uniform.kind == "enforced" and uniform.basis == "implementation":
             errno = uniform.errno.text if uniform.errno else "an error"
-            yield Finding(
-                "A301",
+            yield Problem(
                 decl.span,
                 f"{decl.name} must be the same on every vCPU (a differing vCPU gets {errno}), but only as an "
                 "implementation choice; userspace can observe it, so it is ABI already",
@@ -53,7 +52,7 @@ def implicit_uniformity_abi(spec: ResolvedSpec) -> Iterator[Finding]:
     "something uniform in the baseline may differ per vCPU in the proposal, with no opt_in",
     stage=DIFF,
 )
-def asymmetry_without_opt_in(comparison: Comparison) -> Iterator[Finding]:
+def asymmetry_without_opt_in(comparison: Comparison) -> Iterator[Problem]:
     """
     ## What it finds
     (diff mode) A register or feature that the baseline keeps uniform across vCPUs
@@ -79,8 +78,7 @@ def asymmetry_without_opt_in(comparison: Comparison) -> Iterator[Finding]:
             and after.kind == "none"
             and after.opt_in is None
         ):
-            yield Finding(
-                "A302",
+            yield Problem(
                 new.span,
                 f"{new.name} was uniform across vCPUs ({describe(before)}) and may now differ per vCPU with no "
                 "opt-in: existing VMMs that rely on every vCPU sharing it break",
