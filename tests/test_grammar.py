@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import EXAMPLES, needs_examples
-from validator.build import SpecBuilder, parse_duration_ns, parse_int, unquote
+from validator import attributes
+from validator.build import SpecBuilder
+from validator.literals import parse_duration_ns, parse_int, unquote
 from validator.grammar import build_parser
 from validator.parse import parse_file
 
@@ -218,3 +220,56 @@ def test_every_named_rule_has_a_builder_method() -> None:
     named = {str(rule.origin.name) for rule in build_parser().rules}
     missing = sorted(name for name in named if not name.startswith("_") and not hasattr(builder, name))
     assert missing == []
+
+
+def _alternatives(rule_name: str) -> set[str]:
+    """The rules a grammar rule's alternatives name (`_reg_attr: reg_id | width | ...`)."""
+    return {
+        str(symbol.name) for rule in build_parser().rules if rule.origin.name == rule_name for symbol in rule.expansion
+    }
+
+
+@pytest.mark.parametrize(
+    ("declaration", "alternatives"),
+    [
+        ("register", "_reg_attr"),
+        ("capability", "_cap_attr"),
+        ("interface", "_iface_attr"),
+        ("feature", "_feature_attr"),
+        ("scenario", "_scenario_attr"),
+    ],
+)
+def test_the_attribute_table_and_the_grammar_list_the_same_attributes(declaration: str, alternatives: str) -> None:
+    table = attributes.BY_DECLARATION[declaration]
+    assert {a.rule for a in table} == _alternatives(alternatives)
+    assert all(hasattr(SpecBuilder, a.rule) for a in table)
+
+
+def test_every_recognised_line_builds_the_field_its_rule_builds() -> None:
+    # One line per attribute with a line syntax, parsed whole (the scanner's shortcut) and
+    # word by word (the grammar rule): the same field, the same value, the same span.
+    lines = {
+        "id": "id 0x10",
+        "width": "width 64",
+        "scope": "scope vm",
+        "hint": "hint KVM_CAP_X",
+        "via": "via a, b",
+        "lock": "lock l",
+        "migrate": "migrate no",
+        "writable": "writable before vcpu_init else EBUSY",
+        "rewrite": "rewrite same_value EBUSY",
+        "uniform": "uniform none opt_in KVM_CAP_Y",
+        "reset": "reset 0x3",
+        "reserved": "reserved reject EINVAL",
+        "opt_in": "opt_in KVM_CAP_Z",
+        "since": 'since "6.1"',
+        "doc": 'doc "d"',
+    }
+    with_lines = [a for a in attributes.REGISTER if a.line is not None]
+    assert sorted(lines) == sorted(a.keyword for a in with_lines)
+    for attribute in with_lines:
+        text = f"register R {{\n  {lines[attribute.keyword]}\n}}\n"
+        fast = parse_file(text, "a.uapi").declarations[0]
+        slow = parse_file(text, "a.uapi", line_shortcuts=False).declarations[0]
+        assert fast == slow
+        assert getattr(fast, attribute.field) not in (None, ())

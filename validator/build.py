@@ -14,13 +14,13 @@ from typing import Any, NamedTuple
 from lark import Token, Transformer
 
 from validator import model as m
+from validator.attributes import Line
 from validator.findings import Problem
-from validator.lexer import REGISTER_LINES, LineRun, RegisterBlock, ScannedBits, ScannedLine
+from validator.lexer import LINE_ATTRIBUTES, LineRun, RegisterBlock, ScannedBits, ScannedLine
+from validator.literals import parse_duration_ns, parse_int, unquote
 from validator.spans import Span, end_of, start_of
 from validator.textfile import split_lines
 
-_DURATION = re.compile(r"([0-9_]+)(ns|us|ms|s)")
-_NS_PER_UNIT = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
 # A directive runs to the next `#` that starts another directive, or to the end.
 _DIRECTIVE = re.compile(
     r"#\s*(expect|allow|baseline|todo|header)\s*:((?:(?!#\s*(?:expect|allow|baseline|todo|header)\s*:).)*)"
@@ -31,25 +31,6 @@ class _Item(NamedTuple):  # one per attribute line: a named tuple is five times 
     keyword: str
     value: Any
     span: Span
-
-
-def parse_int(text: str) -> int:
-    digits = text.replace("_", "")
-    if len(digits) > m.MAX_LITERAL_DIGITS:
-        return m.OVERSIZED
-    # Decimal, 0x hex or 0b binary; a decimal with leading zeros is still decimal (int(, 0)
-    # would refuse it, and the language has no octal).
-    return int(digits, 0) if digits[:2].lower() in ("0x", "0b") else int(digits, 10)
-
-
-def parse_duration_ns(text: str) -> int:
-    number, unit = _DURATION.fullmatch(text).groups()  # type: ignore[union-attr]
-    digits = number.replace("_", "")
-    return m.OVERSIZED if len(digits) > m.MAX_LITERAL_DIGITS else int(digits) * _NS_PER_UNIT[unit]
-
-
-def unquote(text: str) -> str:
-    return re.sub(r"\\(.)", r"\1", text[1:-1])
 
 
 def build_file(
@@ -208,7 +189,7 @@ class SpecBuilder(Transformer):
     def start(self, children: list[Any]) -> list[Any]:
         path = self.path
         return [
-            _register_block(path, c) if type(c) is RegisterBlock else c
+            _register_from_block(path, c) if type(c) is RegisterBlock else c
             for c in children
             if type(c) is RegisterBlock or not isinstance(c, Token)
         ]
@@ -418,10 +399,9 @@ class SpecBuilder(Transformer):
 
 
 # -- line shortcuts ------------------------------------------------------------------------------
-# REG_LINES and REGISTER_BLOCK tokens (validator.lexer) hold the matches of whole lines; these
-# build from them exactly what the rule methods above build from each line's tokens.
-
-_NAME_IN_LIST = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# REG_LINES and REGISTER_BLOCK tokens (validator.lexer) hold the matches of whole lines; the
+# attribute table's readers (validator.attributes) build from them exactly what the rule
+# methods above build from each line's tokens.
 
 
 def _code_span(path: str, scanned: ScannedLine) -> Span:
@@ -429,88 +409,18 @@ def _code_span(path: str, scanned: ScannedLine) -> Span:
     return Span(path, line, column, line, column + found.end("code") - found.start())
 
 
-def _group_name(path: str, scanned: ScannedLine, group: str) -> m.Name | None:
-    found, line, column = scanned
-    start = found.start(group)
-    if start < 0:
-        return None
-    shift = column - found.start()
-    return m.Name(found.group(group), Span(path, line, start + shift, line, found.end(group) + shift))
-
-
-def _group_names(path: str, scanned: ScannedLine) -> tuple[m.Name, ...]:
-    found, line, column = scanned
-    shift = column - found.start() + found.start("v")
-    return tuple(
-        m.Name(name.group(), Span(path, line, name.start() + shift, line, name.end() + shift))
-        for name in _NAME_IN_LIST.finditer(found.group("v"))
-    )
-
-
-def _writable(path: str, scanned: ScannedLine, span: Span) -> m.Writable:
-    group = scanned[0].group
-    if group("v") is not None:
-        return m.Writable(group("v"), span)
-    return m.Writable("before", span, group("event"), _group_name(path, scanned, "errno"))
-
-
-def _rewrite(path: str, scanned: ScannedLine, span: Span) -> m.Rewrite:
-    return m.Rewrite(span, None if scanned[0].group("v") == "ok" else _group_name(path, scanned, "v"))
-
-
-def _uniform(path: str, scanned: ScannedLine, span: Span) -> m.Uniform:
-    group = scanned[0].group
-    if group("v") == "enforced":
-        return m.Uniform("enforced", span, errno=_group_name(path, scanned, "errno"), basis=group("basis"))
-    if group("last") is not None:
-        return m.Uniform("last_wins", span)
-    return m.Uniform("none", span, opt_in=_group_name(path, scanned, "opt_in"))
-
-
-def _reset(path: str, scanned: ScannedLine, span: Span) -> m.Reset:
-    value = scanned[0].group("v")
-    return m.Reset(value, span) if value in ("all", "none") else m.Reset("value", span, parse_int(value))
-
-
-def _reserved(path: str, scanned: ScannedLine, span: Span) -> m.Reserved:
-    if scanned[0].group("v") == "ignore":
-        return m.Reserved("ignore", span)
-    return m.Reserved("reject", span, _group_name(path, scanned, "errno"))
-
-
-# keyword -> (the field it fills, its value from (path, scanned line, the line's span))
-_LINE_VALUES: dict[str, tuple[str, Any]] = {
-    "id": ("id", lambda path, scanned, span: parse_int(scanned[0].group("v"))),
-    "width": ("width", lambda path, scanned, span: parse_int(scanned[0].group("v"))),
-    "scope": ("scope", lambda path, scanned, span: scanned[0].group("v")),
-    "hint": ("hint", lambda path, scanned, span: _group_name(path, scanned, "v")),
-    "via": ("via", lambda path, scanned, span: _group_names(path, scanned)),
-    "lock": ("locks", lambda path, scanned, span: _group_names(path, scanned)),
-    "migrate": ("migrate", lambda path, scanned, span: scanned[0].group("v") == "yes"),
-    "writable": ("writable", _writable),
-    "rewrite": ("rewrite", _rewrite),
-    "uniform": ("uniform", _uniform),
-    "reset": ("reset", _reset),
-    "reserved": ("reserved", _reserved),
-    "opt_in": ("opt_in", lambda path, scanned, span: _group_name(path, scanned, "v")),
-    "since": ("since", lambda path, scanned, span: unquote(scanned[0].group("v"))),
-    "doc": ("doc", lambda path, scanned, span: unquote(scanned[0].group("v"))),
-}
-assert set(_LINE_VALUES) == set(REGISTER_LINES), "a line pattern without a builder"
-_LINE_VALUES_BY_PATTERN = {pattern: _LINE_VALUES[keyword] for keyword, pattern in REGISTER_LINES.items()}
-
-
 def _scanned_item(path: str, scanned: ScannedLine | ScannedBits) -> _Item:
     if type(scanned) is ScannedBits:
         start, end = _code_span(path, scanned.open), _code_span(path, scanned.close)
         span = Span(path, start.line, start.column, end.end_line, end.end_column)
         return _Item("bits", tuple(_bit(path, bit) for bit in scanned.bits), span)
-    field, value_of = _LINE_VALUES_BY_PATTERN[scanned[0].re]  # type: ignore[index]
+    found, line, column = scanned  # type: ignore[misc]
+    attribute = LINE_ATTRIBUTES[found.re]
     span = _code_span(path, scanned)  # type: ignore[arg-type]
-    return _Item(field, value_of(path, scanned, span), span)
+    return _Item(attribute.field, attribute.read(Line(found, path, line, column, span)), span)  # type: ignore[misc]
 
 
-def _register_block(path: str, block: RegisterBlock) -> m.Register:
+def _register_from_block(path: str, block: RegisterBlock) -> m.Register:
     found, line, column = block.head
     shift = column - found.start()
     head = Span(path, line, column, line, found.end("name") + shift)

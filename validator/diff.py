@@ -8,11 +8,13 @@ DIFF-stage rules (B60x in `rules/breaking.py`, A302, C504), which read the `Comp
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from validator import attributes
 from validator import model as m
+from validator.attributes import IOCTL, SET, VERSION, WORD_VALUE, Attribute
 from validator.findings import Finding
 from validator.resolve import KIND_WORD, ResolvedSpec
 from validator.spans import Span
@@ -103,41 +105,35 @@ def _names(values: tuple[m.Name, ...]) -> frozenset[str]:
 
 
 # What diff compares of each declaration: the attribute's keyword and its value in the
-# language's words. A str value is compared whole ("width 32 -> 64"); a frozenset is a set
-# whose members are added or removed one by one ("via vm_attr added"). Never spans.
+# language's words, as the attribute table says (validator.attributes). A str value is
+# compared whole ("width 32 -> 64"); a frozenset is a set whose members are added or removed
+# one by one ("via vm_attr added"). Never spans.
+_COMPARED: dict[str, Callable[[object, Attribute], str | frozenset[str]]] = {
+    WORD_VALUE: lambda declaration, a: _word(getattr(declaration, a.field)),
+    SET: lambda declaration, a: _names(getattr(declaration, a.field)),
+    VERSION: lambda declaration, a: _version(getattr(declaration, a.field)),
+    IOCTL: lambda declaration, a: declaration.ioctl(a.keyword) or "",  # type: ignore[attr-defined]
+}
+
+
+def _table_values(declaration: object, table: tuple[Attribute, ...]) -> dict[str, str | frozenset[str]]:
+    return {a.keyword: _COMPARED[a.compare](declaration, a) for a in table if a.compare is not None}
+
+
 def _register_values(r: m.Register) -> dict[str, str | frozenset[str]]:
-    return {
-        "id": _word(r.id),
-        "width": _word(r.width),
-        "scope": _word(r.scope),
-        "hint": _word(r.hint),
-        "via": _names(r.via),
-        "lock": _names(r.locks),
-        "migrate": _word(r.migrate),
-        "writable": _word(r.writable),
-        "rewrite": _word(r.rewrite),
-        "uniform": _word(r.uniform),
-        "reset": _word(r.reset),
-        "reserved": _word(r.reserved),
-        "opt_in": _word(r.opt_in),
-        "since": _version(r.since),
-    }
+    return _table_values(r, attributes.REGISTER)
 
 
 def _feature_values(f: m.Feature) -> dict[str, str | frozenset[str]]:
-    return {"via": _word(f.via), "uniform": _word(f.uniform), "since": _version(f.since)}
+    return _table_values(f, attributes.FEATURE)
 
 
 def _interface_values(i: m.Interface) -> dict[str, str | frozenset[str]]:
-    values: dict[str, str | frozenset[str]] = {"scope": i.scope}
-    for role in ("get", "set", "has", "list"):
-        values[role] = i.ioctl(role) or ""
-    values.update(lock=_names(i.locks), cap=_word(i.cap), since=_version(i.since))
-    return values
+    return {"scope": i.scope, **_table_values(i, attributes.INTERFACE)}
 
 
 def _capability_values(c: m.Capability) -> dict[str, str | frozenset[str]]:
-    return {"scope": c.scope, "kind": _word(c.kind), "before": _word(c.before), "since": _version(c.since)}
+    return {"scope": c.scope, **_table_values(c, attributes.CAPABILITY)}
 
 
 def _lock_values(lock: m.Lock) -> dict[str, str | frozenset[str]]:

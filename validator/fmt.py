@@ -11,11 +11,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from validator.attributes import ORDER
 from validator.findings import Problem
-from validator.model import ATTRIBUTE_ORDER
 from validator.parse import parse_file
 
-ORDER = ATTRIBUTE_ORDER
 COMMENT_COLUMN = 42  # trailing comments start here when the code is shorter (as the examples do)
 INDENT = "  "
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[A-Za-z0-9_]+|[{}():,]|\S')

@@ -8,10 +8,10 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexer import RegexLexer, bygroups, words
 from pygments.token import Comment, Keyword, Name, Number, Operator, Punctuation, String, Text, Whitespace
 
-from validator.model import ATTRIBUTE_ORDER
+from validator.attributes import ORDER
 
 STATEMENTS = ("api", "version", "include", "lock", "capability", "interface", "register", "feature", "scenario")
-ATTRIBUTES = tuple(sorted(set().union(*ATTRIBUTE_ORDER.values())))
+ATTRIBUTES = tuple(sorted(set().union(*ORDER.values())))
 CONSTANTS = (
     "system",
     "vm",

@@ -30,27 +30,24 @@ from lark import Token
 from lark.exceptions import UnexpectedCharacters
 from lark.lexer import Lexer
 
-_WORD = "[A-Za-z_][A-Za-z0-9_]*"
-_INT = r"0[xX][0-9a-fA-F](?:_?[0-9a-fA-F])*|0[bB][01](?:_?[01])*|[0-9](?:_?[0-9])*"
-_STRING = r'"(?:[^"\\\n]|\\["\\])*"'
+from validator import attributes
+from validator.literals import INT, SP, STRING, WORD
+
 _NL = r"(?:\r?\n[\t \f]*(?:#[^\n]*)?)+"
 _new_token = str.__new__
 _SCANNER = re.compile(
     r"(?P<WS>[ \t\f]+)"
     rf"|(?P<_NL>{_NL})"
     r"|(?P<COMMENT>#[^\n]*)"
-    rf"|(?P<STRING>{_STRING})"
+    rf"|(?P<STRING>{STRING})"
     r"|(?P<DURATION>[0-9](?:_?[0-9])*(?:ns|us|ms|s)(?![A-Za-z0-9_]))"
-    rf"|(?P<INT>{_INT})"
-    rf"|(?P<NAME>{_WORD})"
+    rf"|(?P<INT>{INT})"
+    rf"|(?P<NAME>{WORD})"
     r"|(?P<PUNCT>[{}:,()])"
 )
 
 # -- line shortcuts ----------------------------------------------------------------------------
 # Group `code` is the line's code (keyword to last value); `v`, `errno`, ... are its values.
-_SP = r"[ \t\f]+"
-_NAMES = rf"{_WORD}(?:[ \t\f]*,[ \t\f]*{_WORD})*"
-_EVENT = "vm_create|vcpu_create|vcpu_init|finalize|first_run|memslot_create"
 _LINE_END = rf"[ \t\f]*(?P<comment>#[^\n]*)?(?P<nl>{_NL})"
 
 
@@ -58,33 +55,19 @@ def _line(code: str) -> re.Pattern[str]:
     return re.compile(rf"(?P<code>{code}){_LINE_END}")
 
 
+# The register attribute lines the scanner recognises whole: one pattern per attribute of
+# the table that gives its value's syntax, and the entry each pattern stands for.
 REGISTER_LINES: dict[str, re.Pattern[str]] = {
-    "id": _line(rf"id{_SP}(?P<v>{_INT})"),
-    "width": _line(rf"width{_SP}(?P<v>{_INT})"),
-    "scope": _line(rf"scope{_SP}(?P<v>system|vm|vcpu|device|write_once)"),
-    "hint": _line(rf"hint{_SP}(?P<v>{_WORD})"),
-    "via": _line(rf"via{_SP}(?P<v>{_NAMES})"),
-    "lock": _line(rf"lock{_SP}(?P<v>{_NAMES})"),
-    "migrate": _line(rf"migrate{_SP}(?P<v>yes|no)"),
-    "writable": _line(
-        rf"writable{_SP}(?:(?P<v>always|never)|before{_SP}(?P<event>{_EVENT})(?:{_SP}else{_SP}(?P<errno>{_WORD}))?)"
-    ),
-    "rewrite": _line(rf"rewrite{_SP}same_value{_SP}(?P<v>{_WORD})"),
-    "uniform": _line(
-        rf"uniform{_SP}(?:(?P<v>enforced){_SP}(?P<errno>{_WORD}){_SP}as{_SP}(?P<basis>contract|implementation)"
-        rf"|(?P<last>last_wins)|(?P<none>none)(?:{_SP}opt_in{_SP}(?P<opt_in>{_WORD}))?)"
-    ),
-    "reset": _line(rf"reset{_SP}(?P<v>all|none|{_INT})"),
-    "reserved": _line(rf"reserved{_SP}(?:reject{_SP}(?P<errno>{_WORD})|(?P<v>ignore))"),
-    "opt_in": _line(rf"opt_in{_SP}(?P<v>{_WORD})"),
-    "since": _line(rf"since{_SP}(?P<v>{_STRING})"),
-    "doc": _line(rf"doc{_SP}(?P<v>{_STRING})"),
+    a.keyword: _line(rf"{a.keyword}{SP}{a.line}") for a in attributes.REGISTER if a.line is not None
 }
-BIT_LINE = _line(rf"(?P<index>{_INT}){_SP}(?P<name>{_WORD})(?:{_SP}since{_SP}(?P<since>{_STRING}))?")
+LINE_ATTRIBUTES: dict[re.Pattern[str], attributes.Attribute] = {
+    REGISTER_LINES[a.keyword]: a for a in attributes.REGISTER if a.line is not None
+}
+BIT_LINE = _line(rf"(?P<index>{INT}){SP}(?P<name>{WORD})(?:{SP}since{SP}(?P<since>{STRING}))?")
 BITS_OPEN = _line(r"bits[ \t\f]*\{")
 BLOCK_CLOSE = _line(r"\}")
-REGISTER_HEAD = _line(rf"register{_SP}(?P<name>{_WORD})[ \t\f]*\{{")
-_LEADING_WORD = re.compile(_WORD)
+REGISTER_HEAD = _line(rf"register{SP}(?P<name>{WORD})[ \t\f]*\{{")
+_LEADING_WORD = re.compile(WORD)
 
 # A line the scanner recognised: its match, its line number and the column where it starts.
 ScannedLine = tuple[re.Match[str], int, int]
@@ -271,7 +254,7 @@ def _after(found: re.Match[str], text: str, line: int) -> tuple[int, int, int]:
     return nl_end, line + text.count("\n", nl_at, nl_end), text.rfind("\n", nl_at, nl_end) + 1
 
 
-_STRING_OR_COMMENT = re.compile(rf"{_STRING}|#[^\n]*")
+_STRING_OR_COMMENT = re.compile(rf"{STRING}|#[^\n]*")
 
 
 def scan_comments(text: str) -> tuple[Token, ...]:

@@ -34,34 +34,6 @@ def shown_number(value: int, hexadecimal: bool = False) -> str:
     return f"0x{value:x}" if hexadecimal else str(value)
 
 
-# The attributes of each block, in the order LANGUAGE.md gives them (the formatter's order).
-ATTRIBUTE_ORDER = {
-    "register": (
-        "id",
-        "encoding",
-        "width",
-        "scope",
-        "hint",
-        "via",
-        "lock",
-        "migrate",
-        "writable",
-        "rewrite",
-        "uniform",
-        "reset",
-        "reserved",
-        "bits",
-        "opt_in",
-        "since",
-        "doc",
-    ),
-    "capability": ("kind", "before", "since", "doc"),
-    "interface": ("get", "set", "has", "list", "lock", "cap", "since", "doc"),
-    "feature": ("via", "uniform", "since", "doc"),
-    "scenario": ("vmm", "vcpus", "host_threads", "cost", "budget", "doc"),
-}
-
-
 @dataclass(frozen=True, slots=True)
 class Name:
     """A name as written, where it was written."""
