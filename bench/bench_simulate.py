@@ -12,9 +12,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from validator.load import load_text_unit
-from validator.resolve import resolve
-from validator.scenario import execute, run
+from validator.frontend.load import load_text_unit
+from validator.frontend.resolve import resolve
+from validator.simulate.scenario import execute, run
 
 REGISTERS, VCPUS = 1000, 4096
 

@@ -15,9 +15,9 @@ import sys
 import atheris
 
 with atheris.instrument_imports():
-    from validator import cheader
-    from validator.crosscheck import header_registers
-    from validator.parse import parse_file
+    from validator.frontend.parse import parse_file
+    from validator.kernel import cheader
+    from validator.kernel.crosscheck import header_registers
 
 
 def spec_target(data: bytes) -> None:

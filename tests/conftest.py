@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from validator.engine import Report, check_paths
-from validator.findings import Finding
+from validator.model.findings import Finding
+from validator.pipeline.engine import Report, check_paths
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from tests.conftest import ROOT, run_cli, write
-from validator.cheader import Header, Unreadable, evaluate, read_headers
-from validator.crosscheck import header_registers
+from validator.kernel.cheader import Header, Unreadable, evaluate, read_headers
+from validator.kernel.crosscheck import header_registers
 
 HEADER = ROOT / "spec" / "kvm" / "arm64" / "kvm-uapi.h"  # reproduces the kernel's macros; cites them
 

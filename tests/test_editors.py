@@ -8,7 +8,7 @@ import re
 import pytest
 
 from tests.conftest import EXAMPLES, ROOT, run_cli
-from validator.highlight import UapiLexer, highlight_html
+from validator.report.highlight import UapiLexer, highlight_html
 
 GRAMMAR = json.loads((ROOT / "editors" / "uapi.tmLanguage.json").read_text())
 SPECS = sorted((ROOT / "spec").rglob("*.uapi")) + (sorted(EXAMPLES.glob("*.uapi")) if EXAMPLES.is_dir() else [])

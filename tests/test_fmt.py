@@ -9,9 +9,9 @@ from collections import Counter
 import pytest
 
 from tests.conftest import EXAMPLES, ROOT, run_cli, write
-from validator.engine import check_paths
-from validator.fmt import FormatError, format_text
-from validator.parse import parse_file
+from validator.frontend.parse import parse_file
+from validator.pipeline.engine import check_paths
+from validator.tools.fmt import FormatError, format_text
 
 FILES = [p for p in sorted((ROOT / "spec").rglob("*.uapi")) if "E101" not in str(p)]
 FILES += sorted(EXAMPLES.glob("*.uapi")) if EXAMPLES.is_dir() else []

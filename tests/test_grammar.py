@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import EXAMPLES, needs_examples
-from validator import attributes
-from validator.build import SpecBuilder
-from validator.literals import parse_duration_ns, parse_int, unquote
-from validator.grammar import build_parser
-from validator.parse import parse_file
+from validator.frontend import attributes
+from validator.frontend.build import SpecBuilder
+from validator.frontend.grammar import build_lark_parser
+from validator.frontend.literals import parse_duration_ns, parse_int, unquote
+from validator.frontend.parse import parse_file
 
 EVERY_CONSTRUCT = """\
 # a comment on its own line
@@ -108,7 +108,7 @@ scenario s4 : reset {
 
 
 def test_grammar_builds_without_conflicts_in_strict_mode() -> None:
-    build_parser(strict=True)
+    build_lark_parser(strict=True)
 
 
 def test_every_construct_parses_and_builds() -> None:
@@ -217,7 +217,7 @@ def test_every_named_rule_has_a_builder_method() -> None:
     # A rule without a method would reach the model as a lark Tree; only the rules lark
     # inlines (names starting with "_") may have none.
     builder = SpecBuilder
-    named = {str(rule.origin.name) for rule in build_parser().rules}
+    named = {str(rule.origin.name) for rule in build_lark_parser().rules}
     missing = sorted(name for name in named if not name.startswith("_") and not hasattr(builder, name))
     assert missing == []
 
@@ -225,7 +225,10 @@ def test_every_named_rule_has_a_builder_method() -> None:
 def _alternatives(rule_name: str) -> set[str]:
     """The rules a grammar rule's alternatives name (`_reg_attr: reg_id | width | ...`)."""
     return {
-        str(symbol.name) for rule in build_parser().rules if rule.origin.name == rule_name for symbol in rule.expansion
+        str(symbol.name)
+        for rule in build_lark_parser().rules
+        if rule.origin.name == rule_name
+        for symbol in rule.expansion
     }
 
 

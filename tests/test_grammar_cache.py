@@ -1,5 +1,5 @@
 """The analysed grammar kept in the user's cache directory: used when it is safe, rebuilt when
-it is damaged, never required (validator/grammar.py)."""
+it is damaged, never required (validator/frontend/grammar.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
-from validator.grammar import NO_CACHE_VARIABLE, build_parser, cache_file, grammar_text
+from validator.frontend.grammar import NO_CACHE_VARIABLE, build_lark_parser, cache_file, grammar_text
 
 SOURCE = 'api "a" version "1"\nregister R {\n  id 5\n  scope vm\n}\n'
 
@@ -24,7 +24,7 @@ def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _parses() -> bool:
-    tree = build_parser().parse(SOURCE)  # no transformer: a lark tree
+    tree = build_lark_parser().parse(SOURCE)  # no transformer: a lark tree
     return tree.data == "start" and len(tree.children) >= 2
 
 
@@ -60,7 +60,7 @@ def test_a_file_others_can_write_is_not_read(cache_home: Path) -> None:
     assert _parses()
     [kept] = _cached(cache_home)
     kept.chmod(0o666)
-    assert cache_file(grammar_text(), "UapiLexer") is False
+    assert cache_file(grammar_text(), "LineScanner") is False
     assert _parses()
 
 
@@ -68,7 +68,7 @@ def test_a_folder_others_can_write_is_not_used(cache_home: Path) -> None:
     folder = cache_home / "uapi-validator"
     folder.mkdir(mode=0o777)
     folder.chmod(0o777)
-    assert cache_file(grammar_text(), "UapiLexer") is False
+    assert cache_file(grammar_text(), "LineScanner") is False
     assert _parses()
     assert _cached(cache_home) == []
 
@@ -77,20 +77,20 @@ def test_no_cache_when_asked_or_when_the_folder_cannot_be_made(
     cache_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(NO_CACHE_VARIABLE, "1")
-    assert cache_file(grammar_text(), "UapiLexer") is False
+    assert cache_file(grammar_text(), "LineScanner") is False
     assert _parses()
     assert _cached(cache_home) == []
     monkeypatch.delenv(NO_CACHE_VARIABLE)
     blocker = cache_home / "file"
     blocker.write_text("a file where a folder should be")
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
-    assert cache_file(grammar_text(), "UapiLexer") is False
+    assert cache_file(grammar_text(), "LineScanner") is False
     assert _parses()
 
 
 def test_each_scanner_has_its_own_tables(cache_home: Path) -> None:
-    assert cache_file(grammar_text(), "UapiLexer") != cache_file(grammar_text(), "WordLexer")
-    assert os.path.dirname(str(cache_file(grammar_text(), "UapiLexer"))) == str(cache_home / "uapi-validator")
+    assert cache_file(grammar_text(), "LineScanner") != cache_file(grammar_text(), "WordScanner")
+    assert os.path.dirname(str(cache_file(grammar_text(), "LineScanner"))) == str(cache_home / "uapi-validator")
 
 
 def test_runs_started_together_on_an_empty_cache_agree(cache_home: Path) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.conftest import PRELUDE, ROOT, codes, findings
-from validator.engine import check_paths
+from validator.pipeline.engine import check_paths
 
 REGISTER = (
     PRELUDE

@@ -279,9 +279,9 @@ def _grammar_cache_fifo(folder: Path) -> list[str]:
     """FIFOs where the grammar cache files would be: a run must not wait on one."""
     env = {**os.environ, "XDG_CACHE_HOME": str(folder.parent / "cache")}
     program = (
-        "from validator.grammar import cache_file, grammar_text\n"
-        "from validator.lexer import UapiLexer, WordLexer\n"
-        "for lexer in (UapiLexer, WordLexer): print(cache_file(grammar_text(), lexer.__name__))"
+        "from validator.frontend.grammar import cache_file, grammar_text\n"
+        "from validator.frontend.lexer import LineScanner, WordScanner\n"
+        "for lexer in (LineScanner, WordScanner): print(cache_file(grammar_text(), lexer.__name__))"
     )
     paths = subprocess.run(
         [sys.executable, "-c", program], capture_output=True, text=True, env=env, cwd=ROOT, check=True

@@ -1,4 +1,4 @@
-"""validator.jsondoc writes what json.dumps(indent=2, ensure_ascii=False) writes, byte for byte."""
+"""validator.report.jsondoc writes what json.dumps(indent=2, ensure_ascii=False) writes, byte for byte."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from validator import jsondoc
+from validator.report import jsondoc
 
 SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text()
 VALUES = st.recursive(

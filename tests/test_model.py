@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from validator.model import attr_span
-from validator.parse import parse_file
+from validator.frontend.parse import parse_file
+from validator.model.spec import attr_span
 
 TEXT = """api "a" version "1"
 register R {

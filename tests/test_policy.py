@@ -7,8 +7,8 @@ import json
 import pytest
 
 from tests.conftest import PRELUDE, check_files, codes, run_cli, write
-from validator.config import Config, ConfigError, find_config, load_config
-from validator.policy import enabled
+from validator.pipeline.config import Config, ConfigError, find_config, load_config
+from validator.pipeline.policy import enabled
 
 # One register with three hazards: S201, S202 (vm state, vCPU path, VM lock) and C503 (new).
 HAZARDS = (
@@ -54,7 +54,7 @@ def test_ignore_by_name_and_family(tmp_path) -> None:
     path = spec(tmp_path)
     assert codes(check_files(path)) == {"S201", "S202", "C503"}
     write(tmp_path, "uapi-validator.toml", 'ignore = ["new-listed-state", "S2"]\nselect = ["S202"]\n')
-    from validator.engine import check_paths
+    from validator.pipeline.engine import check_paths
 
     report = check_paths([str(path)], load_config(find_config(path)))
     assert codes(report) == {"S202"}

@@ -17,10 +17,10 @@ from hypothesis import strategies as st
 
 from tests.conftest import EXAMPLES, ROOT, run_cli, write
 from tests.test_simulate import specs as generated_specs
-from validator.cli import build_parser
+from validator.cli import argument_parser
 from validator.commands import report_of
-from validator.engine import Report
-from validator.fmt import FormatError, format_text
+from validator.pipeline.engine import Report
+from validator.tools.fmt import FormatError, format_text
 
 SPEC_FILES = sorted(p for p in (ROOT / "spec").rglob("*.uapi"))
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.uapi")) if EXAMPLES.is_dir() else []
@@ -32,7 +32,7 @@ def compared(base: Path | str, proposal: Path, command: str = "check") -> Report
     argv = (
         ["diff", str(base), str(proposal)] if command == "diff" else [command, str(proposal), "--baseline", str(base)]
     )
-    return report_of(build_parser().parse_args(argv))
+    return report_of(argument_parser().parse_args(argv))
 
 
 def assert_nothing_new(report: Report) -> None:
@@ -366,7 +366,7 @@ def test_outputs_never_replace_what_they_must_not(tmp_path, target) -> None:
 
 def test_an_unreadable_file_is_exit_2_naming_it(tmp_path, monkeypatch, capsys) -> None:
     from validator import cli
-    from validator.sources import LocalFiles
+    from validator.frontend.sources import LocalFiles
 
     spec = write(tmp_path, "s.uapi", "lock l : vm\n")
 

@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import EXAMPLES, ROOT, run_cli, write
-from validator.engine import check_paths
-from validator.formats import junit_document, sarif_document
-from validator.render import render
-from validator.view import json_document, text_view
+from validator.pipeline.engine import check_paths
+from validator.report.formats import junit_document, sarif_document
+from validator.report.render import render
+from validator.report.view import json_document, text_view
 
 SEEDS = [p.read_bytes() for p in sorted((ROOT / "spec").rglob("*.uapi"))]
 SEEDS += [p.read_bytes() for p in sorted(EXAMPLES.glob("*.uapi"))] if EXAMPLES.is_dir() else []
@@ -123,7 +123,7 @@ def test_mutated_specs_never_crash_and_every_report_renders(tmp_path_factory, da
 
 
 def test_odd_versions_compare(tmp_path) -> None:
-    from validator.model import version_key
+    from validator.model.spec import version_key
 
     assert version_key("5.19") > version_key("5.5") and version_key("\x005.0") != version_key("5.0")
     assert sorted(["\x00", "6.2-rc1", "6.2"], key=version_key) == ["6.2", "6.2-rc1", "\x00"]  # no TypeError
@@ -215,7 +215,7 @@ def test_every_format_is_byte_identical_across_hash_seeds(command) -> None:
 
 
 def test_a_failing_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch) -> None:
-    from validator.output import OutputError, write_text
+    from validator.report.output import OutputError, write_text
 
     target = tmp_path / "report.json"
     target.write_text("old")
@@ -281,8 +281,8 @@ _HEADER_PIECES = st.sampled_from(
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.one_of(_HEADER_PIECES, st.text(max_size=40)), max_size=30))
 def test_the_header_reader_reads_or_counts_anything(tmp_path_factory, pieces) -> None:
-    from validator.cheader import read_headers
-    from validator.crosscheck import header_registers
+    from validator.kernel.cheader import read_headers
+    from validator.kernel.crosscheck import header_registers
 
     path = tmp_path_factory.mktemp("h") / "h.h"
     path.write_text("".join(pieces), encoding="utf-8", errors="surrogatepass")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import ROOT, check_files
+from validator.pipeline.selftest import PASSED, compare
 from validator.rules import CATALOG
-from validator.selftest import PASSED, compare
 
 EXAMPLES = ROOT / "spec" / "rules"
 CHECKED = [r for r in CATALOG if r.implemented]
@@ -36,7 +36,7 @@ def test_pass_example_reports_nothing(rule) -> None:
 
 @pytest.mark.parametrize("rule", CHECKED, ids=lambda r: r.code)
 def test_explain_prints_both_examples(rule) -> None:
-    from validator.docs import rule_doc_view
+    from validator.report.docs import rule_doc_view
 
     view = rule_doc_view(rule)
     folder = EXAMPLES / f"{rule.code}-{rule.name}"

@@ -1,5 +1,5 @@
 """The scanner's line shortcuts change nothing but speed: every text parses to the same model,
-the same comments and the same error with them as word by word (validator/lexer.py)."""
+the same comments and the same error with them as word by word (validator/frontend/lexer.py)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from lark import Token
 
 from tests.conftest import EXAMPLES, ROOT
 from tests.test_robustness import SEEDS, hostile
-from validator.lexer import _SCANNER, scan_comments
-from validator.model import SpecFile
-from validator.parse import _parser, decode, parse_file
+from validator.frontend.lexer import _SCANNER, scan_comments
+from validator.frontend.parse import _parser, decode, parse_file
+from validator.model.spec import SpecFile
 
 sys.path.insert(0, str(ROOT / "bench"))
 import generate  # (bench/generate.py: the synthetic specs the benchmark parses)

@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import EXAMPLES, ROOT, needs_examples, run_cli, write
-from validator.load import load_text_unit
-from validator.resolve import resolve
-from validator.scenario import KINDS, VMMS, execute, growth
+from validator.frontend.load import load_text_unit
+from validator.frontend.resolve import resolve
+from validator.simulate.scenario import KINDS, VMMS, execute, growth
 
 # -- exactness: grouped execution equals executing every op one vCPU at a time ----------------
 

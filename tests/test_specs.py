@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from tests.conftest import EXAMPLES, ROOT, needs_examples, run_cli
-from validator.engine import check_paths
-from validator.selftest import FAILED, PASSED, compare
+from validator.pipeline.engine import check_paths
+from validator.pipeline.selftest import FAILED, PASSED, compare
 
 
 def test_bundled_spec_self_checks() -> None:

@@ -20,12 +20,12 @@ from typing import NoReturn
 from validator import TOOL_NAME, __version__
 from validator.commands import EXIT_INTERNAL, EXIT_USAGE, UsageError, authoring, documents, kernel
 from validator.commands import check as checking
-from validator.config import ConfigError
-from validator.output import OutputError
-from validator.render import TemplateProblem
-from validator.sources import InputError
-from validator.textfile import FileProblem
-from validator.textsafe import terminal_safe
+from validator.frontend.sources import InputError
+from validator.frontend.textfile import FileProblem
+from validator.pipeline.config import ConfigError
+from validator.report.output import OutputError
+from validator.report.render import TemplateProblem
+from validator.report.textsafe import terminal_safe
 
 
 class _Parser(argparse.ArgumentParser):
@@ -56,7 +56,7 @@ COMMANDS = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def argument_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=TOOL_NAME, description="A design checker for Linux kernel userspace APIs (KVM first).")
     parser.add_argument("--version", action="version", version=f"{TOOL_NAME} {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -91,7 +91,7 @@ def _interrupted(signum: int, frame: object) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = argument_parser().parse_args(argv)
     with _interrupt_once():
         return _run(args)
 

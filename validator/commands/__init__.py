@@ -9,14 +9,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NamedTuple
 
-from validator.config import Config, find_config, load_config
-from validator.engine import Report, check_paths, check_units, directive_baseline
-from validator.findings import Finding
-from validator.load import EMPTY_UNIT, Unit, load_units
-from validator.model import SpecFile
-from validator.resources import bundled_kvm_spec_dir, bundled_spec_dir
+from validator.frontend.bundled import bundled_kvm_spec_dir, bundled_spec_dir
+from validator.frontend.load import EMPTY_UNIT, Unit, load_units
+from validator.frontend.sources import LOCAL, GitFiles, LocalFiles
+from validator.model.findings import Finding
+from validator.model.spec import SpecFile
+from validator.pipeline.config import Config, find_config, load_config
+from validator.pipeline.engine import Report, check_paths, check_units, directive_baseline
 from validator.rules.errors import STRUCTURAL_ERRORS
-from validator.sources import LOCAL, GitFiles, LocalFiles
 
 FAIL_LEVELS = ("error", "warning", "info", "never")
 FORMATS = ("text", "json", "sarif", "github", "junit")

@@ -7,7 +7,7 @@ import difflib
 import sys
 from pathlib import Path
 
-from validator import TOOL_NAME, textfile
+from validator import TOOL_NAME
 from validator.commands import (
     EXIT_FINDINGS,
     EXIT_OK,
@@ -15,10 +15,11 @@ from validator.commands import (
     Command,
     UsageError,
 )
-from validator.config import find_config, load_config
-from validator.fmt import FormatError, format_text
-from validator.load import discover
-from validator.output import write_text
+from validator.frontend import textfile
+from validator.frontend.load import discover
+from validator.pipeline.config import find_config, load_config
+from validator.report.output import write_text
+from validator.tools.fmt import FormatError, format_text
 
 
 def fmt(args: argparse.Namespace) -> int:
@@ -69,7 +70,7 @@ def lsp(args: argparse.Namespace) -> int:
     if sys.stdin is None or sys.stdout is None:
         raise UsageError("the language server talks over standard input and output, and one of them is closed")
     try:
-        from validator.lsp import serve  # pygls is an optional extra: import it only here
+        from validator.tools.lsp import serve  # pygls is an optional extra: import it only here
     except ImportError:
         raise UsageError("the language server needs pygls: pip install 'uapi-validator[lsp]'") from None
     return EXIT_OK if serve() else EXIT_USAGE

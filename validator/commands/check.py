@@ -18,15 +18,15 @@ from validator.commands import (
     output_options,
     report_of,
 )
-from validator.docs import rule_doc_view
-from validator.engine import Report
-from validator.findings import SEVERITY_RANK
-from validator.formats import junit_document, sarif_document
-from validator.output import write_text
-from validator.render import render
+from validator.model.findings import SEVERITY_RANK
+from validator.pipeline.engine import Report
+from validator.pipeline.selftest import FAILED, PASSED, SKIPPED, compare
+from validator.report.docs import rule_doc_view
+from validator.report.formats import junit_document, sarif_document
+from validator.report.output import write_text
+from validator.report.render import render
+from validator.report.view import github_view, json_document, text_view
 from validator.rules import CATALOG, lookup
-from validator.selftest import FAILED, PASSED, SKIPPED, compare
-from validator.view import github_view, json_document, text_view
 
 
 def use_color(choice: str, output: str | None) -> bool:

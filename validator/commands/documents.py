@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from validator import model as m
 from validator.commands import (
     DOCUMENT_SUFFIX,
     EXIT_FINDINGS,
@@ -18,15 +17,16 @@ from validator.commands import (
     require_no_errors,
     template_dir_of,
 )
-from validator.docs import catalog_view
-from validator.engine import check_paths
-from validator.output import write_text
-from validator.render import render
-from validator.review import compare_view, design_facts, review_view
-from validator.scenario import KINDS, VMMS
-from validator.scenario import run as run_scenario
-from validator.spans import Span
-from validator.view import simulation_csv, simulation_json, simulation_view
+from validator.model import spec as m
+from validator.model.spans import Span
+from validator.pipeline.engine import check_paths
+from validator.report.docs import catalog_view
+from validator.report.output import write_text
+from validator.report.render import render
+from validator.report.review import compare_view, design_facts, review_view
+from validator.report.view import simulation_csv, simulation_json, simulation_view
+from validator.simulate.scenario import KINDS, VMMS
+from validator.simulate.scenario import run as run_scenario
 
 
 def _vcpu_counts(text: str | None) -> tuple[int, ...] | None:

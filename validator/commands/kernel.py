@@ -6,8 +6,7 @@ import argparse
 import os
 import re
 
-from validator import TOOL_NAME, __version__, textfile
-from validator.cheader import read_headers
+from validator import TOOL_NAME, __version__
 from validator.commands import (
     EXIT_FINDINGS,
     EXIT_OK,
@@ -15,10 +14,12 @@ from validator.commands import (
     UsageError,
     require_no_errors,
 )
-from validator.crosscheck import HeaderRegisters, header_registers, import_spec
-from validator.engine import check_paths
-from validator.output import write_text
-from validator.render import render
+from validator.frontend import textfile
+from validator.kernel.cheader import read_headers
+from validator.kernel.crosscheck import HeaderRegisters, header_registers, import_spec
+from validator.pipeline.engine import check_paths
+from validator.report.output import write_text
+from validator.report.render import render
 
 
 def _headers(paths: list[str]) -> HeaderRegisters:

@@ -6,9 +6,19 @@ catalog. Codes are never reused: a retired code moves to TOMBSTONES.
 
 from __future__ import annotations
 
-from validator.catalog import Rule
-from validator.findings import Finding
-from validator.rules import breaking, compat, directives, errors, header, lifecycle, scenarios, scope, uniformity
+from validator.model.findings import Finding
+from validator.rules import (
+    breaking,
+    compat,
+    directives,
+    errors,
+    header,
+    lifecycle,
+    scenarios,
+    scope,
+    uniformity,
+)
+from validator.rules.catalog import Rule
 
 CATALOG: tuple[Rule, ...] = (
     errors.RULES

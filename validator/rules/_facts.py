@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from validator import model as m
-from validator.resolve import ResolvedSpec
+from validator.frontend.resolve import ResolvedSpec
+from validator.model import spec as m
 
 REFERENCE_VCPUS = 512  # the figure messages quote when the spec runs no scenario
 

@@ -1,6 +1,6 @@
 """B: breaking changes against a baseline (diff mode).
 
-Each rule reads the `Comparison` that `validator.diff` made (the declarations of baseline and
+Each rule reads the `Comparison` that `validator.diff.compare` made (the declarations of baseline and
 proposal, paired) and judges one kind of break; the differ itself only says what changed.
 """
 
@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 
-from validator import model as m
-from validator.catalog import DIFF, Rule
-from validator.diff import NOT_ABI, Comparison, describe
-from validator.findings import ERROR, WARNING, Problem, Related
-from validator.model import attr_span
-from validator.resolve import KIND_WORD
-from validator.spans import Span
+from validator.diff.compare import NOT_ABI, Comparison, describe
+from validator.frontend.resolve import KIND_WORD
+from validator.model import spec as m
+from validator.model.findings import ERROR, WARNING, Problem, Related
+from validator.model.spans import Span
+from validator.model.spec import attr_span
+from validator.rules.catalog import DIFF, Rule
 
 Check = Callable[[Comparison], Iterable[Problem]]
 

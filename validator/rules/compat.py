@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from validator import model as m
-from validator.catalog import DIFF, rule
-from validator.diff import Comparison
-from validator.findings import ERROR, INFO, WARNING, Problem, Related
-from validator.model import attr_span
-from validator.resolve import ResolvedSpec
+from validator.diff.compare import Comparison
+from validator.frontend.resolve import ResolvedSpec
+from validator.model import spec as m
+from validator.model.findings import ERROR, INFO, WARNING, Problem, Related
+from validator.model.spec import attr_span
 from validator.rules._facts import is_new, names, predates, subject
+from validator.rules.catalog import DIFF, rule
 
 
 @rule("C501", "reset-drops-behaviour", ERROR, "a bitmap whose reset clears a bit older than the register")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from validator.catalog import POLICY, RESOLVE, rule
-from validator.findings import WARNING, Problem
-from validator.model import Allow
-from validator.resolve import ResolvedSpec
+from validator.frontend.resolve import ResolvedSpec
+from validator.model.findings import WARNING, Problem
+from validator.model.spec import Allow
+from validator.rules.catalog import POLICY, RESOLVE, rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +18,8 @@ class Suppressions:
 
     allows: tuple[Allow, ...]
     used: frozenset[tuple[Allow, str]]  # (allow, rule code) pairs that suppressed something
+    # The rule code each code or name written in an allow stands for; None: no rule's.
+    names: Mapping[str, str | None]
 
 
 @rule("D801", "allow-without-reason", WARNING, "a `# allow:` that gives no reason", stage=POLICY)
@@ -57,16 +59,14 @@ def unused_allow(suppressions: Suppressions) -> Iterator[Problem]:
     ## How to fix
     Remove the suppression, or move it to the declaration the finding is reported on.
     """
-    from validator.rules import lookup  # the registry holds this module: look codes up late
-
     for allow in suppressions.allows:
         if not allow.reason:
             continue  # D801's: a suppression without a reason suppresses nothing yet
         for code in allow.codes:
-            rule_of_code = lookup(code)
-            if rule_of_code is None:
+            named = suppressions.names.get(code)
+            if named is None:
                 yield Problem(allow.span, f"`# allow:` names {code}, which is no rule code or name")
-            elif (allow, rule_of_code.code) not in suppressions.used:
+            elif (allow, named) not in suppressions.used:
                 yield Problem(
                     allow.span,
                     f"`# allow: {code}` suppresses nothing on line {allow.target_line}",

@@ -5,14 +5,14 @@ from __future__ import annotations
 import difflib
 from collections.abc import Collection, Iterable, Iterator
 
-from validator import model as m
-from validator.catalog import CROSSCHECK, LOAD, RESOLVE, rule
-from validator.crosscheck import HeaderCheck, where
-from validator.errnos import LINUX_ERRNOS
-from validator.findings import ERROR, Problem, Related
-from validator.load import ESCAPE, MISSING, SYNTAX, Unit
-from validator.model import attr_span as _attr
-from validator.resolve import KIND_WORD, ResolvedSpec
+from validator.frontend.load import ESCAPE, MISSING, SYNTAX, Unit
+from validator.frontend.resolve import KIND_WORD, ResolvedSpec
+from validator.kernel.crosscheck import HeaderCheck, where
+from validator.model import spec as m
+from validator.model.errnos import LINUX_ERRNOS
+from validator.model.findings import ERROR, Problem, Related
+from validator.model.spec import attr_span as _attr
+from validator.rules.catalog import CROSSCHECK, LOAD, RESOLVE, rule
 
 # The errors that leave the model unreliable (LANGUAGE.md's E-codes): hazards wait for them.
 STRUCTURAL_ERRORS = frozenset(f"E{n}" for n in range(101, 111))

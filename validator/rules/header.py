@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from validator.catalog import CROSSCHECK, rule
-from validator.crosscheck import HeaderCheck, family, where
-from validator.findings import INFO, Problem, Related
+from validator.kernel.crosscheck import HeaderCheck, family, where
+from validator.model.findings import INFO, Problem, Related
+from validator.rules.catalog import CROSSCHECK, rule
 
 
 @rule("H901", "register-missing-from-spec", INFO, "a header register the spec does not describe", stage=CROSSCHECK)

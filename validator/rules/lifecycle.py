@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from validator.catalog import rule
-from validator.findings import WARNING, Problem, Related
-from validator.resolve import ResolvedSpec
+from validator.frontend.resolve import ResolvedSpec
+from validator.model.findings import WARNING, Problem, Related
 from validator.rules._facts import subject
+from validator.rules.catalog import rule
 
 
 @rule("L401", "deadline-without-errno", WARNING, "`writable before EVENT` with no `else ERRNO`")

@@ -1,15 +1,15 @@
-"""X: the executable spec — scenarios run against the spec's semantics (validator.scenario)."""
+"""X: the executable spec — scenarios run against the spec's semantics (validator.simulate.scenario)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from validator.catalog import SCENARIO, rule
-from validator.findings import ERROR, Problem, Related
-from validator.machine import Failure
-from validator.model import attr_span
-from validator.resolve import ResolvedSpec
-from validator.scenario import ScenarioResult
+from validator.frontend.resolve import ResolvedSpec
+from validator.model.findings import ERROR, Problem, Related
+from validator.model.spec import attr_span
+from validator.rules.catalog import SCENARIO, rule
+from validator.simulate.machine import Failure
+from validator.simulate.scenario import ScenarioResult
 
 _UNITS = {"serialized": "serialized writes", "ioctls": "ioctls", "blackout": "ns of estimated blackout"}
 

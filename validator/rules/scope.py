@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from validator.catalog import rule
-from validator.findings import WARNING, Problem, Related
-from validator.model import attr_span
-from validator.resolve import ResolvedSpec
+from validator.frontend.resolve import ResolvedSpec
+from validator.model.findings import WARNING, Problem, Related
+from validator.model.spec import attr_span
 from validator.rules._facts import names, reference_vcpus, subject
+from validator.rules.catalog import rule
 
 _VM_FD_FIX = "reach it through the VM fd, or declare it write_once with a hint capability"
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from validator import model as m
-from validator.catalog import DIFF, rule
-from validator.diff import Comparison, describe
-from validator.findings import ERROR, WARNING, Problem, Related
-from validator.resolve import ResolvedSpec
+from validator.diff.compare import Comparison, describe
+from validator.frontend.resolve import ResolvedSpec
+from validator.model import spec as m
+from validator.model.findings import ERROR, WARNING, Problem, Related
 from validator.rules._facts import subject
+from validator.rules.catalog import DIFF, rule
 
 
 @rule("A301", "implicit-uniformity-abi", WARNING, "an enforced restriction userspace can observe becomes ABI")

@@ -1,0 +1,195 @@
+"""The attributes of each declaration, declared once.
+
+One entry per attribute gives its keyword, the model field it fills, its place in the
+canonical order (the entry's place in its table), the grammar rule that parses it, the
+syntax of its value where the scanner recognises the whole line (with the reader that builds
+the value from that line), and how diff mode compares it. The scanner's line shortcuts
+(validator.frontend.lexer), the builder (validator.frontend.build), the formatter's order (validator.tools.fmt), the
+highlighter and the differ (validator.diff.compare) all read these tables; the grammar file keeps the
+rules, and a test checks that both list the same attributes.
+
+A new attribute is one entry here, its rule in grammar/uapi.lark with a builder method, and
+the findings rule that judges it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from validator.frontend.literals import EVENT, INT, NAMES, SP, STRING, WORD, parse_int, unquote
+from validator.model import spec as m
+from validator.model.spans import Span
+
+# How diff mode compares a value: WORD as a whole ("width 32 -> 64"); SET member by member
+# ("via vm_attr added"); VERSION as the quoted version; IOCTL the ioctl of that role. None:
+# not compared (documentation, or compared on its own, as bits are).
+WORD_VALUE, SET, VERSION, IOCTL = "word", "set", "version", "ioctl"
+
+_NAME_IN_LIST = re.compile(WORD)
+
+
+class Line(NamedTuple):
+    """A whole attribute line the scanner recognised, as an entry's reader sees it."""
+
+    found: re.Match[str]  # the line's match: group `v` is its value, others as the entry names
+    path: str
+    line: int
+    column: int
+    span: Span  # keyword through last value
+
+    def text(self, group: str = "v") -> str | None:
+        return self.found.group(group)
+
+    def name(self, group: str = "v") -> m.Name | None:
+        start = self.found.start(group)
+        if start < 0:
+            return None
+        shift = self.column - self.found.start()
+        return m.Name(
+            self.found.group(group), Span(self.path, self.line, start + shift, self.line, self.found.end(group) + shift)
+        )
+
+    def names(self, group: str = "v") -> tuple[m.Name, ...]:
+        shift = self.column - self.found.start() + self.found.start(group)
+        return tuple(
+            m.Name(name.group(), Span(self.path, self.line, name.start() + shift, self.line, name.end() + shift))
+            for name in _NAME_IN_LIST.finditer(self.found.group(group))
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Attribute:
+    keyword: str  # as written
+    field: str  # the model field it fills
+    rule: str  # the grammar rule that parses it word by word
+    compare: str | None = WORD_VALUE
+    # The value after the keyword, as the scanner's line shortcut matches it (named groups),
+    # and the reader that builds the model value from such a line; None: the grammar alone.
+    line: str | None = None
+    read: Callable[[Line], object] | None = None
+
+
+def _writable(line: Line) -> m.Writable:
+    if line.text() is not None:
+        return m.Writable(line.text() or "", line.span)
+    return m.Writable("before", line.span, line.text("event"), line.name("errno"))
+
+
+def _uniform(line: Line) -> m.Uniform:
+    if line.text() == "enforced":
+        return m.Uniform("enforced", line.span, errno=line.name("errno"), basis=line.text("basis"))
+    if line.text("last") is not None:
+        return m.Uniform("last_wins", line.span)
+    return m.Uniform("none", line.span, opt_in=line.name("opt_in"))
+
+
+def _reset(line: Line) -> m.Reset:
+    value = line.text() or ""
+    return m.Reset(value, line.span) if value in ("all", "none") else m.Reset("value", line.span, parse_int(value))
+
+
+def _reserved(line: Line) -> m.Reserved:
+    if line.text() == "ignore":
+        return m.Reserved("ignore", line.span)
+    return m.Reserved("reject", line.span, line.name("errno"))
+
+
+def _int(line: Line) -> int:
+    return parse_int(line.text() or "")
+
+
+def _string(line: Line) -> str:
+    return unquote(line.text() or "")
+
+
+REGISTER: tuple[Attribute, ...] = (
+    Attribute("id", "id", "reg_id", line=rf"(?P<v>{INT})", read=_int),
+    Attribute("encoding", "encoding", "encoding", compare=None),
+    Attribute("width", "width", "width", line=rf"(?P<v>{INT})", read=_int),
+    Attribute("scope", "scope", "reg_scope", line="(?P<v>system|vm|vcpu|device|write_once)", read=Line.text),
+    Attribute("hint", "hint", "hint", line=rf"(?P<v>{WORD})", read=Line.name),
+    Attribute("via", "via", "via", compare=SET, line=rf"(?P<v>{NAMES})", read=Line.names),
+    Attribute("lock", "locks", "locks", compare=SET, line=rf"(?P<v>{NAMES})", read=Line.names),
+    Attribute("migrate", "migrate", "migrate", line="(?P<v>yes|no)", read=lambda line: line.text() == "yes"),
+    Attribute(
+        "writable",
+        "writable",
+        "writable",
+        line=rf"(?:(?P<v>always|never)|before{SP}(?P<event>{EVENT})(?:{SP}else{SP}(?P<errno>{WORD}))?)",
+        read=_writable,
+    ),
+    Attribute(
+        "rewrite",
+        "rewrite",
+        "rewrite",
+        line=rf"same_value{SP}(?P<v>{WORD})",
+        read=lambda line: m.Rewrite(line.span, None if line.text() == "ok" else line.name()),
+    ),
+    Attribute(
+        "uniform",
+        "uniform",
+        "uniform",
+        line=rf"(?:(?P<v>enforced){SP}(?P<errno>{WORD}){SP}as{SP}(?P<basis>contract|implementation)"
+        rf"|(?P<last>last_wins)|(?P<none>none)(?:{SP}opt_in{SP}(?P<opt_in>{WORD}))?)",
+        read=_uniform,
+    ),
+    Attribute("reset", "reset", "reset", line=rf"(?P<v>all|none|{INT})", read=_reset),
+    Attribute(
+        "reserved", "reserved", "reserved", line=rf"(?:reject{SP}(?P<errno>{WORD})|(?P<v>ignore))", read=_reserved
+    ),
+    # A `bits { ... }` block is recognised whole by the scanner (validator.frontend.lexer._bits_block);
+    # B601 compares bits one by one.
+    Attribute("bits", "bits", "bits", compare=None),
+    Attribute("opt_in", "opt_in", "opt_in", line=rf"(?P<v>{WORD})", read=Line.name),
+    Attribute("since", "since", "since", compare=VERSION, line=rf"(?P<v>{STRING})", read=_string),
+    Attribute("doc", "doc", "doc", compare=None, line=rf"(?P<v>{STRING})", read=_string),
+)
+
+CAPABILITY: tuple[Attribute, ...] = (
+    Attribute("kind", "kind", "cap_kind"),
+    Attribute("before", "before", "cap_before"),
+    Attribute("since", "since", "since", compare=VERSION),
+    Attribute("doc", "doc", "doc", compare=None),
+)
+
+INTERFACE: tuple[Attribute, ...] = (
+    Attribute("get", "ioctls", "iface_ioctl", compare=IOCTL),
+    Attribute("set", "ioctls", "iface_ioctl", compare=IOCTL),
+    Attribute("has", "ioctls", "iface_ioctl", compare=IOCTL),
+    Attribute("list", "ioctls", "iface_ioctl", compare=IOCTL),
+    Attribute("lock", "locks", "locks", compare=SET),
+    Attribute("cap", "cap", "iface_cap"),
+    Attribute("since", "since", "since", compare=VERSION),
+    Attribute("doc", "doc", "doc", compare=None),
+)
+
+FEATURE: tuple[Attribute, ...] = (
+    Attribute("via", "via", "feature_via"),
+    Attribute("uniform", "uniform", "uniform"),
+    Attribute("since", "since", "since", compare=VERSION),
+    Attribute("doc", "doc", "doc", compare=None),
+)
+
+# A scenario's cost and budget lines hold several settings each: diff compares them setting
+# by setting (validator.diff.compare._scenario_values), so none is compared here.
+SCENARIO: tuple[Attribute, ...] = (
+    Attribute("vmm", "vmm", "vmm", compare=None),
+    Attribute("vcpus", "vcpus", "vcpus", compare=None),
+    Attribute("host_threads", "host_threads", "host_threads", compare=None),
+    Attribute("cost", "cost", "cost", compare=None),
+    Attribute("budget", "budget", "budget", compare=None),
+    Attribute("doc", "doc", "doc", compare=None),
+)
+
+BY_DECLARATION: dict[str, tuple[Attribute, ...]] = {
+    "register": REGISTER,
+    "capability": CAPABILITY,
+    "interface": INTERFACE,
+    "feature": FEATURE,
+    "scenario": SCENARIO,
+}
+# The canonical order of each declaration's attributes: `fmt` sorts by it.
+ORDER: dict[str, tuple[str, ...]] = {kind: tuple(a.keyword for a in table) for kind, table in BY_DECLARATION.items()}

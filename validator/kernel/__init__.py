@@ -1,0 +1,1 @@
+"""The kernel's own sources: C UAPI headers read as a compiler reads them, and the cross-check."""

@@ -1,0 +1,1 @@
+"""The model every stage shares: declarations with source spans, findings, errno names."""

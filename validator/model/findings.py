@@ -1,0 +1,65 @@
+"""Findings: small immutable values that every stage produces and reporters consume."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from validator.model.spans import Span
+
+ERROR = "error"
+WARNING = "warning"
+INFO = "info"
+SEVERITIES = (ERROR, WARNING, INFO)
+SEVERITY_RANK = {INFO: 1, WARNING: 2, ERROR: 3}
+
+
+@dataclass(frozen=True, slots=True)
+class Related:
+    span: Span
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """What a check found, before it is named: the rule that yields it makes it a `Finding`
+    with its code, name and severity (`Rule.report`), so a check never writes its own code."""
+
+    span: Span
+    message: str
+    subject: str = ""
+    hint: str = ""
+    related: tuple[Related, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One reported problem, named by its rule (`Rule.report`); configuration may change its
+    severity, and the policy stage marks suppressions."""
+
+    code: str
+    span: Span
+    message: str
+    subject: str = ""
+    hint: str = ""
+    related: tuple[Related, ...] = ()
+    name: str = ""
+    severity: str = ""
+    suppressed: str | None = None  # the reason given by `# allow:`
+    baseline: bool = False  # the baseline already had it (diff mode)
+    from_diff: bool = False  # reported by comparing with the baseline (B codes, A302, ...)
+
+    @property
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        return (self.span.path, self.span.line, self.span.column, self.code, self.message)
+
+
+def fingerprint(finding: Finding) -> str:
+    """A line-independent identity: rule, subject and message with figures blanked.
+
+    Code scanning tracks a finding across edits that move lines by it, and diff mode uses it
+    to tell findings the baseline already had from new ones.
+    """
+    normal = re.sub(r"\d+", "#", " ".join(finding.message.split()))
+    return hashlib.sha256(f"{finding.code}\0{finding.subject}\0{normal}".encode()).hexdigest()[:32]

@@ -1,0 +1,312 @@
+"""The typed model of a `.uapi` file: plain frozen data carrying source spans.
+
+The builder creates these from the parse tree; nothing here parses, judges or prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from validator.model.findings import Problem
+from validator.model.spans import Span
+
+# Lifecycle events in their order (memslot_create, also an event, is unordered against them).
+EVENT_ORDER = ("vm_create", "vcpu_create", "vcpu_init", "finalize", "first_run")
+WIDTHS = (8, 16, 32, 64, 128, 256, 512, 1024, 2048)
+# Bounds on what a spec's numbers may say (E107 names them): what the executable spec can run
+# in bounded time and memory, generously above any real kernel (KVM_MAX_VCPUS is 4096 on x86).
+MAX_VCPUS = 65_536
+MAX_VCPU_COUNTS = 64  # vCPU counts one scenario runs at
+MAX_HOST_THREADS = 65_536
+MAX_DURATION_NS = 10**12  # 1000 s per ioctl or lock
+MAX_BUDGET = 2**63 - 1
+# A literal longer than this many digits is read as OVERSIZED, a value above every bound,
+# rather than converted (Python refuses decimal strings over 4300 digits, and no field of the
+# language takes more than 64 bits).
+MAX_LITERAL_DIGITS = 80
+OVERSIZED = 1 << 512
+
+
+def shown_number(value: int, hexadecimal: bool = False) -> str:
+    """A number for a message; OVERSIZED as what it stands for."""
+    if value >= OVERSIZED:
+        return f"a literal of more than {MAX_LITERAL_DIGITS} digits"
+    return f"0x{value:x}" if hexadecimal else str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    """A name as written, where it was written."""
+
+    text: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Attr:
+    """Where an attribute line of a declaration is."""
+
+    keyword: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class RepeatedAttr:
+    """An attribute given twice in one declaration (the first one counts)."""
+
+    keyword: str
+    span: Span
+    first: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Api:
+    name: str
+    version: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Include:
+    path: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Lock:
+    name: str
+    span: Span
+    scope: str
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Writable:
+    kind: str  # always | never | before
+    span: Span
+    event: str | None = None
+    errno: Name | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rewrite:
+    span: Span
+    errno: Name | None = None  # None: rewriting the current value is accepted
+
+    @property
+    def same_value_ok(self) -> bool:
+        return self.errno is None
+
+
+@dataclass(frozen=True, slots=True)
+class Uniform:
+    kind: str  # enforced | last_wins | none
+    span: Span
+    errno: Name | None = None
+    basis: str | None = None  # contract | implementation (enforced only)
+    opt_in: Name | None = None  # none only
+
+
+@dataclass(frozen=True, slots=True)
+class Reset:
+    kind: str  # all | none | value
+    span: Span
+    value: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reserved:
+    kind: str  # reject | ignore
+    span: Span
+    errno: Name | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Bit:
+    index: int
+    name: str
+    span: Span
+    since: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Capability:
+    name: str
+    span: Span
+    scope: str
+    kind: str | None = None
+    before: str | None = None
+    since: str | None = None
+    doc: str | None = None
+    attrs: tuple[Attr, ...] = ()
+    repeated: tuple[RepeatedAttr, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Ioctl:
+    role: str  # get | set | has | list
+    name: Name
+
+
+@dataclass(frozen=True, slots=True)
+class Interface:
+    name: str
+    span: Span
+    scope: str
+    ioctls: tuple[Ioctl, ...] = ()
+    locks: tuple[Name, ...] = ()
+    cap: Name | None = None
+    since: str | None = None
+    doc: str | None = None
+    attrs: tuple[Attr, ...] = ()
+    repeated: tuple[RepeatedAttr, ...] = ()
+
+    def ioctl(self, role: str) -> str | None:
+        for ioctl in self.ioctls:
+            if ioctl.role == role:
+                return ioctl.name.text
+        return None
+
+    @property
+    def enumerable(self) -> bool:
+        return self.ioctl("list") is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Register:
+    name: str
+    span: Span
+    id: int | None = None
+    width: int | None = None
+    scope: str | None = None
+    hint: Name | None = None
+    via: tuple[Name, ...] = ()
+    locks: tuple[Name, ...] = ()
+    migrate: bool | None = None
+    writable: Writable | None = None
+    rewrite: Rewrite | None = None
+    uniform: Uniform | None = None
+    reset: Reset | None = None
+    reserved: Reserved | None = None
+    bits: tuple[Bit, ...] = ()
+    opt_in: Name | None = None
+    since: str | None = None
+    doc: str | None = None
+    encoding: tuple[int, int, int, int, int] | None = None  # sysreg(op0, op1, crn, crm, op2)
+    attrs: tuple[Attr, ...] = ()
+    repeated: tuple[RepeatedAttr, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Feature:
+    name: str
+    span: Span
+    via: Name | None = None
+    uniform: Uniform | None = None
+    since: str | None = None
+    doc: str | None = None
+    attrs: tuple[Attr, ...] = ()
+    repeated: tuple[RepeatedAttr, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    name: str
+    span: Span
+    kind: str  # restore | hotplug | replug | reset
+    vmm: str | None = None
+    vcpus: tuple[int, ...] = ()
+    host_threads: int | None = None
+    cost_ioctl_ns: int | None = None
+    cost_lock_ns: int | None = None
+    budget_serialized: int | None = None
+    budget_ioctls: int | None = None
+    budget_blackout_ns: int | None = None
+    doc: str | None = None
+    attrs: tuple[Attr, ...] = ()
+    repeated: tuple[RepeatedAttr, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Expect:
+    """`# expect: CODE[, CODE...]` — these findings, on this line, and no others."""
+
+    line: int
+    codes: tuple[str, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Allow:
+    """`# allow: CODE[, CODE...] -- reason`: suppress these findings on the target line.
+
+    The target is the comment's own line, or for a comment on a line of its own, the next
+    line of code (the declaration below it).
+    """
+
+    line: int
+    codes: tuple[str, ...]
+    reason: str
+    span: Span
+    target_line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Todo:
+    """`# todo: what` — something the author (or `import`) left to fill in."""
+
+    line: int
+    text: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderDirective:
+    """`# header: PATH` — a C UAPI header the spec is cross-checked against."""
+
+    path: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineDirective:
+    path: str
+    span: Span
+
+
+Declaration = Lock | Capability | Interface | Register | Feature | Scenario
+
+
+def attr_span(decl: Declaration, keyword: str) -> Span:
+    """Where a declaration's attribute line is; the declaration's own span if it has none."""
+    attrs: tuple[Attr, ...] = getattr(decl, "attrs", ())
+    for attr in attrs:
+        if attr.keyword == keyword:
+            return attr.span
+    return decl.span
+
+
+def version_key(version: str) -> tuple[tuple[int, int | str], ...]:
+    """`"5.19"` as ((0, 5), (0, 19)): numeric parts compare as numbers, and any version,
+    however odd ("6.2-rc1"), still compares with every other."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in version.split("."))
+
+
+@dataclass(frozen=True, slots=True)
+class SpecFile:
+    """One parsed file, in source order."""
+
+    path: str
+    api: tuple[Api, ...] = ()
+    includes: tuple[Include, ...] = ()
+    declarations: tuple[Declaration, ...] = ()
+    expects: tuple[Expect, ...] = ()
+    allows: tuple[Allow, ...] = ()
+    baseline: BaselineDirective | None = None
+    todos: tuple[Todo, ...] = ()
+    headers: tuple[HeaderDirective, ...] = ()
+    # Where the text stops being the language (E101): then the file declares nothing known.
+    syntax_error: Problem | None = None
+    # The text as read; split into lines only when a report quotes it (a tuple of lines per
+    # file costs a tenth of the memory of a 100k-register check).
+    text: str = field(default="", repr=False, compare=False)

@@ -1,0 +1,1 @@
+"""Presentation: every output format, rendered through templates, and the one writer."""

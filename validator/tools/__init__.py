@@ -1,0 +1,1 @@
+"""Authoring tools: the formatter and the language server."""

@@ -1,0 +1,363 @@
+"""`uapi-validator lsp`: a Language Server over stdio (pygls).
+
+Diagnostics as the user types (the findings, codes, hints and related locations of `check`),
+hover (a rule's documentation on its code; a declaration's resolved facts, with what a
+generic VMM pays for a register at 512 vCPUs), go-to-definition (locks, interfaces,
+capabilities, features, registers, includes) and document symbols.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from lsprotocol import types as t
+from pygls import uris
+from pygls.lsp.server import LanguageServer
+
+from validator import TOOL_NAME, __version__
+from validator.frontend.load import load_text_unit
+from validator.frontend.resolve import KIND_WORD, ResolvedSpec
+from validator.frontend.sources import InputError
+from validator.frontend.textfile import MAX_FILE_BYTES, FileProblem
+from validator.model import spec as m
+from validator.model.findings import ERROR, INFO, WARNING
+from validator.model.spans import Span
+from validator.pipeline.config import ConfigError, find_config, load_config
+from validator.pipeline.engine import Report, check_units, directive_baseline
+from validator.rules import lookup
+
+HOVER_VCPUS = 512
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SEVERITY = {
+    ERROR: t.DiagnosticSeverity.Error,
+    WARNING: t.DiagnosticSeverity.Warning,
+    INFO: t.DiagnosticSeverity.Information,
+}
+_SYMBOL = {
+    m.Register: t.SymbolKind.Field,
+    m.Interface: t.SymbolKind.Interface,
+    m.Lock: t.SymbolKind.Key,
+    m.Capability: t.SymbolKind.Constant,
+    m.Feature: t.SymbolKind.EnumMember,
+    m.Scenario: t.SymbolKind.Event,
+}
+
+
+def _range(span: Span) -> t.Range:
+    """LSP positions are 0-based; ours are 1-based (end exclusive in both)."""
+    return t.Range(t.Position(span.line - 1, span.column - 1), t.Position(span.end_line - 1, span.end_column - 1))
+
+
+def analyse(uri: str, text: str) -> tuple[Report, ResolvedSpec]:
+    path = uris.to_fs_path(uri) or uri
+    unit = load_text_unit(text, path)
+    try:  # the project's configuration, as `check` finds it
+        config = load_config(find_config(Path(path)))
+    except ConfigError:
+        config = None
+    report = check_units([unit], config, directive_baseline)
+    return report, report.specs[0]
+
+
+def diagnostics(report: Report, path: str) -> list[t.Diagnostic]:
+    out = []
+    for finding in report.findings:
+        if finding.span.path != path or finding.suppressed is not None:
+            continue
+        related = [
+            t.DiagnosticRelatedInformation(
+                t.Location(uris.from_fs_path(r.span.path) or r.span.path, _range(r.span)), r.message
+            )
+            for r in finding.related
+        ]
+        message = finding.message + (f"\nfix: {finding.hint}" if finding.hint else "")
+        out.append(
+            t.Diagnostic(
+                _range(finding.span),
+                message,
+                severity=_SEVERITY[finding.severity],
+                code=finding.code,
+                source=TOOL_NAME,
+                related_information=related or None,
+            )
+        )
+    return out
+
+
+def _word_at(text: str, position: t.Position) -> str | None:
+    lines = text.splitlines()
+    if position.line >= len(lines):
+        return None
+    for found in _WORD.finditer(lines[position.line]):
+        if found.start() <= position.character <= found.end():
+            return found.group()
+    return None
+
+
+def _declaration(spec: ResolvedSpec, name: str) -> m.Declaration | None:
+    for table in (spec.registers, spec.interfaces, spec.locks, spec.capabilities, spec.scenarios):
+        if name in table:
+            return table[name]
+    return None
+
+
+def hover_text(spec: ResolvedSpec, word: str) -> str | None:
+    rule = lookup(word) if re.fullmatch(r"[A-Z]\d{3}", word) else None
+    if rule is not None:
+        sections = "\n\n".join(
+            f"**{title}**\n\n{rule.section(title)}"
+            for title in ("What it finds", "Why it matters", "How to fix")
+            if rule.section(title)
+        )
+        return f"**{rule.code} {rule.name}** ({rule.severity})\n\n{rule.summary}\n\n{sections}"
+    decl = _declaration(spec, word)
+    if decl is None:
+        return None
+    if isinstance(decl, m.Register):
+        return _register_hover(spec, decl)
+    lines = [f"**{KIND_WORD[type(decl)]} {decl.name}**"]
+    scope = getattr(decl, "scope", None)
+    if scope:
+        lines.append(f"scope: {scope}")
+    if isinstance(decl, m.Interface):
+        lines.append("ioctls: " + ", ".join(f"{i.role} {i.name.text}" for i in decl.ioctls))
+        lines.append(
+            "enumerable (a generic VMM walks it)" if decl.enumerable else "not enumerable: VMMs need code for it"
+        )
+    doc = getattr(decl, "doc", None)
+    if doc:
+        lines.append(str(doc))
+    return "\n\n".join(lines)
+
+
+def _register_hover(spec: ResolvedSpec, register: m.Register) -> str:
+    paths = spec.interfaces_of(register)
+    locks = spec.write_locks(register)
+    generic = spec.generic_path(register)
+    per_vcpu = spec.generic_writes_per_vcpu(register)
+    writes = HOVER_VCPUS if per_vcpu else 1
+    serialized = writes if any(lock.scope == "vm" for lock, _ in locks) else 0
+    lines = [
+        f"**register {register.name}**" + (f" `0x{register.id:x}`" if register.id is not None else ""),
+        f"scope: {register.scope or 'unspecified'}",
+        "access paths: "
+        + (", ".join(f"{i.name} ({i.scope}{', listed' if i.enumerable else ''})" for i in paths) or "none"),
+        "locks on write: " + (", ".join(f"{lock.name} ({lock.scope})" for lock, _ in locks) or "none"),
+    ]
+    if register.migrate and generic is not None:
+        lines.append(
+            f"a generic VMM at {HOVER_VCPUS} vCPUs: {writes} write{'s' if writes != 1 else ''} through "
+            f"{generic.name}, {serialized} serialized on a VM lock"
+        )
+    if register.doc:
+        lines.append(register.doc)
+    return "\n\n".join(lines)
+
+
+def definition(spec: ResolvedSpec, path: str, text: str, position: t.Position) -> t.Location | None:
+    line = text.splitlines()[position.line] if position.line < len(text.splitlines()) else ""
+    include = re.match(r'\s*include\s+"([^"]*)"', line)
+    if include:
+        target = Path(path).parent / include.group(1)
+        return t.Location(uris.from_fs_path(str(target)) or str(target), t.Range(t.Position(0, 0), t.Position(0, 0)))
+    word = _word_at(text, position)
+    decl = _declaration(spec, word) if word else None
+    if decl is None:
+        return None
+    return t.Location(uris.from_fs_path(decl.span.path) or decl.span.path, _range(decl.span))
+
+
+def symbols(spec: ResolvedSpec, path: str) -> list[t.DocumentSymbol]:
+    out = []
+    for spec_file in spec.files:
+        if spec_file.path != path:
+            continue
+        for decl in spec_file.declarations:
+            last = max(
+                (a.span for a in getattr(decl, "attrs", ())),
+                default=decl.span,
+                key=lambda s: (s.end_line, s.end_column),
+            )
+            whole = Span(
+                decl.span.path,
+                decl.span.line,
+                decl.span.column,
+                last.end_line + (1 if last is not decl.span else 0),
+                2 if last is not decl.span else decl.span.end_column,
+            )
+            detail = str(getattr(decl, "scope", None) or getattr(decl, "kind", None) or "")
+            out.append(
+                t.DocumentSymbol(decl.name, _SYMBOL[type(decl)], _range(whole), _range(decl.span), detail=detail)
+            )
+    return out
+
+
+def make_server() -> LanguageServer:
+    server = LanguageServer(TOOL_NAME, __version__)
+    # The latest analysis of each open document, with the version it was made from: hover,
+    # definition and symbols reuse what the diagnostics of that version already computed.
+    # Only documents the client opened are served: pygls would otherwise read an unopened
+    # URI from disk (file:///proc/self/fd/0, a FIFO, /dev/zero) and never return.
+    latest: dict[str, tuple[int | None, Report, ResolvedSpec] | None] = {}
+
+    def analysed(ls: LanguageServer, uri: str, *, fresh: bool = False) -> tuple[Report, ResolvedSpec] | None:
+        if uri not in latest:
+            return None
+        document = ls.workspace.get_text_document(uri)
+        cached = latest.get(uri)
+        if fresh or cached is None or cached[0] != document.version:
+            if len(document.source) > MAX_FILE_BYTES:
+                latest[uri] = None
+                return None
+            try:
+                cached = (document.version, *analyse(uri, document.source))
+            except (InputError, FileProblem, ConfigError):
+                latest[uri] = None
+                return None
+            latest[uri] = cached
+        return cached[1], cached[2]
+
+    def publish(ls: LanguageServer, uri: str) -> None:
+        # Fresh on open, change and save: files the document includes may have changed too.
+        analysis = analysed(ls, uri, fresh=True)
+        document = ls.workspace.get_text_document(uri)
+        path = uris.to_fs_path(uri) or uri
+        if analysis is None:
+            message = (
+                f"not analysed: the document is over {MAX_FILE_BYTES} bytes"
+                if len(document.source) > MAX_FILE_BYTES
+                else "not analysed: a file it names cannot be read (run `uapi-validator check` for the reason)"
+            )
+            found = [t.Diagnostic(t.Range(t.Position(0, 0), t.Position(0, 0)), message, t.DiagnosticSeverity.Error)]
+        else:
+            found = diagnostics(analysis[0], path)
+        ls.text_document_publish_diagnostics(t.PublishDiagnosticsParams(uri, found, document.version))
+
+    @server.feature(t.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: LanguageServer, params: t.DidOpenTextDocumentParams) -> None:
+        latest[params.text_document.uri] = None
+        publish(ls, params.text_document.uri)
+
+    @server.feature(t.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: LanguageServer, params: t.DidChangeTextDocumentParams) -> None:
+        if params.text_document.uri in latest:
+            publish(ls, params.text_document.uri)
+
+    @server.feature(t.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(ls: LanguageServer, params: t.DidSaveTextDocumentParams) -> None:
+        if params.text_document.uri in latest:
+            publish(ls, params.text_document.uri)
+
+    @server.feature(t.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: LanguageServer, params: t.DidCloseTextDocumentParams) -> None:
+        latest.pop(params.text_document.uri, None)
+
+    @server.feature(t.TEXT_DOCUMENT_HOVER)
+    def hover(ls: LanguageServer, params: t.HoverParams) -> t.Hover | None:
+        analysis = analysed(ls, params.text_document.uri)
+        if analysis is None:
+            return None
+        document = ls.workspace.get_text_document(params.text_document.uri)
+        word = _word_at(document.source, params.position)
+        if word is None:
+            return None
+        text = hover_text(analysis[1], word)
+        return t.Hover(t.MarkupContent(t.MarkupKind.Markdown, text)) if text else None
+
+    @server.feature(t.TEXT_DOCUMENT_DEFINITION)
+    def goto(ls: LanguageServer, params: t.DefinitionParams) -> t.Location | None:
+        analysis = analysed(ls, params.text_document.uri)
+        if analysis is None:
+            return None
+        document = ls.workspace.get_text_document(params.text_document.uri)
+        path = uris.to_fs_path(params.text_document.uri) or ""
+        return definition(analysis[1], path, document.source, params.position)
+
+    @server.feature(t.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+    def document_symbols(ls: LanguageServer, params: t.DocumentSymbolParams) -> list[t.DocumentSymbol]:
+        analysis = analysed(ls, params.text_document.uri)
+        if analysis is None:
+            return []
+        return symbols(analysis[1], uris.to_fs_path(params.text_document.uri) or "")
+
+    return server
+
+
+MAX_MESSAGE_BYTES = 4 * MAX_FILE_BYTES  # a document at the size limit, JSON-escaped
+MAX_HEADER_LINES = 16
+MAX_HEADER_LINE = 1024
+
+
+class FramingError(Exception):
+    pass
+
+
+def _frames(stdin: BinaryIO) -> Iterator[bytes]:
+    """The messages of an LSP byte stream, each as its header and body, validated: a
+    Content-Length that is not a whole number, or over the limit, ends the session (a stream
+    whose framing is lost cannot be resynchronised) instead of wedging or exhausting memory."""
+    while True:
+        header, length = b"", None
+        for _ in range(MAX_HEADER_LINES):
+            line = stdin.readline(MAX_HEADER_LINE)
+            if not line:
+                if header:
+                    raise FramingError("the stream ended inside a message header")
+                return
+            if not line.endswith(b"\n"):
+                raise FramingError("a header line is too long or unterminated")
+            header += line
+            if line in (b"\r\n", b"\n"):
+                break
+            name, _, value = line.decode("ascii", "replace").partition(":")
+            if name.strip().lower() == "content-length":
+                text = value.strip()
+                if not text.isdigit() or len(text) > 12:
+                    raise FramingError(f"Content-Length {text[:20]!r} is not a byte count")
+                length = int(text)
+        else:
+            raise FramingError("a message header has too many lines")
+        if length is None:
+            raise FramingError("a message has no Content-Length")
+        if length > MAX_MESSAGE_BYTES:
+            raise FramingError(f"a message of {length} bytes is over the limit of {MAX_MESSAGE_BYTES}")
+        body = stdin.read(length)
+        if len(body) != length:
+            raise FramingError("the stream ended inside a message")
+        yield header + body
+
+
+def _forward(source: BinaryIO, sink: int, failures: list[str]) -> None:
+    try:
+        for frame in _frames(source):
+            view = memoryview(frame)
+            while view:
+                view = view[os.write(sink, view) :]
+    except FramingError as exc:
+        failures.append(str(exc))
+        sys.stderr.write(f"{TOOL_NAME} lsp: {exc}; the session ends\n")
+    except OSError:
+        pass  # the server went away
+    finally:
+        with contextlib.suppress(OSError):
+            os.close(sink)
+
+
+def serve() -> bool:
+    """Serve over stdio, with the client's framing checked before pygls reads it; False when
+    the session ended on broken framing."""
+    read_end, write_end = os.pipe()
+    failures: list[str] = []
+    forwarder = threading.Thread(target=_forward, args=(sys.stdin.buffer, write_end, failures), daemon=True)
+    forwarder.start()
+    with os.fdopen(read_end, "rb") as checked:
+        make_server().start_io(checked, sys.stdout.buffer)
+    forwarder.join(timeout=1)
+    return not failures
