@@ -286,6 +286,21 @@ def test_the_header_reader_reads_or_counts_anything(tmp_path_factory, pieces) ->
 
     path = tmp_path_factory.mktemp("h") / "h.h"
     path.write_text("".join(pieces), encoding="utf-8", errors="surrogatepass")
-    registers = header_registers(read_headers([str(path)]))
-    assert registers.unreadable >= 0
+    header = read_headers([str(path)])
+    registers = header_registers(header)
+    object_like = [name for name, macro in header.macros.items() if macro.params is None]
+    # Every object-like macro is either evaluated (a register id or not) or counted unreadable,
+    # never both, never lost: the count is at most the macros there are.
+    assert 0 <= registers.unreadable <= len(object_like) - len(registers.by_name)
+    assert set(registers.by_name) <= set(object_like)
     assert all(0 <= value < 1 << 64 for value, _ in registers.by_name.values())
+    # The one register id among the pieces, R = KVM_REG_ARM64 | 0x0013... | B(1), is read
+    # exactly whenever the macros it uses are defined as the pieces define them.
+    bodies = {name: " ".join(macro.body.split()) for name, macro in header.macros.items()}
+    if (bodies.get("R"), bodies.get("KVM_REG_ARM64"), bodies.get("B"), bodies.get("A")) == (
+        "(KVM_REG_ARM64 | 0x0013000000000000ULL | B(1))",
+        "0x6000000000000000ULL",
+        "A(A(x))",
+        "(x|x)",
+    ):
+        assert registers.by_name["R"][0] == 0x6013_0000_0000_0001

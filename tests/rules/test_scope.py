@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import PRELUDE, ROOT, codes, findings
+from tests.rules._examples import assert_examples, rules_in
 from validator.pipeline.engine import check_paths
 
 REGISTER = (
@@ -79,13 +82,6 @@ def test_figures_follow_the_largest_scenario(tmp_path) -> None:
     assert "(96 writes for 96 vCPUs)" in s201.message
 
 
-def test_c501_names_the_dropped_bits(tmp_path) -> None:
-    text = 'api "a" version "2.0"\nregister B {\n  width 64\n  reset 0b10\n  reserved reject EINVAL\n'
-    text += '  bits {\n    0 OLD since "1.0"\n    1 KEPT since "1.0"\n    2 NEW since "2.0"\n  }\n  since "2.0"\n}\n'
-    [c501] = [f for f in findings(text, tmp_path) if f.code == "C501"]
-    assert "OLD (bit 0, since 1.0)" in c501.message and "KEPT" not in c501.message and "NEW" not in c501.message
-
-
 def test_bundled_kvm_specs_flag_the_vm_state_on_vcpu_paths_and_nothing_per_vcpu() -> None:
     report = check_paths([str(ROOT / "spec" / "kvm")])
     flagged = {f.subject for f in report.findings if f.code in ("S201", "S202")}
@@ -94,3 +90,8 @@ def test_bundled_kvm_specs_flag_the_vm_state_on_vcpu_paths_and_nothing_per_vcpu(
     assert (
         not {"register/KVM_REG_ARM_CORE_PC", "register/KVM_REG_ARM_TIMER_CTL", "register/VM_COUNTER_OFFSET"} & flagged
     )
+
+
+@pytest.mark.parametrize("rule", rules_in("scope"), ids=lambda r: r.code)
+def test_examples(rule) -> None:
+    assert_examples(rule)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import PRELUDE, at, codes, findings
+from tests.rules._examples import assert_examples, rules_in
 
 REG = """
 register R {{
@@ -151,3 +152,8 @@ def test_several_errors_in_one_file_are_all_reported(tmp_path) -> None:
 def test_hazard_rules_do_not_run_on_a_spec_with_errors(tmp_path) -> None:
     text = PRELUDE + "register X {\n  scope vm\n  via one_reg\n  lock vm_lock\n  migrate yes\n  reset 0\n  width 7\n}\n"
     assert codes(findings(text, tmp_path)) == {"E107"}
+
+
+@pytest.mark.parametrize("rule", rules_in("errors"), ids=lambda r: r.code)
+def test_examples(rule) -> None:
+    assert_examples(rule)

@@ -1,0 +1,12 @@
+"""H: the spec against the C UAPI headers."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.rules._examples import assert_examples, rules_in
+
+
+@pytest.mark.parametrize("rule", rules_in("header"), ids=lambda r: r.code)
+def test_examples(rule) -> None:
+    assert_examples(rule)

@@ -1,0 +1,12 @@
+"""L: lifecycle — write deadlines and identical rewrites."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.rules._examples import assert_examples, rules_in
+
+
+@pytest.mark.parametrize("rule", rules_in("lifecycle"), ids=lambda r: r.code)
+def test_examples(rule) -> None:
+    assert_examples(rule)

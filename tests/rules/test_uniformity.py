@@ -1,0 +1,12 @@
+"""A: uniformity across vCPUs — implicit uniformity that became ABI, asymmetry without opt-in."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.rules._examples import assert_examples, rules_in
+
+
+@pytest.mark.parametrize("rule", rules_in("uniformity"), ids=lambda r: r.code)
+def test_examples(rule) -> None:
+    assert_examples(rule)
