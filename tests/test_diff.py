@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from tests.conftest import SARIF_SCHEMA, run_cli, write
+from validator.diff.compare import Change, describe
 
 BASE = """api "kvm/arm64" version "6.1"
 
@@ -287,3 +288,48 @@ def test_bad_output_format_flag_is_exit_2(tmp_path) -> None:
     path = write(tmp_path, "x.uapi", "lock l : vm\n")
     result = run_cli("check", str(path), "--output-format", "yaml=x.yaml")
     assert result.returncode == 2 and "FORMAT=FILE" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("change", "text"),
+    [
+        (Change("added", "register/R"), "register R added"),
+        (Change("removed", "feature/F"), "feature F removed"),
+        (Change("renamed", "register/NEW", "name", "OLD", "NEW"), "register NEW: renamed from OLD"),
+        (Change("added", "register/R", "via", "", "vm_attr"), "register R: via vm_attr added"),
+        (Change("changed", "register/R", "hint", "", "KVM_CAP_X"), "register R: hint KVM_CAP_X added"),
+        (Change("removed", "interface/i", "get", "KVM_GET_ONE_REG", ""), "interface i: get KVM_GET_ONE_REG removed"),
+        (Change("changed", "register/R", "since", '"5.0"', ""), 'register R: since "5.0" removed'),
+        (Change("changed", "register/R", "width", "32", "64"), "register R: width 32 -> 64"),
+    ],
+)
+def test_a_change_reads_in_the_languages_words(change, text) -> None:
+    assert change.text == text
+
+
+def test_every_value_has_its_language_form_and_nothing_else_has_one() -> None:
+    from validator.model import spec as m
+    from validator.model.spans import Span
+
+    at = Span.point("s.uapi", 1, 1)
+    errno = m.Name("EBUSY", at)
+    cases = [
+        (None, "(none)"),
+        (True, "yes"),
+        (300, "0x12c"),
+        ((), "(none)"),
+        ((m.Name("a", at), m.Name("b", at)), "a, b"),
+        (m.Writable("before", at, "first_run", errno), "before first_run else EBUSY"),
+        (m.Writable("never", at), "never"),
+        (m.Rewrite(at, None), "same_value ok"),
+        (m.Uniform("enforced", at, errno=errno, basis="contract"), "enforced EBUSY as contract"),
+        (m.Uniform("none", at, opt_in=m.Name("KVM_CAP_X", at)), "none opt_in KVM_CAP_X"),
+        (m.Reset("value", at, 3), "3"),
+        (m.Reset("all", at), "all"),
+        (m.Reserved("reject", at, errno), "reject EBUSY"),
+        (m.Reserved("ignore", at), "ignore"),
+        (m.Bit(2, "B", at, "6.1"), '2 B since "6.1"'),
+    ]
+    assert [describe(value) for value, _ in cases] == [text for _, text in cases]
+    with pytest.raises(TypeError, match="no language form for Span"):
+        describe(at)

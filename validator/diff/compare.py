@@ -69,7 +69,7 @@ def describe(value: object) -> str:
         return hex(value) if value > 255 else str(value)
     if isinstance(value, str):
         return value
-    if isinstance(value, tuple):
+    if type(value) is tuple:  # a plain tuple of values: a Span is a (named) tuple too, never a value
         return ", ".join(describe(v) for v in value) or "(none)"
     if isinstance(value, m.Name):
         return value.text
