@@ -44,6 +44,7 @@ ORDER = (
     "crosscheck",
     "import",
     "export",
+    "probe",
     "fmt",
     "lsp",
     "test",

@@ -1,9 +1,11 @@
-"""`import` and `export`: specs from the kernel's headers, and the register list for its selftest."""
+"""The kernel's own word: `import` (specs from its headers), `export` (the register list for its
+selftest) and `probe` (a draft spec of what the running kernel does, found by experiment)."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import platform
 import re
 
 from validator import TOOL_NAME, __version__
@@ -17,9 +19,13 @@ from validator.commands import (
 from validator.frontend import textfile
 from validator.kernel.cheader import read_headers
 from validator.kernel.crosscheck import HeaderRegisters, header_registers, import_spec
+from validator.kernel.experiments import probe_registers
+from validator.kernel.kvm import API_VERSION, DEVICE, X86_MSR_ID_BASE, Kvm, KvmUnavailable, msr_id
+from validator.kernel.x86_msrs import msr_name
 from validator.pipeline.engine import check_paths
 from validator.report.output import write_text
 from validator.report.render import render
+from validator.tools.fmt import format_text
 
 
 def _headers(paths: list[str]) -> HeaderRegisters:
@@ -103,6 +109,43 @@ def _name_in(line: str) -> str:
     return found.group(1) if found else "(unnamed)"
 
 
+def probe(args: argparse.Namespace) -> int:
+    """Probe this machine's KVM: every MSR it lists, on a VM of its own, written out as a draft."""
+    if not 2 <= args.vcpus <= 64:
+        raise UsageError("--vcpus takes 2 to 64 (the scope experiment writes through one and reads through another)")
+    try:
+        with Kvm(args.device) as kvm:
+            indices = kvm.msr_indices()
+            vm = kvm.create_vm()
+            vcpus = [vm.create_vcpu() for _ in range(args.vcpus)]
+            probed = probe_registers([msr_id(i) for i in indices], vcpus)
+    except KvmUnavailable as exc:
+        raise UsageError(f"probe: {exc}") from None
+    release = platform.release()
+    view = {
+        "tool": {"name": TOOL_NAME, "version": __version__},
+        "kernel": {
+            "release": release,
+            "version": ".".join(release.split(".")[:2]),
+            "machine": platform.machine(),
+            "api": API_VERSION,
+            "listed": len(indices),
+            "id_base": X86_MSR_ID_BASE,
+            "vcpus": args.vcpus,
+        },
+        "registers": [{**_probed_view(p), "name": msr_name(index)} for index, p in zip(indices, probed, strict=True)],
+    }
+    # Laid out as `fmt` lays out a spec, so that the draft is ready to edit and commit.
+    write_text(format_text(render("probe.uapi.j2", view), "probe.uapi"), args.output, [])
+    return EXIT_OK
+
+
+def _probed_view(probed: object) -> dict[str, object]:
+    return {
+        field: getattr(probed, field) for field in ("id", "reset", "scope", "writable", "rewrite", "uniform", "unknown")
+    }
+
+
 # The commands of this module: their arguments beside their handlers.
 def _import_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--header", action="append", required=True, metavar="PATH", help="a C header (repeatable)")
@@ -120,7 +163,16 @@ def _export_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
 
 
+def _probe_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--vcpus", type=int, default=2, help="vCPUs of the probe's own VM (default: 2)")
+    parser.add_argument("--device", default=DEVICE, metavar="PATH", help=f"the KVM device (default: {DEVICE})")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write the draft to FILE (atomically) instead of stdout")
+
+
 COMMANDS = (
     Command("import", "write a starting spec for registers a C header defines", _import_arguments, import_header),
     Command("export", "export what the spec defines (the register list)", _export_arguments, export),
+    Command(
+        "probe", "write a draft spec of what this machine's KVM does, found by experiment", _probe_arguments, probe
+    ),
 )

@@ -1,0 +1,175 @@
+"""The experiment plan: what to write and read on a VM's vCPUs, and what the answers mean.
+
+Independent of how the ioctls get to a kernel: `probe_registers` takes vCPUs that can `get`,
+`set` and `run` (this machine's /dev/kvm through validator.kernel.kvm, or, later, a transport
+into an emulated arm64 guest). Each fact it returns carries a sentence saying how it was found,
+which becomes the comment beside the attribute in the draft spec.
+
+The experiments, on a fresh VM with at least two vCPUs:
+- reset: every register read on every vCPU before anything is written, twice; a value that
+  changes between the two reads is a counter and gets no reset claim;
+- scope: a value that differs from every vCPU's current value is written through vCPU 0 and
+  read back through vCPU 0 (it must have taken) and through vCPU 1: vCPU 1 sees it, one value
+  per VM (`vm`); vCPU 1 keeps its own, one per vCPU (`vcpu`); then the old value is restored;
+- after the vCPU ran (`first_run`): the same value written again (`rewrite same_value`), and a
+  different one (`writable before first_run` if refused, with its errno).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from validator.kernel.kvm import Outcome
+
+# Written in turn until one takes: small values most registers accept, each different from
+# the register's current values (the experiment skips those).
+CANDIDATES = (0x1000, 0x2000, 0x1, 0x2, 0x10, 0x8000, 0x4000_0000, 0x3)
+
+
+class VcpuAccess(Protocol):
+    def get(self, register_id: int) -> Outcome: ...
+
+    def set(self, register_id: int, value: int) -> Outcome: ...
+
+    def run(self) -> Outcome: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    value: str  # as the language writes it: `vm`, `0x1000`, `always`, `before first_run else EBUSY`
+    how: str  # how it was found, for the comment
+
+
+@dataclass(frozen=True, slots=True)
+class Probed:
+    """What the experiments found about one register; None where they could not tell (`how`
+    in `unknown` says why, for a todo comment)."""
+
+    id: int
+    reset: Fact | None
+    scope: Fact | None
+    writable: Fact | None
+    rewrite: Fact | None
+    uniform: Fact | None = None  # for one value per VM: what a second vCPU's different write does
+    unknown: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _Reads:
+    first: tuple[Outcome, ...]  # one per vCPU
+    second: tuple[Outcome, ...]
+
+
+def _hex(value: int) -> str:
+    return f"0x{value:x}"
+
+
+def judge_reset(reads: _Reads) -> tuple[Fact | None, str]:
+    """The reset value from the reads of fresh vCPUs (every vCPU, twice)."""
+    outcomes = (*reads.first, *reads.second)
+    refused = next((o for o in outcomes if not o.ok), None)
+    if refused is not None:
+        return None, f"reset: KVM_GET_ONE_REG fails with {refused.errno}"
+    values = {o.value for o in outcomes}
+    if len(values) != 1:
+        return None, "reset: the value changes between reads of fresh vCPUs (a counter or a clock)"
+    [value] = values
+    return Fact(_hex(value or 0), f"read on {len(reads.first)} fresh vCPUs, twice"), ""
+
+
+def judge_scope(before: tuple[int, int], written: int, after: tuple[int, int]) -> tuple[str | None, str]:
+    """(scope, how) from one write through vCPU 0 of a value neither vCPU held."""
+    if after[0] != written:
+        return None, f"scope: {_hex(written)} written through vCPU 0 reads back as {_hex(after[0])}"
+    if after[1] == written:
+        return "vm", f"{_hex(written)} written through vCPU 0 is read back through vCPU 1"
+    if after[1] == before[1]:
+        return "vcpu", f"{_hex(written)} written through vCPU 0 leaves vCPU 1's {_hex(before[1])} unchanged"
+    return None, f"scope: vCPU 1 read {_hex(after[1])} after vCPU 0 wrote {_hex(written)} (it held {_hex(before[1])})"
+
+
+def judge_uniform(written: int, second: Outcome, read_back: int) -> Fact | None:
+    """What a different value written through vCPU 1 does to a per-VM value vCPU 0 wrote."""
+    if not second.ok:
+        return Fact(
+            f"enforced {second.errno} as implementation",
+            f"vCPU 1's write of another value is refused with {second.errno} (what the kernel does, not a documented contract)",
+        )
+    if read_back != written:
+        return Fact("last_wins", f"vCPU 1's write of {_hex(read_back)} replaces vCPU 0's {_hex(written)}")
+    return None
+
+
+def _probe_scope(register_id: int, vcpus: Sequence[VcpuAccess]) -> tuple[Fact | None, Fact | None, str, int | None]:
+    """The scope, the uniformity of a per-VM value, why the scope is unknown, and a value
+    vCPU 0 accepts other than its current one."""
+    first, second = vcpus[0], vcpus[1]
+    now = (first.get(register_id), second.get(register_id))
+    if not all(o.ok for o in now):
+        return None, None, "scope: the register cannot be read", None
+    before = (now[0].value or 0, now[1].value or 0)
+    tried: list[str] = []
+    for value in (c for c in CANDIDATES if c not in before):
+        wrote = first.set(register_id, value)
+        if not wrote.ok:
+            tried.append(f"{_hex(value)}: {wrote.errno}")
+            continue
+        after = (first.get(register_id).value or 0, second.get(register_id).value or 0)
+        scope, how = judge_scope(before, value, after)
+        uniform = None
+        if scope == "vm":
+            other = next(c for c in CANDIDATES if c not in (*before, value))
+            wrote_second = second.set(register_id, other)
+            uniform = judge_uniform(value, wrote_second, first.get(register_id).value or 0)
+        first.set(register_id, before[0])  # restore (through vCPU 0: a VM-wide value is restored for all)
+        if scope is not None:
+            return Fact(scope, how), uniform, "", value
+        tried.append(how.removeprefix("scope: "))
+    return None, None, "scope: no test value took (" + "; ".join(tried[:2]) + ")", None
+
+
+def probe_registers(register_ids: Sequence[int], vcpus: Sequence[VcpuAccess]) -> list[Probed]:
+    """Every experiment on every register, on fresh vCPUs (at least two; vCPU 0 is run)."""
+    if len(vcpus) < 2:
+        raise ValueError("the scope experiment needs two vCPUs")
+    first_reads = {r: tuple(v.get(r) for v in vcpus) for r in register_ids}
+    reads = {r: _Reads(first_reads[r], tuple(v.get(r) for v in vcpus)) for r in register_ids}
+    scopes = {r: _probe_scope(r, vcpus) for r in register_ids}
+    ran = vcpus[0].run()
+    results = []
+    for register_id in register_ids:
+        reset, reset_unknown = judge_reset(reads[register_id])
+        scope, uniform, scope_unknown, accepted = scopes[register_id]
+        unknown = [u for u in (reset_unknown, scope_unknown) if u]
+        writable = rewrite = None
+        if not ran.ok:
+            unknown.append(f"after first_run: KVM_RUN failed with {ran.errno}")
+        elif accepted is not None:
+            writable, rewrite = _after_run(register_id, vcpus[0], accepted)
+        else:
+            unknown.append("after first_run: no value to write was found")
+        results.append(Probed(register_id, reset, scope, writable, rewrite, uniform, tuple(unknown)))
+    return results
+
+
+def _after_run(register_id: int, vcpu: VcpuAccess, accepted: int) -> tuple[Fact, Fact]:
+    """`writable` and `rewrite` from two writes through vCPU 0 after it ran."""
+    current = vcpu.get(register_id)
+    value = current.value or 0
+    same = vcpu.set(register_id, value)
+    other = accepted if accepted != value else next(c for c in CANDIDATES if c != value)
+    different = vcpu.set(register_id, other)
+    vcpu.set(register_id, value)
+    if different.ok:
+        writable = Fact("always", f"{_hex(other)} accepted through vCPU 0 after it ran")
+    else:
+        writable = Fact(
+            f"before first_run else {different.errno}", f"{_hex(other)} refused after vCPU 0 ran: {different.errno}"
+        )
+    rewrite_value = "ok" if same.ok else same.errno or "ok"
+    rewrite = Fact(
+        rewrite_value, f"its own value {_hex(value)} written again after vCPU 0 ran: {same.errno or 'accepted'}"
+    )
+    return writable, rewrite
