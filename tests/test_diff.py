@@ -9,7 +9,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from tests.conftest import SARIF_SCHEMA, run_cli, write
-from validator.diff.compare import Change, describe
+from validator.diff.compare import Change
+from validator.model.words import describe
 
 BASE = """api "kvm/arm64" version "6.1"
 

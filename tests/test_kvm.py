@@ -10,10 +10,28 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import ROOT, run_cli
+from validator.frontend.load import load_units
+from validator.frontend.resolve import resolve
 from validator.kernel import kvm
-from validator.kernel.experiments import judge_scope, probe_registers
+from validator.kernel.conform import (
+    CONTRADICTED,
+    LIFECYCLE,
+    LISTED,
+    RESERVED,
+    RESET,
+    SCOPE,
+    UNIFORM,
+    UNTESTABLE,
+    VERIFIED,
+    Conformance,
+    capability_numbers,
+    judge_capabilities,
+    judge_register,
+)
+from validator.kernel.experiments import Fact, Probed, judge_scope, probe_registers
 from validator.kernel.kvm import Outcome
+from validator.pipeline.engine import conform_units
 
 KVM_MISSING = kvm.available()
 needs_kvm = pytest.mark.skipif(KVM_MISSING is not None, reason=f"no usable /dev/kvm: {KVM_MISSING}")
@@ -141,3 +159,125 @@ def test_probe_that_cannot_run_says_why_in_one_line(tmp_path, arguments, message
     result = run_cli("probe", *arguments, "-o", str(tmp_path / "draft.uapi"))
     assert result.returncode == 2 and len(result.stderr.splitlines()) == 1 and message in result.stderr
     assert not (tmp_path / "draft.uapi").exists()
+
+
+# -- conform ------------------------------------------------------------------------------------
+
+X86_SPEC = ROOT / "spec" / "kvm" / "x86"
+
+
+def _spec(tmp_path, register_lines: str, api: str = "kvm/x86"):
+    text = (
+        f'api "{api}" version "6.18"\n'
+        "interface msrs : vcpu {\n  get KVM_GET_ONE_REG\n  set KVM_SET_ONE_REG\n  list KVM_GET_MSR_INDEX_LIST\n}\n"
+        "register R {\n  id 0x2030_0002_0000_0174\n  width 64\n  via msrs\n  migrate yes\n" + register_lines + "}\n"
+    )
+    path = tmp_path / "r.uapi"
+    path.write_text(text)
+    return resolve(load_units([str(path)])[0])
+
+
+def _probed(**facts) -> Probed:
+    fields = {"id": 0x2030_0002_0000_0174, "reset": None, "scope": None, "writable": None, "rewrite": None}
+    return Probed(**{**fields, **facts})
+
+
+@pytest.mark.parametrize(
+    ("lines", "facts", "expected"),
+    [
+        ("  scope vcpu\n", {"scope": Fact("vcpu", "seen")}, [(SCOPE, VERIFIED, False)]),
+        ("  scope vm\n", {"scope": Fact("vcpu", "seen")}, [(SCOPE, CONTRADICTED, False)]),
+        ("  scope system\n", {"scope": Fact("vcpu", "seen")}, [(SCOPE, UNTESTABLE, False)]),
+        ("  reset 0x5\n", {"reset": Fact("0x0", "read")}, [(RESET, CONTRADICTED, False)]),
+        ("  reset all\n", {"reset": Fact("0x0", "read")}, [(RESET, UNTESTABLE, False)]),
+        (
+            "  writable before first_run else EBUSY\n",
+            {"writable": Fact("before first_run else EINVAL", "refused")},
+            [(LIFECYCLE, CONTRADICTED, True)],
+        ),
+        (
+            "  writable always\n",
+            {"writable": Fact("before first_run else EBUSY", "x")},
+            [(LIFECYCLE, CONTRADICTED, False)],
+        ),
+        ("  writable before vcpu_init else EBUSY\n", {}, [(LIFECYCLE, UNTESTABLE, False)]),
+        (
+            "  uniform last_wins\n",
+            {"uniform": Fact("enforced EINVAL as implementation", "x")},
+            [(UNIFORM, CONTRADICTED, False)],
+        ),
+        ("  reserved reject EBUSY\n", {"reserved": Fact("reject EINVAL", "x")}, [(RESERVED, CONTRADICTED, True)]),
+        ("  reserved ignore\n", {"reserved": Fact("reject EINVAL", "x")}, [(RESERVED, CONTRADICTED, False)]),
+    ],
+)
+def test_each_claim_kind_is_judged_against_the_facts(tmp_path, lines, facts, expected) -> None:
+    spec = _spec(tmp_path, lines)
+    verdicts = judge_register(spec.registers["R"], _probed(**facts), {0x174}, spec)
+    listed = [v for v in verdicts if v.kind == LISTED]
+    assert [(v.status, v.claimed) for v in listed] == [(VERIFIED, "listed by KVM_GET_MSR_INDEX_LIST")]
+    assert [(v.kind, v.status, v.errno_only) for v in verdicts if v.kind != LISTED] == expected
+
+
+def test_a_register_no_transport_reaches_is_not_testable(tmp_path) -> None:
+    spec = _spec(tmp_path, "  scope vcpu\n")
+    [scope, listed] = judge_register(spec.registers["R"], None, {0x174}, spec)
+    assert scope.status == listed.status == UNTESTABLE and "no transport reaches id" in scope.observed
+
+
+def test_capabilities_are_asked_unless_newer_than_the_kernel(tmp_path) -> None:
+    path = tmp_path / "c.uapi"
+    path.write_text(
+        'api "kvm/x86" version "6.18"\ncapability KVM_CAP_A : vm {\n  kind query\n}\n'
+        'capability KVM_CAP_B : vm {\n  kind query\n  since "7.1"\n}\ncapability KVM_CAP_C : vm {\n  kind query\n}\n'
+    )
+    spec = resolve(load_units([str(path)])[0])
+    verdicts = judge_capabilities(spec, {"KVM_CAP_A": 1, "KVM_CAP_B": 2}, lambda number: 0, "6.18")
+    assert [(v.subject, v.status) for v in verdicts] == [
+        ("capability/KVM_CAP_A", CONTRADICTED),
+        ("capability/KVM_CAP_B", UNTESTABLE),
+        ("capability/KVM_CAP_C", UNTESTABLE),
+    ]
+
+
+def test_the_capability_numbers_are_the_compilers(tmp_path) -> None:
+    numbers = capability_numbers()
+    if not numbers:
+        pytest.skip("<linux/kvm.h> is not installed")
+    assert numbers["KVM_CAP_MAX_VCPUS"] == 66 and numbers["KVM_CAP_VM_TSC_CONTROL"] == 214
+
+
+def test_conform_units_reports_contradictions_at_their_lines_and_counts_all(tmp_path) -> None:
+    spec_path = tmp_path / "s.uapi"
+    spec_path.write_text(
+        'api "kvm/x86" version "6.18"\ninterface msrs : vcpu {\n  get KVM_GET_ONE_REG\n  set KVM_SET_ONE_REG\n}\n'
+        "register R {\n  id 0x2030_0002_0000_0174\n  width 64\n  scope vm\n  via msrs\n  migrate yes\n  reset 0x0\n}\n"
+    )
+
+    def conformer(spec):
+        probed = _probed(scope=Fact("vcpu", "vCPU 1 kept its own"), reset=Fact("0x0", "read"))
+        return Conformance(tuple(judge_register(spec.registers["R"], probed, set(), spec)), "Linux test")
+
+    report = conform_units(load_units([str(spec_path)]), conformer)
+    assert [(f.code, f.span.line) for f in report.findings] == [("K103", 9)]
+    assert "Linux test: one value per vCPU: vCPU 1 kept its own" in report.findings[0].message
+    assert report.notes[0].endswith("1 verified, 1 contradicted, 1 not testable here")
+
+
+@needs_kvm
+def test_conform_proves_the_bundled_x86_spec(tmp_path) -> None:
+    result = run_cli("conform", str(X86_SPEC), "--format", "json")
+    assert result.returncode == 0, result.stdout
+    document = json.loads(result.stdout)
+    assert document["findings"] == []
+    counts = [note for note in document.get("notes", []) if "verified" in note]
+    assert len(counts) == 2 and all(", 0 contradicted, 0 not testable here" in note for note in counts)
+
+
+def test_conform_refuses_another_architectures_spec_in_one_line(tmp_path) -> None:
+    if KVM_MISSING is not None:
+        result = run_cli("conform", str(ROOT / "spec" / "kvm" / "arm64"))
+        assert result.returncode == 2 and "conform:" in result.stderr and len(result.stderr.splitlines()) == 1
+        return
+    result = run_cli("conform", str(ROOT / "spec" / "kvm" / "arm64"))
+    assert result.returncode == 2 and len(result.stderr.splitlines()) == 1
+    assert "api kvm/arm64: this machine's KVM answers for x86 specs" in result.stderr

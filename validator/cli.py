@@ -45,6 +45,7 @@ ORDER = (
     "import",
     "export",
     "probe",
+    "conform",
     "fmt",
     "lsp",
     "test",

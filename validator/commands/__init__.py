@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import platform
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -12,10 +13,14 @@ from typing import NamedTuple
 from validator.frontend.bundled import bundled_kvm_spec_dir, bundled_spec_dir
 from validator.frontend.load import EMPTY_UNIT, Unit, load_units
 from validator.frontend.sources import LOCAL, GitFiles, LocalFiles
+from validator.kernel.conform import NotConformable, kvm_conformer
+from validator.kernel.kvm import Kvm, KvmUnavailable, available
 from validator.model.findings import Finding
 from validator.model.spec import SpecFile
 from validator.pipeline.config import Config, find_config, load_config
-from validator.pipeline.engine import Report, check_paths, check_units, directive_baseline
+from validator.pipeline.engine import Report, check_paths, check_units, conform_units, directive_baseline
+from validator.rules import lookup
+from validator.rules.catalog import CONFORM
 from validator.rules.errors import STRUCTURAL_ERRORS
 
 FAIL_LEVELS = ("error", "warning", "info", "never")
@@ -233,6 +238,31 @@ def _report(args: argparse.Namespace, paths: list[str], config: Config) -> Repor
         kept = tuple(f for f in report.findings if f.from_diff or (f.code.startswith("E") and not f.baseline))
         report = replace(report, findings=kept)
     return report
+
+
+def with_conformance(report: Report, config: Config) -> tuple[Report, dict[str, str]]:
+    """For `test`: the findings of `conform` added for each file that expects a CONFORM-stage
+    code (a K example), where this machine has a kernel to ask; elsewhere those files are
+    skipped, with why."""
+    wanting = sorted(
+        path
+        for path, spec_file in report.files.items()
+        if any(
+            (rule := lookup(code)) is not None and rule.stage == CONFORM for e in spec_file.expects for code in e.codes
+        )
+    )
+    if not wanting:
+        return report, {}
+    missing = available()
+    if missing is not None:
+        return report, dict.fromkeys(wanting, f"needs the running kernel (conform): {missing}")
+    try:
+        with Kvm() as kvm:
+            asked = conform_units(load_units(wanting), kvm_conformer(kvm, 2, platform.release()), config)
+    except (KvmUnavailable, NotConformable) as exc:
+        return report, dict.fromkeys(wanting, f"conform: {exc}")
+    added = tuple(f for f in asked.findings if f.span.path in wanting)
+    return replace(report, findings=tuple(sorted(report.findings + added, key=lambda f: f.sort_key))), {}
 
 
 def inputs_of(report: Report, args: argparse.Namespace) -> list[str]:

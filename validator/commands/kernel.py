@@ -7,6 +7,7 @@ import argparse
 import os
 import platform
 import re
+from dataclasses import replace
 
 from validator import TOOL_NAME, __version__
 from validator.commands import (
@@ -14,15 +15,22 @@ from validator.commands import (
     EXIT_OK,
     Command,
     UsageError,
+    config_of,
+    inputs_of,
+    output_options,
+    paths_of,
     require_no_errors,
 )
+from validator.commands import check as check_command
 from validator.frontend import textfile
+from validator.frontend.load import load_units
 from validator.kernel.cheader import read_headers
+from validator.kernel.conform import NotConformable, kvm_conformer
 from validator.kernel.crosscheck import HeaderRegisters, header_registers, import_spec
 from validator.kernel.experiments import probe_registers
 from validator.kernel.kvm import API_VERSION, DEVICE, X86_MSR_ID_BASE, Kvm, KvmUnavailable, msr_id
 from validator.kernel.x86_msrs import msr_name
-from validator.pipeline.engine import check_paths
+from validator.pipeline.engine import check_paths, conform_units
 from validator.report.output import write_text
 from validator.report.render import render
 from validator.tools.fmt import format_text
@@ -140,6 +148,27 @@ def probe(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def conform(args: argparse.Namespace) -> int:
+    """Ask the running kernel each claim of the spec; exit 1 on a contradiction."""
+    extra = check_command._extra_outputs(args)
+    if not 2 <= args.vcpus <= 64:
+        raise UsageError("--vcpus takes 2 to 64 (the scope experiment writes through one and reads through another)")
+    paths = paths_of(args)
+    units = load_units(paths)
+    release = platform.release()
+    try:
+        with Kvm(args.device) as kvm:
+            report = conform_units(units, kvm_conformer(kvm, args.vcpus, release), config_of(args, paths))
+    except (KvmUnavailable, NotConformable) as exc:
+        raise UsageError(f"conform: {exc}") from None
+    report = replace(report, checked=tuple(paths))
+    inputs = inputs_of(report, args)
+    for fmt, destination in extra:
+        write_text(check_command.render_report(report, fmt, args, destination), destination, inputs)
+    write_text(check_command.render_report(report, args.format, args, args.output), args.output, inputs)
+    return EXIT_FINDINGS if check_command.fails(report, args.fail_on, args.include_baseline) else EXIT_OK
+
+
 def _probed_view(probed: object) -> dict[str, object]:
     return {
         field: getattr(probed, field) for field in ("id", "reset", "scope", "writable", "rewrite", "uniform", "unknown")
@@ -163,6 +192,13 @@ def _export_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
 
 
+def _conform_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="*", metavar="SPEC", help="spec files or folders of x86 KVM")
+    parser.add_argument("--vcpus", type=int, default=2, help="vCPUs of each spec's own VM (default: 2)")
+    parser.add_argument("--device", default=DEVICE, metavar="PATH", help=f"the KVM device (default: {DEVICE})")
+    output_options(parser)
+
+
 def _probe_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--vcpus", type=int, default=2, help="vCPUs of the probe's own VM (default: 2)")
     parser.add_argument("--device", default=DEVICE, metavar="PATH", help=f"the KVM device (default: {DEVICE})")
@@ -174,5 +210,11 @@ COMMANDS = (
     Command("export", "export what the spec defines (the register list)", _export_arguments, export),
     Command(
         "probe", "write a draft spec of what this machine's KVM does, found by experiment", _probe_arguments, probe
+    ),
+    Command(
+        "conform",
+        "ask this machine's KVM each claim of a spec; report what it contradicts",
+        _conform_arguments,
+        conform,
     ),
 )

@@ -11,13 +11,15 @@ The experiments, on a fresh VM with at least two vCPUs:
 - scope: a value that differs from every vCPU's current value is written through vCPU 0 and
   read back through vCPU 0 (it must have taken) and through vCPU 1: vCPU 1 sees it, one value
   per VM (`vm`); vCPU 1 keeps its own, one per vCPU (`vcpu`); then the old value is restored;
+- reserved bits: where the spec names bits, one bit it leaves undefined is set through vCPU 0
+  (refused with an errno: `reserved reject ERRNO`; accepted and dropped: `ignore`);
 - after the vCPU ran (`first_run`): the same value written again (`rewrite same_value`), and a
   different one (`writable before first_run` if refused, with its errno).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -25,7 +27,7 @@ from validator.kernel.kvm import Outcome
 
 # Written in turn until one takes: small values most registers accept, each different from
 # the register's current values (the experiment skips those).
-CANDIDATES = (0x1000, 0x2000, 0x1, 0x2, 0x10, 0x8000, 0x4000_0000, 0x3)
+CANDIDATES = (0x1000, 0x2000, 0x1, 0x2, 0x10, 0x8000, 0x4000_0000, 0x3, 0x0)
 
 
 class VcpuAccess(Protocol):
@@ -53,6 +55,7 @@ class Probed:
     writable: Fact | None
     rewrite: Fact | None
     uniform: Fact | None = None  # for one value per VM: what a second vCPU's different write does
+    reserved: Fact | None = None  # what a write setting one undefined bit does, where one was named
     unknown: tuple[str, ...] = ()
 
 
@@ -130,13 +133,37 @@ def _probe_scope(register_id: int, vcpus: Sequence[VcpuAccess]) -> tuple[Fact | 
     return None, None, "scope: no test value took (" + "; ".join(tried[:2]) + ")", None
 
 
-def probe_registers(register_ids: Sequence[int], vcpus: Sequence[VcpuAccess]) -> list[Probed]:
-    """Every experiment on every register, on fresh vCPUs (at least two; vCPU 0 is run)."""
+def judge_reserved(bit: int, wrote: Outcome, read_back: int) -> Fact:
+    """What setting one bit the spec leaves undefined did, through vCPU 0 before it ran."""
+    if not wrote.ok:
+        return Fact(f"reject {wrote.errno}", f"setting undefined bit {bit} is refused with {wrote.errno}")
+    if read_back >> bit & 1:
+        return Fact("accepted", f"setting undefined bit {bit} is accepted and kept: the bit is not reserved")
+    return Fact("ignore", f"setting undefined bit {bit} is accepted and dropped")
+
+
+def _probe_reserved(register_id: int, bit: int, vcpu: VcpuAccess) -> Fact | None:
+    current = vcpu.get(register_id)
+    if not current.ok:
+        return None
+    value = current.value or 0
+    wrote = vcpu.set(register_id, value | 1 << bit)
+    fact = judge_reserved(bit, wrote, vcpu.get(register_id).value or 0)
+    vcpu.set(register_id, value)
+    return fact
+
+
+def probe_registers(
+    register_ids: Sequence[int], vcpus: Sequence[VcpuAccess], reserved_bits: Mapping[int, int] | None = None
+) -> list[Probed]:
+    """Every experiment on every register, on fresh vCPUs (at least two; vCPU 0 is run).
+    `reserved_bits` names, per register id, one bit the spec leaves undefined, to set."""
     if len(vcpus) < 2:
         raise ValueError("the scope experiment needs two vCPUs")
     first_reads = {r: tuple(v.get(r) for v in vcpus) for r in register_ids}
     reads = {r: _Reads(first_reads[r], tuple(v.get(r) for v in vcpus)) for r in register_ids}
     scopes = {r: _probe_scope(r, vcpus) for r in register_ids}
+    reserved = {r: _probe_reserved(r, bit, vcpus[0]) for r, bit in (reserved_bits or {}).items() if r in reads}
     ran = vcpus[0].run()
     results = []
     for register_id in register_ids:
@@ -150,7 +177,9 @@ def probe_registers(register_ids: Sequence[int], vcpus: Sequence[VcpuAccess]) ->
             writable, rewrite = _after_run(register_id, vcpus[0], accepted)
         else:
             unknown.append("after first_run: no value to write was found")
-        results.append(Probed(register_id, reset, scope, writable, rewrite, uniform, tuple(unknown)))
+        results.append(
+            Probed(register_id, reset, scope, writable, rewrite, uniform, reserved.get(register_id), tuple(unknown))
+        )
     return results
 
 

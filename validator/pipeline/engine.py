@@ -6,6 +6,7 @@ Hazard rules (and, later, scenarios) run only on a unit with no errors, as LANGU
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -15,6 +16,7 @@ from validator.frontend.load import Unit, display_path, load_units
 from validator.frontend.resolve import ResolvedSpec, resolve
 from validator.frontend.sources import LOCAL, GitFiles, InputError, LocalFiles
 from validator.kernel.cheader import read_headers
+from validator.kernel.conform import UNTESTABLE, Conformance
 from validator.kernel.crosscheck import header_check, header_registers
 from validator.model.findings import Finding, Problem, fingerprint
 from validator.model.spans import Span
@@ -22,7 +24,7 @@ from validator.model.spec import SpecFile
 from validator.pipeline import policy
 from validator.pipeline.config import Config
 from validator.rules import run_stage
-from validator.rules.catalog import CROSSCHECK, DIFF, HAZARD, LOAD, RESOLVE, SCENARIO
+from validator.rules.catalog import CONFORM, CROSSCHECK, DIFF, HAZARD, LOAD, RESOLVE, SCENARIO
 from validator.rules.errors import STRUCTURAL_ERRORS, include_escapes_root, undefined_name
 from validator.simulate.scenario import ScenarioResult, run_all
 
@@ -259,6 +261,54 @@ def directive_headers(unit: Unit) -> list[str] | list[Finding]:
     targets = [_directive_target(unit, d.path, "header", d.span) for d in directives]
     missing = [t for t in targets if isinstance(t, Finding)]
     return missing or [t for t in targets if isinstance(t, str)]
+
+
+# Runs a spec's claims against a kernel (validator.kernel.conform through a transport).
+Conformer = Callable[[ResolvedSpec], Conformance]
+
+
+def conform_units(units: Iterable[Unit], conformer: Conformer, config: Config | None = None) -> Report:
+    """Each unit's claims asked of the kernel: the CONFORM-stage findings, and a note per unit
+    counting the claims verified, contradicted and not testable here, with why."""
+    findings: list[Finding] = []
+    files: dict[str, SpecFile] = {}
+    specs: list[ResolvedSpec] = []
+    notes: list[str] = []
+    for unit in units:
+        spec, unit_findings, _ = check_unit(unit)
+        specs.append(spec)
+        files.update((f.path, f) for f in unit.files)
+        if _has_errors(unit_findings):
+            findings.extend(f for f in unit_findings if f.code in STRUCTURAL_ERRORS)
+            notes.append(f"{unit.root}: not asked of the kernel: the spec has errors")
+            continue
+        conformance = conformer(spec)
+        findings.extend(run_stage(CONFORM, conformance))
+        notes.extend(_conform_notes(unit.root, conformance))
+    # Suppressions are judged by `check`, which runs every rule they may name: here most of
+    # those rules do not run, so their allows would all look unused.
+    decided = [f for f in policy.apply(findings, files, config or Config()) if f.code not in policy.HYGIENE_CODES]
+    return Report(
+        tuple(sorted(decided, key=lambda f: f.sort_key)),
+        {path: files[path] for path in sorted(files)},
+        tuple(specs),
+        notes=tuple(notes),
+    )
+
+
+def _conform_notes(root: str, conformance: Conformance) -> list[str]:
+    counts = conformance.counts()
+    summary = ", ".join(f"{count} {status}" for status, count in counts.items())
+    notes = [f"{root}: {conformance.kernel}: {summary}"]
+    # Why claims could not be asked, most common first; ids and numbers folded together.
+    reasons: dict[str, int] = {}
+    for verdict in conformance.verdicts:
+        if verdict.status == UNTESTABLE:
+            reason = re.sub(r"0x[0-9a-f]+", "N", verdict.observed)
+            reasons[reason] = reasons.get(reason, 0) + 1
+    for reason, count in sorted(reasons.items(), key=lambda item: (-item[1], item[0])):
+        notes.append(f"{root}: {count} not testable here: {reason}")
+    return notes
 
 
 def check_paths(paths: list[str], config: Config | None = None) -> Report:

@@ -13,6 +13,7 @@ from validator.rules import (
     directives,
     errors,
     header,
+    kernel,
     lifecycle,
     scenarios,
     scope,
@@ -30,6 +31,7 @@ CATALOG: tuple[Rule, ...] = (
     + scenarios.RULES
     + directives.RULES
     + header.RULES
+    + kernel.RULES
 )
 BY_CODE: dict[str, Rule] = {r.code: r for r in CATALOG}
 BY_NAME: dict[str, Rule] = {r.name: r for r in CATALOG}

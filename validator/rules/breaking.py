@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 
-from validator.diff.compare import NOT_ABI, Comparison, describe
+from validator.diff.compare import NOT_ABI, Comparison
 from validator.frontend.resolve import KIND_WORD
 from validator.model import spec as m
 from validator.model.findings import ERROR, WARNING, Problem, Related
 from validator.model.spans import Span
 from validator.model.spec import attr_span
+from validator.model.words import describe
 from validator.rules.catalog import DIFF, Rule
 
 Check = Callable[[Comparison], Iterable[Problem]]

@@ -27,6 +27,7 @@ LOAD, RESOLVE, HAZARD, DIFF, SCENARIO, POLICY = (
     "policy",
 )
 CROSSCHECK = "crosscheck"  # against C UAPI headers, by the `crosscheck` command
+CONFORM = "conform"  # against the running kernel, by the `conform` command
 DOC_SECTIONS = ("What it finds", "Why it matters", "How to fix")
 
 

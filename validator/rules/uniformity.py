@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from validator.diff.compare import Comparison, describe
+from validator.diff.compare import Comparison
 from validator.frontend.resolve import ResolvedSpec
 from validator.model import spec as m
 from validator.model.findings import ERROR, WARNING, Problem, Related
+from validator.model.words import describe
 from validator.rules._facts import subject
 from validator.rules.catalog import DIFF, rule
 

@@ -1,0 +1,315 @@
+"""conform: each claim of a spec that the running kernel can be asked about, asked.
+
+`plan` says which claims a run can test and why the others cannot (pure, no kernel);
+`judge` compares the experiments' facts (validator.kernel.experiments) with the claims and
+gives one `Verdict` per claim. The K rules (validator.rules.kernel) report the contradicted
+ones; the summary counts all three outcomes. Nothing here talks to a kernel: `run_conform`
+gets the facts through a transport.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+
+from validator.frontend.resolve import ResolvedSpec
+from validator.kernel.cheader import Unreadable, evaluate, read_headers
+from validator.kernel.experiments import Probed, VcpuAccess, probe_registers
+from validator.kernel.kvm import X86_MSR_ID_BASE, Kvm
+from validator.model import spec as m
+from validator.model.spans import Span
+from validator.model.words import describe
+
+VERIFIED, CONTRADICTED, UNTESTABLE = "verified", "contradicted", "not testable here"
+# The kinds of claim, each judged by one K rule.
+LISTED, RESET, SCOPE, LIFECYCLE, UNIFORM, CAPABILITY, RESERVED = (
+    "listed",
+    "reset",
+    "scope",
+    "lifecycle",
+    "uniform",
+    "capability",
+    "reserved",
+)
+MSR_LIST = "KVM_GET_MSR_INDEX_LIST"
+_MSR_ID_MASK = 0xFFFF_FFFF_0000_0000
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    kind: str  # LISTED, RESET, ...
+    subject: str  # register/NAME or capability/NAME
+    span: Span  # the claim's attribute line
+    claimed: str  # as the spec writes it
+    observed: str  # what the kernel did, or why it could not be asked
+    status: str  # VERIFIED, CONTRADICTED or UNTESTABLE
+    errno_only: bool = False  # refused as claimed, with another errno
+
+
+@dataclass(frozen=True, slots=True)
+class Conformance:
+    """What the CONFORM-stage rules judge: every claim's verdict, and the kernel asked."""
+
+    verdicts: tuple[Verdict, ...]
+    kernel: str
+
+    def contradicted(self, kind: str, *, errno_only: bool = False) -> Iterable[Verdict]:
+        return (v for v in self.verdicts if v.kind == kind and v.status == CONTRADICTED and v.errno_only == errno_only)
+
+    def errno_contradicted(self) -> Iterable[Verdict]:
+        return (v for v in self.verdicts if v.status == CONTRADICTED and v.errno_only)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            status: sum(v.status == status for v in self.verdicts) for status in (VERIFIED, CONTRADICTED, UNTESTABLE)
+        }
+
+
+def is_msr_id(register_id: int | None) -> bool:
+    return register_id is not None and register_id & _MSR_ID_MASK == X86_MSR_ID_BASE
+
+
+def testable_registers(spec: ResolvedSpec) -> list[m.Register]:
+    """The registers this transport reaches: x86 MSRs as ONE_REG ids, in the spec's order."""
+    return [r for r in spec.registers.values() if is_msr_id(r.id)]
+
+
+def _verdict(kind: str, register: m.Register, keyword: str, claimed: str, observed: str, status: str) -> Verdict:
+    return Verdict(kind, f"register/{register.name}", m.attr_span(register, keyword), claimed, observed, status)
+
+
+def judge_register(
+    register: m.Register, probed: Probed | None, listed: set[int] | None, spec: ResolvedSpec
+) -> list[Verdict]:
+    """Every claim of one register against the experiments' facts (None: no transport)."""
+    verdicts: list[Verdict] = []
+    claims = _claims(register)
+    if probed is None:
+        why = f"no transport reaches id 0x{register.id or 0:x} (this run asks x86 MSRs through ONE_REG)"
+        return [_verdict(kind, register, keyword, claimed, why, UNTESTABLE) for kind, keyword, claimed in claims]
+    for kind, keyword, claimed in claims:
+        judged = _JUDGES[keyword](register, probed, listed, spec)
+        verdict = _verdict(kind, register, keyword, claimed, judged[0], judged[1])
+        verdicts.append(replace(verdict, errno_only=True) if len(judged) == 3 and judged[2] else verdict)
+    return verdicts
+
+
+def _claims(register: m.Register) -> list[tuple[str, str, str]]:
+    """(kind, keyword, the claim as written) for each attribute conform can ask about."""
+    claims = []
+    if register.reset is not None:
+        claims.append((RESET, "reset", describe(register.reset)))
+    if register.scope is not None:
+        claims.append((SCOPE, "scope", register.scope))
+    if register.writable is not None:
+        claims.append((LIFECYCLE, "writable", describe(register.writable)))
+    if register.rewrite is not None:
+        claims.append((LIFECYCLE, "rewrite", describe(register.rewrite)))
+    if register.uniform is not None:
+        claims.append((UNIFORM, "uniform", describe(register.uniform)))
+    if register.reserved is not None:
+        claims.append((RESERVED, "reserved", describe(register.reserved)))
+    claims.append((LISTED, "via", "listed by " + MSR_LIST))
+    return claims
+
+
+Judged = tuple[str, str] | tuple[str, str, bool]
+
+
+def _reset(register: m.Register, probed: Probed, listed: set[int] | None, spec: ResolvedSpec) -> Judged:
+    reset = register.reset
+    assert reset is not None
+    if reset.kind != "value":
+        return f"`reset {reset.kind}` describes a vCPU reset, which the experiment does not perform", UNTESTABLE
+    if probed.reset is None:
+        return _unknown(probed, "reset"), UNTESTABLE
+    observed = int(probed.reset.value, 16)
+    if observed == reset.value:
+        return f"fresh vCPUs read 0x{observed:x}", VERIFIED
+    return f"fresh vCPUs read 0x{observed:x} ({probed.reset.how})", CONTRADICTED
+
+
+def _scope(register: m.Register, probed: Probed, listed: set[int] | None, spec: ResolvedSpec) -> Judged:
+    expected = {"vm": "vm", "write_once": "vm", "vcpu": "vcpu"}.get(register.scope or "")
+    if expected is None:
+        return f"scope {register.scope} needs a second VM or a device to tell apart", UNTESTABLE
+    if probed.scope is None:
+        return _unknown(probed, "scope"), UNTESTABLE
+    status = VERIFIED if probed.scope.value == expected else CONTRADICTED
+    return f"one value per {probed.scope.value.replace('vcpu', 'vCPU').replace('vm', 'VM')}: {probed.scope.how}", status
+
+
+def _writable(register: m.Register, probed: Probed, listed: set[int] | None, spec: ResolvedSpec) -> Judged:
+    writable = register.writable
+    assert writable is not None
+    if writable.kind == "never" or (writable.kind == "before" and writable.event != "first_run"):
+        what = "never" if writable.kind == "never" else f"before {writable.event}"
+        return f"`writable {what}`: the experiment reaches only first_run", UNTESTABLE
+    if probed.writable is None:
+        return _unknown(probed, "after first_run"), UNTESTABLE
+    return _compare_refusal(describe(writable), probed.writable.value, probed.writable.how)
+
+
+def _rewrite(register: m.Register, probed: Probed, listed: set[int] | None, spec: ResolvedSpec) -> Judged:
+    rewrite = register.rewrite
+    assert rewrite is not None
+    if probed.rewrite is None or probed.writable is None or probed.writable.value == "always":
+        return "it stayed writable after first_run, so there was no deadline to rewrite after", UNTESTABLE
+    return _compare_refusal(describe(rewrite), f"same_value {probed.rewrite.value}", probed.rewrite.how)
+
+
+def _uniform(register: m.Register, probed: Probed, listed: set[int] | None, spec: ResolvedSpec) -> Judged:
+    uniform = register.uniform
+    assert uniform is not None
+    if uniform.kind == "none":
+        return "`uniform none` makes no claim a write can refute", UNTESTABLE
+    if probed.uniform is None:
+        reason = "it is not one value per VM" if probed.scope else _unknown(probed, "scope")
+        return f"two vCPUs' writes were not compared: {reason}", UNTESTABLE
+    observed = probed.uniform.value.removesuffix(" as implementation")
+    claimed = describe(uniform).rsplit(" as ", 1)[0]
+    return _compare_refusal(claimed, observed, probed.uniform.how)
+
+
+def undefined_bit(register: m.Register) -> int | None:
+    """The lowest bit a register with `reserved` leaves undefined (no `bits` entry), to set."""
+    if register.reserved is None:
+        return None
+    defined = {bit.index for bit in register.bits}
+    return next((bit for bit in range(register.width or 64) if bit not in defined), None)
+
+
+def _reserved(register: m.Register, probed: Probed, listed: set[int] | None, spec: ResolvedSpec) -> Judged:
+    reserved = register.reserved
+    assert reserved is not None
+    if probed.reserved is None:
+        return "no undefined bit to set (every bit is named), or the register cannot be read", UNTESTABLE
+    return _compare_refusal(describe(reserved), probed.reserved.value, probed.reserved.how)
+
+
+def _listed(register: m.Register, probed: Probed, listed: set[int] | None, spec: ResolvedSpec) -> Judged:
+    lists = [i.ioctl("list") for i in spec.interfaces_of(register)]
+    if MSR_LIST not in lists:
+        return f"none of its interfaces lists with {MSR_LIST}", UNTESTABLE
+    if listed is None:
+        return f"{MSR_LIST} was not read", UNTESTABLE
+    index = (register.id or 0) & 0xFFFF_FFFF
+    if index in listed:
+        return f"{MSR_LIST} lists 0x{index:x}", VERIFIED
+    return f"{MSR_LIST} does not list 0x{index:x}", CONTRADICTED
+
+
+def _compare_refusal(claimed: str, observed: str, how: str) -> Judged:
+    """Same words: verified; both refusals with other errnos: contradicted in the errno only."""
+    if claimed == observed:
+        return how, VERIFIED
+    claimed_errno, observed_errno = _errno_of(claimed), _errno_of(observed)
+    both_refused = claimed_errno is not None and observed_errno is not None
+    same_rest = both_refused and claimed.replace(claimed_errno or "", "") == observed.replace(observed_errno or "", "")
+    return f"{observed} ({how})", CONTRADICTED, bool(same_rest)
+
+
+def _errno_of(words: str) -> str | None:
+    return next((w for w in words.split() if w.startswith("E") and w.isupper() and len(w) > 2), None)
+
+
+def _unknown(probed: Probed, prefix: str) -> str:
+    return next((u for u in probed.unknown if u.startswith(prefix)), f"{prefix}: the experiment could not tell")
+
+
+_JUDGES: dict[str, Callable[[m.Register, Probed, set[int] | None, ResolvedSpec], Judged]] = {
+    "reset": _reset,
+    "scope": _scope,
+    "writable": _writable,
+    "rewrite": _rewrite,
+    "uniform": _uniform,
+    "reserved": _reserved,
+    "via": _listed,
+}
+
+
+def judge_capabilities(
+    spec: ResolvedSpec, numbers: dict[str, int], supported: Callable[[int], int], release: str
+) -> list[Verdict]:
+    """Each capability the spec declares: KVM_CHECK_EXTENSION must answer nonzero, unless it
+    came after the running kernel (`since`)."""
+    verdicts = []
+    for capability in spec.capabilities.values():
+        if not isinstance(capability, m.Capability):
+            continue
+        subject, span = f"capability/{capability.name}", capability.span
+        claimed = "offered by KVM_CHECK_EXTENSION"
+        number = numbers.get(capability.name)
+        if number is None:
+            verdicts.append(Verdict(CAPABILITY, subject, span, claimed, "<linux/kvm.h> does not define it", UNTESTABLE))
+        elif capability.since and m.version_key(capability.since) > m.version_key(release):
+            observed = f"since {capability.since}, after the running kernel {release}"
+            verdicts.append(Verdict(CAPABILITY, subject, span, claimed, observed, UNTESTABLE))
+        else:
+            answer = supported(number)
+            status = VERIFIED if answer > 0 else CONTRADICTED
+            observed = f"KVM_CHECK_EXTENSION({capability.name} = {number}) answers {answer}"
+            verdicts.append(Verdict(CAPABILITY, subject, span, claimed, observed, status))
+    return verdicts
+
+
+def run_conform(
+    spec: ResolvedSpec,
+    vcpus: Sequence[VcpuAccess],
+    listed: set[int],
+    capabilities: list[Verdict],
+    kernel: str,
+) -> Conformance:
+    """Every claim of the spec: the experiments on the registers a transport reaches, on
+    fresh vCPUs, judged; then the capabilities."""
+    registers = testable_registers(spec)
+    bits = {r.id or 0: bit for r in registers if (bit := undefined_bit(r)) is not None}
+    found = probe_registers([r.id or 0 for r in registers], vcpus, bits)
+    probed = dict(zip((r.id for r in registers), found, strict=True))
+    verdicts = [
+        verdict
+        for register in spec.registers.values()
+        for verdict in judge_register(register, probed.get(register.id), listed, spec)
+    ]
+    return Conformance(tuple(verdicts + capabilities), kernel)
+
+
+KVM_HEADER = "/usr/include/linux/kvm.h"  # where the KVM_CAP_* numbers are read, when installed
+
+
+class NotConformable(Exception):
+    """A spec this machine's kernel cannot be asked about (another architecture's)."""
+
+
+def kvm_conformer(kvm: Kvm, vcpu_count: int, release: str) -> Callable[[ResolvedSpec], Conformance]:
+    """Conformance of x86 specs on this machine's KVM: each spec on a fresh VM of its own."""
+    numbers = capability_numbers()
+    listed = set(kvm.msr_indices())
+    version = ".".join(release.split(".")[:2])
+
+    def conformer(spec: ResolvedSpec) -> Conformance:
+        api = spec.api.name if spec.api else ""
+        if api and not api.endswith("x86"):
+            raise NotConformable(f"{spec.root}: api {api}: this machine's KVM answers for x86 specs")
+        vm = kvm.create_vm()  # a fresh VM for each spec: no claim sees another's writes
+        vcpus = [vm.create_vcpu() for _ in range(vcpu_count)]
+        capabilities = judge_capabilities(spec, numbers, vm.check_extension, version)
+        return run_conform(spec, vcpus, listed, capabilities, f"Linux {release} ({platform.machine()})")
+
+    return conformer
+
+
+def capability_numbers(header_path: str = KVM_HEADER) -> dict[str, int]:
+    """KVM_CAP_* as <linux/kvm.h> defines them, evaluated as the compiler would."""
+    if not os.path.isfile(header_path):
+        return {}
+    header = read_headers([header_path])
+    numbers = {}
+    for name, macro in header.macros.items():
+        if name.startswith("KVM_CAP_") and macro.params is None:
+            with contextlib.suppress(Unreadable, RecursionError, ZeroDivisionError):
+                numbers[name] = evaluate(header, macro.body)
+    return numbers

@@ -1,0 +1,209 @@
+"""K: the running kernel contradicts the spec (`uapi-validator conform`).
+
+Each rule reads the `Conformance` of one run: every claim the kernel could be asked about,
+its answer, and the experiment that got it (validator.kernel.conform). A K finding is a
+fact about this kernel, at the line of the claim it refutes; the message says what the
+kernel did.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from validator.kernel.conform import (
+    CAPABILITY,
+    LIFECYCLE,
+    LISTED,
+    RESERVED,
+    RESET,
+    SCOPE,
+    UNIFORM,
+    Conformance,
+    Verdict,
+)
+from validator.model.findings import ERROR, Problem
+from validator.rules.catalog import CONFORM, rule
+
+
+def _problems(verdicts: Iterable[Verdict], kernel: str) -> Iterator[Problem]:
+    for verdict in verdicts:
+        yield Problem(
+            verdict.span,
+            f"the spec says {verdict.claimed}; {kernel}: {verdict.observed}",
+            subject=verdict.subject,
+            hint="correct the claim to what the kernel does, or report the kernel's behaviour as a bug",
+        )
+
+
+@rule("K101", "listing-contradicted", ERROR, "a register the list ioctl should return and does not", stage=CONFORM)
+def listing_contradicted(conformance: Conformance) -> Iterator[Problem]:
+    """
+    ## What it finds
+    A register reached through an interface whose `list` ioctl (on x86,
+    `KVM_GET_MSR_INDEX_LIST`) does not return it on the running kernel.
+
+    ## Why it matters
+    VMMs save exactly what the list returns: a register missing from it is silently lost on
+    migration, whatever the spec says.
+
+    ## How to fix
+    Reach the register through an interface that does not claim to list it, or make the
+    kernel list it.
+    """
+    return _problems(conformance.contradicted(LISTED), conformance.kernel)
+
+
+@rule("K102", "reset-contradicted", ERROR, "a fresh vCPU holds another value than `reset` says", stage=CONFORM)
+def reset_contradicted(conformance: Conformance) -> Iterator[Problem]:
+    """
+    ## What it finds
+    A `reset VALUE` that differs from what every fresh vCPU of a new VM reads.
+
+    ## Why it matters
+    VMMs and guests rely on reset values; a spec that states the wrong one sends every
+    review of a change to it down the wrong path.
+
+    ## How to fix
+    Write the value the kernel gives (`uapi-validator probe` reads it), or fix the kernel.
+    """
+    return _problems(conformance.contradicted(RESET), conformance.kernel)
+
+
+@rule(
+    "K103", "scope-contradicted", ERROR, "one value per VM where the spec says per vCPU, or the reverse", stage=CONFORM
+)
+def scope_contradicted(conformance: Conformance) -> Iterator[Problem]:
+    """
+    ## What it finds
+    A `scope` the kernel contradicts: a value written through vCPU 0 that vCPU 1 reads back
+    (one value per VM) where the spec says `vcpu`, or one vCPU 1 does not see where the spec
+    says `vm` or `write_once`.
+
+    ## Why it matters
+    Scope decides how a VMM saves and restores the register, and every S rule reasons from
+    it: a wrong scope hides the serialized restore or invents one.
+
+    ## How to fix
+    Write the scope the kernel has. If it is one value per VM on a per-vCPU path, S201 will
+    then say so.
+    """
+    return _problems(conformance.contradicted(SCOPE), conformance.kernel)
+
+
+@rule(
+    "K104",
+    "lifecycle-contradicted",
+    ERROR,
+    "a write the spec allows is refused, or one it forbids is accepted",
+    stage=CONFORM,
+)
+def lifecycle_contradicted(conformance: Conformance) -> Iterator[Problem]:
+    """
+    ## What it finds
+    A `writable` or `rewrite` claim the kernel contradicts after the vCPU ran (`KVM_RUN` of
+    a guest that halts at once): a write the spec allows that is refused, or one the spec
+    refuses that is accepted.
+
+    ## Why it matters
+    A VMM restoring into a VM that has run (a migration's last pass, a reset) follows the
+    lifecycle the interface promises; a wrong promise fails restores in the field.
+
+    ## How to fix
+    Write the deadline the kernel enforces (`writable before first_run else ERRNO`), or make
+    the kernel enforce the one documented.
+    """
+    return _problems(conformance.contradicted(LIFECYCLE), conformance.kernel)
+
+
+@rule("K105", "errno-contradicted", ERROR, "a refusal the spec names with another errno", stage=CONFORM)
+def errno_contradicted(conformance: Conformance) -> Iterator[Problem]:
+    """
+    ## What it finds
+    A write refused as the spec says, but with another errno than the one it names
+    (`writable`, `rewrite`, `uniform enforced`).
+
+    ## Why it matters
+    VMMs branch on errno values: EBUSY (try again before running) and EINVAL (never valid)
+    call for different recoveries.
+
+    ## How to fix
+    Name the errno the kernel returns.
+    """
+    return _problems(conformance.errno_contradicted(), conformance.kernel)
+
+
+@rule(
+    "K106",
+    "uniformity-contradicted",
+    ERROR,
+    "vCPUs' differing writes behave otherwise than `uniform` says",
+    stage=CONFORM,
+)
+def uniformity_contradicted(conformance: Conformance) -> Iterator[Problem]:
+    """
+    ## What it finds
+    A `uniform` claim the kernel contradicts: a different value written through a second
+    vCPU that replaces the first (`last_wins`) where the spec says `enforced`, or that is
+    refused where it says `last_wins`.
+
+    ## Why it matters
+    Whether vCPUs must agree is ABI: a VMM restoring vCPUs one by one either can write each
+    as saved, or must not.
+
+    ## How to fix
+    Write the uniformity the kernel has.
+    """
+    return _problems(conformance.contradicted(UNIFORM), conformance.kernel)
+
+
+@rule("K107", "capability-contradicted", ERROR, "a capability KVM_CHECK_EXTENSION does not offer", stage=CONFORM)
+def capability_contradicted(conformance: Conformance) -> Iterator[Problem]:
+    """
+    ## What it finds
+    A capability the spec declares (and does not date after the running kernel with
+    `since`) for which `KVM_CHECK_EXTENSION` answers 0.
+
+    ## Why it matters
+    Userspace discovers an interface through its capability: one the kernel does not offer
+    is an interface no VMM will use.
+
+    ## How to fix
+    Correct the capability's name or `since`, or find why the kernel does not offer it.
+    """
+    return _problems(conformance.contradicted(CAPABILITY), conformance.kernel)
+
+
+@rule(
+    "K108",
+    "reserved-contradicted",
+    ERROR,
+    "undefined bits the kernel treats otherwise than `reserved` says",
+    stage=CONFORM,
+)
+def reserved_contradicted(conformance: Conformance) -> Iterator[Problem]:
+    """
+    ## What it finds
+    A `reserved reject ERRNO` or `reserved ignore` the kernel contradicts: setting a bit the
+    register's `bits` leave undefined is accepted and kept (the bit is not reserved), dropped
+    where the spec says it is refused, or refused where the spec says it is ignored.
+
+    ## Why it matters
+    Whether undefined bits are refused decides whether they can ever be given a meaning:
+    bits a kernel silently accepted cannot later start to mean something (C502).
+
+    ## How to fix
+    Name the bit the kernel accepts, or write the treatment the kernel gives undefined bits.
+    """
+    return _problems(conformance.contradicted(RESERVED), conformance.kernel)
+
+
+RULES = (
+    listing_contradicted,
+    reset_contradicted,
+    scope_contradicted,
+    lifecycle_contradicted,
+    errno_contradicted,
+    uniformity_contradicted,
+    capability_contradicted,
+    reserved_contradicted,
+)
