@@ -20,7 +20,7 @@ done
 run diff "$examples/vcpu-features-base.uapi" "$examples/vcpu-features-asymmetric.uapi" --format json >"$out/diff.asymmetric.json" 2>&1
 run simulate spec/kvm --format json >"$out/simulate.json" 2>&1
 run compare "$examples/hypercall-bitmaps.uapi" "$examples/hypercall-bitmaps-vm-fd.uapi" "$examples/hypercall-bitmaps-write-once.uapi" >"$out/compare.txt" 2>&1
-run crosscheck spec/kvm --header spec/kvm/arm64/kvm-uapi.h --format json >"$out/crosscheck.json" 2>&1
+run crosscheck spec/kvm/arm64 --header spec/kvm/arm64/kvm-uapi.h --format json >"$out/crosscheck.json" 2>&1
 run rules >"$out/rules.txt" 2>&1
 for code in E101 E102 E109 S202 B606; do run explain "$code" >"$out/explain.$code.txt" 2>&1; done
 for fmt in markdown html; do run catalog --format "$fmt" >"$out/catalog.$fmt" 2>&1; done

@@ -68,7 +68,7 @@ def test_crosscheck_finds_a_deliberately_wrong_id(tmp_path) -> None:
 
 
 def test_bundled_spec_cross_checks_without_errors() -> None:
-    result = run_cli("crosscheck", str(ROOT / "spec/kvm"), "--header", str(HEADER), "--format", "json")
+    result = run_cli("crosscheck", str(ROOT / "spec/kvm/arm64"), "--header", str(HEADER), "--format", "json")
     codes = {f["code"] for f in json.loads(result.stdout)["findings"] if "suppressed" not in f}
     assert "E111" not in codes and "E112" not in codes  # the timer's E112s are suppressed with their reason
     # What the header lacks (the ID registers) and what the spec lacks (the physical timer) are told.
@@ -107,24 +107,24 @@ def test_import_writes_a_spec_that_parses_and_lists_its_todos(tmp_path) -> None:
 
 def test_export_reglist_round_trips_the_ids_of_the_spec(tmp_path) -> None:
     listed = tmp_path / "reglist.txt"
-    assert run_cli("export", "reglist", str(ROOT / "spec/kvm"), "-o", str(listed)).returncode == 0
+    assert run_cli("export", "reglist", str(ROOT / "spec/kvm/arm64"), "-o", str(listed)).returncode == 0
     lines = [line for line in listed.read_text().splitlines() if not line.startswith("#")]
     ids = [int(line.split()[0], 16) for line in lines]
     assert ids == sorted(ids) and len(ids) == len(set(ids)) == 18  # firmware 7, core 3, timer 3, ID registers 5
     assert "0x6030000000140000  # KVM_REG_ARM_PSCI_VERSION" in lines
     assert not any("VM_COUNTER_OFFSET" in line or "PMU_V3_FILTER" in line for line in lines)  # not listed
-    check = run_cli("export", "reglist", str(ROOT / "spec/kvm"), "--check", str(listed))
+    check = run_cli("export", "reglist", str(ROOT / "spec/kvm/arm64"), "--check", str(listed))
     assert check.returncode == 0 and "matches" in check.stdout
 
 
 def test_export_reglist_check_reports_drift(tmp_path) -> None:
     listed = tmp_path / "reglist.txt"
-    run_cli("export", "reglist", str(ROOT / "spec/kvm"), "-o", str(listed))
+    run_cli("export", "reglist", str(ROOT / "spec/kvm/arm64"), "-o", str(listed))
     lines = listed.read_text().splitlines()
     gone = next(line for line in lines if "KVM_REG_ARM_STD_BMAP" in line)
     edited = [line for line in lines if line != gone] + ["0x6030000000149999  # KVM_REG_OLD_REMOVED"]
     listed.write_text("\n".join(edited) + "\n")
-    result = run_cli("export", "reglist", str(ROOT / "spec/kvm"), "--check", str(listed))
+    result = run_cli("export", "reglist", str(ROOT / "spec/kvm/arm64"), "--check", str(listed))
     assert result.returncode == 1
     assert (
         "  vanished  0x6030000000149999  KVM_REG_OLD_REMOVED: a saved VM that has it no longer restores"
@@ -134,9 +134,9 @@ def test_export_reglist_check_reports_drift(tmp_path) -> None:
 
 
 def test_export_reglist_as_c(tmp_path) -> None:
-    text = run_cli("export", "reglist", str(ROOT / "spec/kvm"), "--format", "c").stdout
+    text = run_cli("export", "reglist", str(ROOT / "spec/kvm/arm64"), "--format", "c").stdout
     assert (
         "static __u64 uapi_reglist[] = {" in text and "\t0x6030000000140000ULL,\t/* KVM_REG_ARM_PSCI_VERSION */" in text
     )
     checked = write(tmp_path, "list.c", text)
-    assert run_cli("export", "reglist", str(ROOT / "spec/kvm"), "--check", str(checked)).returncode == 0
+    assert run_cli("export", "reglist", str(ROOT / "spec/kvm/arm64"), "--check", str(checked)).returncode == 0

@@ -32,6 +32,7 @@ from validator.kernel.conform import (
 from validator.kernel.experiments import Fact, Probed, judge_scope, probe_registers
 from validator.kernel.kvm import Outcome
 from validator.pipeline.engine import conform_units
+from validator.simulate.measure import REPEATS, measure_restore
 
 KVM_MISSING = kvm.available()
 needs_kvm = pytest.mark.skipif(KVM_MISSING is not None, reason=f"no usable /dev/kvm: {KVM_MISSING}")
@@ -281,3 +282,51 @@ def test_conform_refuses_another_architectures_spec_in_one_line(tmp_path) -> Non
     result = run_cli("conform", str(ROOT / "spec" / "kvm" / "arm64"))
     assert result.returncode == 2 and len(result.stderr.splitlines()) == 1
     assert "api kvm/arm64: this machine's KVM answers for x86 specs" in result.stderr
+
+
+# -- simulate --measure ------------------------------------------------------------------------
+
+
+@dataclass
+class _CountingVm:
+    writes: list[int] = field(default_factory=list)
+    closed: bool = False
+
+    def create_vcpu(self) -> _CountingVm:
+        return self
+
+    def get(self, register_id: int) -> Outcome:
+        return Outcome(0)
+
+    def set(self, register_id: int, value: int) -> Outcome:
+        self.writes.append(register_id)
+        return Outcome()
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_measuring_writes_what_the_model_counts_on_fresh_vms() -> None:
+    spec = resolve(load_units([str(X86_SPEC / "clocks.uapi")])[0])
+    vms: list[_CountingVm] = []
+
+    def make_vm() -> _CountingVm:
+        vms.append(_CountingVm())
+        return vms[-1]
+
+    measured = measure_restore(spec, (1, 3), make_vm, lambda register_id: register_id != 0x2030_0002_0000_0012)
+    assert measured.skipped == ("MSR_KVM_SYSTEM_TIME",)
+    assert [(p.vcpus, p.writes, p.model_writes) for p in measured.points] == [(1, 3, 4), (3, 9, 12)]
+    assert all(vm.closed for vm in vms) and len(vms) == 2 * REPEATS
+
+
+@needs_kvm
+def test_the_restore_measured_at_two_vcpu_counts() -> None:
+    result = run_cli("simulate", str(X86_SPEC / "syscall.uapi"), "--measure", "--vcpus", "1,8", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    [measurement] = json.loads(result.stdout)["measurements"]
+    points = measurement["points"]
+    assert [(p["vcpus"], p["writes"], p["model_writes"]) for p in points] == [(1, 8, 8), (8, 64, 64)]
+    assert all(p["wall_ns"] > 0 and p["ns_per_write"] > 0 for p in points)
+    # Eight times the writes cannot take less time than the single vCPU's restore.
+    assert points[1]["wall_ns"] > points[0]["wall_ns"]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import platform
 
+from validator import TOOL_NAME, __version__
 from validator.commands import (
     DOCUMENT_SUFFIX,
     EXIT_FINDINGS,
@@ -17,14 +19,18 @@ from validator.commands import (
     require_no_errors,
     template_dir_of,
 )
+from validator.kernel.conform import is_msr_id
+from validator.kernel.kvm import Kvm, KvmUnavailable
 from validator.model import spec as m
 from validator.model.spans import Span
 from validator.pipeline.engine import check_paths
+from validator.report import jsondoc
 from validator.report.docs import catalog_view
 from validator.report.output import write_text
 from validator.report.render import render
 from validator.report.review import compare_view, design_facts, review_view
 from validator.report.view import simulation_csv, simulation_json, simulation_view
+from validator.simulate.measure import Measurement, measure_restore
 from validator.simulate.scenario import KINDS, VMMS
 from validator.simulate.scenario import run as run_scenario
 
@@ -46,7 +52,12 @@ def _vcpu_counts(text: str | None) -> tuple[int, ...] | None:
     return counts
 
 
+MEASURED_VCPUS = (1, 2, 4, 8, 16, 32, 64)
+
+
 def simulate(args: argparse.Namespace) -> int:
+    if args.measure:
+        return _measure(args)
     counts = _vcpu_counts(args.vcpus)
     report = check_paths([args.path])
     require_no_errors(report)
@@ -75,6 +86,66 @@ def simulate(args: argparse.Namespace) -> int:
     write_text(text, args.output, report.files)
     failed = any(r.first_failure or r.overruns for r in results)
     return EXIT_FINDINGS if failed else EXIT_OK
+
+
+def _measure(args: argparse.Namespace) -> int:
+    """`simulate --measure`: each spec's restore written for real on this machine's KVM."""
+    counts = _vcpu_counts(args.vcpus) or MEASURED_VCPUS
+    if max(counts) > MAX_MEASURED_VCPUS:
+        raise UsageError(f"--measure creates real vCPUs: at most {MAX_MEASURED_VCPUS} per VM")
+    report = check_paths([args.path])
+    require_no_errors(report)
+    measurements = []
+    try:
+        with Kvm() as kvm:
+            for spec in report.specs:
+                scenario = next((s for s in spec.scenarios.values() if s.kind == "restore"), None)
+                costs = _costs(scenario)
+                vmm = (scenario.vmm if scenario else None) or args.vmm
+                measured = measure_restore(spec, counts, kvm.create_vm, is_msr_id, vmm=vmm, **costs)
+                measurements.append(
+                    {"path": spec.root, "scenario": scenario.name if scenario else "", **_measured_view(measured)}
+                )
+    except KvmUnavailable as exc:
+        raise UsageError(f"simulate --measure: {exc}") from None
+    view = {
+        "tool": {"name": TOOL_NAME, "version": __version__},
+        "kernel": f"Linux {platform.release()} ({platform.machine()})",
+        "measurements": measurements,
+    }
+    text = jsondoc.dumps(view) if args.format == "json" else render("measure.txt.j2", view)
+    write_text(text, args.output, report.files)
+    return EXIT_OK
+
+
+MAX_MEASURED_VCPUS = 256
+
+
+def _costs(scenario: m.Scenario | None) -> dict[str, int]:
+    if scenario is None:
+        return {}
+    costs = {"ioctl_ns": scenario.cost_ioctl_ns, "lock_ns": scenario.cost_lock_ns, "threads": scenario.host_threads}
+    return {name: value for name, value in costs.items() if value is not None}
+
+
+def _measured_view(measured: Measurement) -> dict[str, object]:
+    return {
+        "vmm": measured.vmm,
+        "registers": list(measured.registers),
+        "skipped": list(measured.skipped),
+        "points": [
+            {
+                "vcpus": p.vcpus,
+                "writes": p.writes,
+                "wall_ns": p.wall_ns,
+                "ns_per_write": p.ns_per_write,
+                "model_writes": p.model_writes,
+                "model_blackout_ns": p.model_blackout_ns,
+            }
+            for p in measured.points
+        ],
+        "growth": {"measured": measured.measured_growth, "model": measured.model_growth},
+    }
 
 
 def review(args: argparse.Namespace) -> int:
@@ -117,6 +188,11 @@ def _simulate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kind", choices=KINDS, help="run an undeclared scenario of this kind")
     parser.add_argument("--vmm", choices=VMMS, default="generic", help="the VMM model of --kind (default: generic)")
     parser.add_argument("--trace", action="store_true", help="print the op sequence for the smallest vCPU count")
+    parser.add_argument(
+        "--measure",
+        action="store_true",
+        help="run each spec's restore for real on this machine's KVM, beside the model (default vCPUs: 1,2,...,64)",
+    )
     parser.add_argument("--format", choices=("text", "json", "csv"), default="text")
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
 

@@ -147,9 +147,13 @@ class Vm:
             raise KvmUnavailable(f"KVM_SET_USER_MEMORY_REGION failed: {failed}")
 
     def close(self) -> None:
+        """Close the VM and its vCPUs (once: a second call does nothing)."""
+        if self.fd < 0:
+            return
         for vcpu in self.vcpus:
             vcpu.close()
         os.close(self.fd)
+        self.fd = -1
         # The memory stays mapped until the VM is gone: closing the fd first lets KVM drop it.
         if self._memory is not None:
             self._memory.close()
