@@ -48,6 +48,8 @@ def main() -> int:
     print(document["kernel"])
     for measurement in document["measurements"]:
         points = measurement["points"]
+        if not points:  # nothing this transport writes (the CPUID table)
+            continue
         per_write = statistics.median(p["ns_per_write"] for p in points)
         print(f"\n{measurement['path']}: {', '.join(measurement['registers'])}")
         print(f"{'vCPUs':>6} {'writes':>7} {'wall us':>9} {'model us':>9} {'wall/model':>10}")

@@ -17,8 +17,8 @@ from dataclasses import dataclass, replace
 
 from validator.frontend.resolve import ResolvedSpec
 from validator.kernel.cheader import Unreadable, evaluate, read_headers
-from validator.kernel.experiments import Probed, VcpuAccess, probe_registers
-from validator.kernel.kvm import X86_MSR_ID_BASE, Kvm
+from validator.kernel.experiments import Probed, VcpuAccess, probe_registers, probe_table
+from validator.kernel.kvm import X86_MSR_ID_BASE, CpuidTable, Kvm, cpuid_variant
 from validator.model import spec as m
 from validator.model.spans import Span
 from validator.model.words import describe
@@ -86,9 +86,10 @@ def judge_register(
 ) -> list[Verdict]:
     """Every claim of one register against the experiments' facts (None: no transport)."""
     verdicts: list[Verdict] = []
-    claims = _claims(register)
+    claims = _claims(register, spec)
     if probed is None:
-        why = f"no transport reaches id 0x{register.id or 0:x} (this run asks x86 MSRs through ONE_REG)"
+        reached = f"id 0x{register.id:x}" if register.id is not None else "it"
+        why = f"no transport reaches {reached} (this run asks x86 MSRs through ONE_REG and the CPUID table)"
         return [_verdict(kind, register, keyword, claimed, why, UNTESTABLE) for kind, keyword, claimed in claims]
     for kind, keyword, claimed in claims:
         judged = _JUDGES[keyword](register, probed, listed, spec)
@@ -97,7 +98,7 @@ def judge_register(
     return verdicts
 
 
-def _claims(register: m.Register) -> list[tuple[str, str, str]]:
+def _claims(register: m.Register, spec: ResolvedSpec) -> list[tuple[str, str, str]]:
     """(kind, keyword, the claim as written) for each attribute conform can ask about."""
     claims = []
     if register.reset is not None:
@@ -112,7 +113,9 @@ def _claims(register: m.Register) -> list[tuple[str, str, str]]:
         claims.append((UNIFORM, "uniform", describe(register.uniform)))
     if register.reserved is not None:
         claims.append((RESERVED, "reserved", describe(register.reserved)))
-    claims.append((LISTED, "via", "listed by " + MSR_LIST))
+    lists = [i.ioctl("list") for i in spec.interfaces_of(register)]
+    if any(lists):
+        claims.append((LISTED, "via", "listed by " + " or ".join(sorted(name for name in lists if name))))
     return claims
 
 
@@ -193,7 +196,7 @@ def _reserved(register: m.Register, probed: Probed, listed: set[int] | None, spe
 def _listed(register: m.Register, probed: Probed, listed: set[int] | None, spec: ResolvedSpec) -> Judged:
     lists = [i.ioctl("list") for i in spec.interfaces_of(register)]
     if MSR_LIST not in lists:
-        return f"none of its interfaces lists with {MSR_LIST}", UNTESTABLE
+        return f"the experiment reads only {MSR_LIST}", UNTESTABLE
     if listed is None:
         return f"{MSR_LIST} was not read", UNTESTABLE
     index = (register.id or 0) & 0xFFFF_FFFF
@@ -256,23 +259,36 @@ def judge_capabilities(
     return verdicts
 
 
+CPUID_SET = "KVM_SET_CPUID2"  # a register set through this ioctl is the vCPU's CPUID table
+
+
+def is_cpuid_table(register: m.Register, spec: ResolvedSpec) -> bool:
+    return any(i.ioctl("set") == CPUID_SET for i in spec.interfaces_of(register))
+
+
 def run_conform(
     spec: ResolvedSpec,
     vcpus: Sequence[VcpuAccess],
     listed: set[int],
     capabilities: list[Verdict],
     kernel: str,
+    table_probe: Callable[[], Probed] | None = None,
 ) -> Conformance:
     """Every claim of the spec: the experiments on the registers a transport reaches, on
-    fresh vCPUs, judged; then the capabilities."""
+    fresh vCPUs, judged; then the capabilities. `table_probe` runs the table experiments
+    (the CPUID table) on vCPUs of their own."""
     registers = testable_registers(spec)
     bits = {r.id or 0: bit for r in registers if (bit := undefined_bit(r)) is not None}
     found = probe_registers([r.id or 0 for r in registers], vcpus, bits)
-    probed = dict(zip((r.id for r in registers), found, strict=True))
+    probed: dict[str, Probed] = {r.name: p for r, p in zip(registers, found, strict=True)}
+    tables = [r for r in spec.registers.values() if is_cpuid_table(r, spec)]
+    if tables and table_probe is not None:
+        table = table_probe()
+        probed.update((r.name, table) for r in tables)
     verdicts = [
         verdict
         for register in spec.registers.values()
-        for verdict in judge_register(register, probed.get(register.id), listed, spec)
+        for verdict in judge_register(register, probed.get(register.name), listed, spec)
     ]
     return Conformance(tuple(verdicts + capabilities), kernel)
 
@@ -297,7 +313,14 @@ def kvm_conformer(kvm: Kvm, vcpu_count: int, release: str) -> Callable[[Resolved
         vm = kvm.create_vm()  # a fresh VM for each spec: no claim sees another's writes
         vcpus = [vm.create_vcpu() for _ in range(vcpu_count)]
         capabilities = judge_capabilities(spec, numbers, vm.check_extension, version)
-        return run_conform(spec, vcpus, listed, capabilities, f"Linux {release} ({platform.machine()})")
+
+        def table_probe() -> Probed:
+            table_vm = kvm.create_vm()
+            tables = [CpuidTable(table_vm.create_vcpu()) for _ in range(2)]
+            return probe_table(tables, kvm.supported_cpuid(), cpuid_variant)
+
+        kernel = f"Linux {release} ({platform.machine()})"
+        return run_conform(spec, vcpus, listed, capabilities, kernel, table_probe)
 
     return conformer
 

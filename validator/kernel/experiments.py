@@ -19,7 +19,7 @@ The experiments, on a fresh VM with at least two vCPUs:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -34,6 +34,16 @@ class VcpuAccess(Protocol):
     def get(self, register_id: int) -> Outcome: ...
 
     def set(self, register_id: int, value: int) -> Outcome: ...
+
+    def run(self) -> Outcome: ...
+
+
+class TableAccess(Protocol):
+    """A per-vCPU table read and written whole (the CPUID table): its value is bytes."""
+
+    def get(self) -> bytes | None: ...
+
+    def set(self, table: bytes) -> Outcome: ...
 
     def run(self) -> Outcome: ...
 
@@ -202,3 +212,45 @@ def _after_run(register_id: int, vcpu: VcpuAccess, accepted: int) -> tuple[Fact,
         rewrite_value, f"its own value {_hex(value)} written again after vCPU 0 ran: {same.errno or 'accepted'}"
     )
     return writable, rewrite
+
+
+def probe_table(tables: Sequence[TableAccess], initial: bytes, variant: Callable[[bytes], bytes]) -> Probed:
+    """The experiments on a table set whole: `initial` set on every vCPU (a fresh vCPU's table
+    is empty until the VMM sets one), a `variant` through vCPU 0 (scope), then after vCPU 0
+    ran the same table again (`rewrite`) and a variant (`writable`)."""
+    first, second = tables[0], tables[1]
+    unknown = []
+    for table in tables:
+        table.set(initial)
+    before = (first.get(), second.get())
+    scope = None
+    changed = variant(before[0] or initial)
+    wrote = first.set(changed)
+    after = (first.get(), second.get())
+    if not wrote.ok or after[0] != changed:
+        unknown.append(
+            f"scope: a different table through vCPU 0 {'is refused: ' + str(wrote.errno) if not wrote.ok else 'does not read back'}"
+        )
+    elif after[1] == changed:
+        scope = Fact("vm", "a different table set through vCPU 0 is read back through vCPU 1")
+    elif after[1] == before[1]:
+        scope = Fact("vcpu", "a different table set through vCPU 0 leaves vCPU 1's unchanged")
+    first.set(before[0] or initial)
+    ran = first.run()
+    if not ran.ok:
+        return Probed(
+            0, None, scope, None, None, unknown=(*unknown, f"after first_run: KVM_RUN failed with {ran.errno}")
+        )
+    current = first.get() or initial
+    same = first.set(current)
+    different = first.set(variant(current))
+    first.set(current)
+    if different.ok:
+        writable = Fact("always", "a different table is accepted through vCPU 0 after it ran")
+    else:
+        writable = Fact(
+            f"before first_run else {different.errno}",
+            f"a different table is refused after vCPU 0 ran: {different.errno}",
+        )
+    rewrite = Fact(same.errno or "ok", f"its own table set again after vCPU 0 ran: {same.errno or 'accepted'}")
+    return Probed(0, None, scope, writable, rewrite, unknown=tuple(unknown))

@@ -41,6 +41,9 @@ KVM_GET_VCPU_MMAP_SIZE = _ioc(_NONE, 0x04, 0)
 KVM_CREATE_VCPU = _ioc(_NONE, 0x41, 0)
 KVM_SET_USER_MEMORY_REGION = _ioc(_WRITE, 0x46, 32)
 KVM_RUN = _ioc(_NONE, 0x80, 0)
+KVM_GET_SUPPORTED_CPUID = _ioc(_READ | _WRITE, 0x05, 8)
+KVM_SET_CPUID2 = _ioc(_WRITE, 0x90, 8)
+KVM_GET_CPUID2 = _ioc(_READ | _WRITE, 0x91, 8)
 KVM_GET_ONE_REG = _ioc(_WRITE, 0xAB, 16)
 KVM_SET_ONE_REG = _ioc(_WRITE, 0xAC, 16)
 
@@ -49,6 +52,8 @@ API_VERSION = 12  # the only version KVM has ever had (KVM_GET_API_VERSION)
 # ONE_REG ids of x86 MSRs: KVM_REG_X86 | KVM_REG_SIZE_U64 | KVM_X86_REG_TYPE_MSR << 32 | index.
 X86_MSR_ID_BASE = 0x2030_0002_0000_0000
 MAX_MSRS = 4096  # room for the index list; KVM lists a few dozen
+MAX_CPUID_ENTRIES = 256  # room for a CPUID table (struct kvm_cpuid2); KVM has a few dozen
+CPUID_ENTRY_SIZE = 40  # struct kvm_cpuid_entry2
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.ioctl.argtypes = (ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p)
@@ -111,6 +116,49 @@ class Vcpu:
     def close(self) -> None:
         self._run.close()
         os.close(self.fd)
+
+
+def _cpuid_table(fd: int, request: int) -> tuple[bytes | None, str | None]:
+    """A struct kvm_cpuid2 read by `request` (KVM_GET_CPUID2, KVM_GET_SUPPORTED_CPUID)."""
+    buffer = ctypes.create_string_buffer(8 + CPUID_ENTRY_SIZE * MAX_CPUID_ENTRIES)
+    struct.pack_into("I", buffer, 0, MAX_CPUID_ENTRIES)
+    _, failed = _call(fd, request, ctypes.cast(buffer, ctypes.c_void_p))
+    if failed:
+        return None, failed
+    count = struct.unpack_from("I", buffer, 0)[0]
+    return buffer.raw[: 8 + CPUID_ENTRY_SIZE * count], None
+
+
+class CpuidTable:
+    """A vCPU's CPUID table (KVM_GET_CPUID2/KVM_SET_CPUID2) as one value of bytes: the
+    experiments' table transport."""
+
+    def __init__(self, vcpu: Vcpu) -> None:
+        self.vcpu = vcpu
+
+    def get(self) -> bytes | None:
+        return _cpuid_table(self.vcpu.fd, KVM_GET_CPUID2)[0]
+
+    def set(self, table: bytes) -> Outcome:
+        buffer = ctypes.create_string_buffer(table, len(table))
+        return Outcome(errno=_call(self.vcpu.fd, KVM_SET_CPUID2, ctypes.cast(buffer, ctypes.c_void_p))[1])
+
+    def run(self) -> Outcome:
+        return self.vcpu.run()
+
+
+def cpuid_variant(table: bytes) -> bytes:
+    """The table with leaf 1's hypervisor bit (ECX bit 31) flipped: a different table KVM
+    accepts before the vCPU runs."""
+    count = struct.unpack_from("I", table, 0)[0]
+    for entry in range(count):
+        offset = 8 + CPUID_ENTRY_SIZE * entry
+        if struct.unpack_from("I", table, offset)[0] == 1:
+            changed = bytearray(table)
+            ecx = struct.unpack_from("I", table, offset + 20)[0]
+            struct.pack_into("I", changed, offset + 20, ecx ^ 1 << 31)
+            return bytes(changed)
+    raise ValueError("the CPUID table has no leaf 1")
 
 
 class Vm:
@@ -192,6 +240,13 @@ class Kvm:
         vm = Vm(self, fd)
         self.vms.append(vm)
         return vm
+
+    def supported_cpuid(self) -> bytes:
+        """KVM_GET_SUPPORTED_CPUID: the table a VMM starts from."""
+        table, failed = _cpuid_table(self.fd, KVM_GET_SUPPORTED_CPUID)
+        if table is None:
+            raise KvmUnavailable(f"KVM_GET_SUPPORTED_CPUID failed: {failed}")
+        return table
 
     def msr_indices(self) -> list[int]:
         """KVM_GET_MSR_INDEX_LIST: the MSRs a VMM saves and restores, in the kernel's order."""

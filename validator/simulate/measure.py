@@ -85,7 +85,7 @@ def measure_restore(
     reached = [w for w in plan if w.register.id is not None and reachable(w.register.id) and w.per != "vm"]
     skipped = tuple(w.register.name for w in plan if w not in reached)
     points = []
-    for count in counts:
+    for count in counts if reached else ():  # nothing to time where the transport reaches nothing
         wall, writes = min(_timed_restore(make_vm, count, reached) for _ in range(REPEATS))
         metrics = execute(spec, "restore", vmm, count, plan=plan)
         points.append(
