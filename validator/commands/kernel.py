@@ -117,10 +117,14 @@ def _name_in(line: str) -> str:
     return found.group(1) if found else "(unnamed)"
 
 
+def _require_vcpus(count: int) -> None:
+    if not 2 <= count <= 64:
+        raise UsageError("--vcpus takes 2 to 64 (the scope experiment writes through one and reads through another)")
+
+
 def probe(args: argparse.Namespace) -> int:
     """Probe this machine's KVM: every MSR it lists, on a VM of its own, written out as a draft."""
-    if not 2 <= args.vcpus <= 64:
-        raise UsageError("--vcpus takes 2 to 64 (the scope experiment writes through one and reads through another)")
+    _require_vcpus(args.vcpus)
     try:
         with Kvm(args.device) as kvm:
             indices = kvm.msr_indices()
@@ -151,8 +155,7 @@ def probe(args: argparse.Namespace) -> int:
 def conform(args: argparse.Namespace) -> int:
     """Ask the running kernel each claim of the spec; exit 1 on a contradiction."""
     extra = check_command._extra_outputs(args)
-    if not 2 <= args.vcpus <= 64:
-        raise UsageError("--vcpus takes 2 to 64 (the scope experiment writes through one and reads through another)")
+    _require_vcpus(args.vcpus)
     paths = paths_of(args)
     units = load_units(paths)
     release = platform.release()
@@ -192,16 +195,19 @@ def _export_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
 
 
+def _kvm_options(parser: argparse.ArgumentParser, vcpus_help: str) -> None:
+    parser.add_argument("--vcpus", type=int, default=2, help=f"{vcpus_help} (default: 2)")
+    parser.add_argument("--device", default=DEVICE, metavar="PATH", help=f"the KVM device (default: {DEVICE})")
+
+
 def _conform_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="*", metavar="SPEC", help="spec files or folders of x86 KVM")
-    parser.add_argument("--vcpus", type=int, default=2, help="vCPUs of each spec's own VM (default: 2)")
-    parser.add_argument("--device", default=DEVICE, metavar="PATH", help=f"the KVM device (default: {DEVICE})")
+    _kvm_options(parser, "vCPUs of each spec's own VM")
     output_options(parser)
 
 
 def _probe_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--vcpus", type=int, default=2, help="vCPUs of the probe's own VM (default: 2)")
-    parser.add_argument("--device", default=DEVICE, metavar="PATH", help=f"the KVM device (default: {DEVICE})")
+    _kvm_options(parser, "vCPUs of the probe's own VM")
     parser.add_argument("-o", "--output", metavar="FILE", help="write the draft to FILE (atomically) instead of stdout")
 
 
