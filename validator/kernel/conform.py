@@ -1,10 +1,11 @@
 """conform: each claim of a spec that the running kernel can be asked about, asked.
 
-`plan` says which claims a run can test and why the others cannot (pure, no kernel);
-`judge` compares the experiments' facts (validator.kernel.experiments) with the claims and
-gives one `Verdict` per claim. The K rules (validator.rules.kernel) report the contradicted
-ones; the summary counts all three outcomes. Nothing here talks to a kernel: `run_conform`
-gets the facts through a transport.
+`judge_register` and `judge_capabilities` compare the experiments' facts
+(validator.kernel.experiments) with the claims: one `Verdict` per claim, verified,
+contradicted or not testable here with why. They are pure; the tests hand them facts.
+`run_conform` gets the facts through a transport, and `kvm_conformer` is this machine's.
+The K rules (validator.rules.kernel) report the contradicted verdicts; the engine's note
+counts all three outcomes.
 """
 
 from __future__ import annotations
@@ -56,8 +57,9 @@ class Conformance:
     verdicts: tuple[Verdict, ...]
     kernel: str
 
-    def contradicted(self, kind: str, *, errno_only: bool = False) -> Iterable[Verdict]:
-        return (v for v in self.verdicts if v.kind == kind and v.status == CONTRADICTED and v.errno_only == errno_only)
+    def contradicted(self, kind: str) -> Iterable[Verdict]:
+        """Contradicted claims of a kind, but for those refused with another errno (K105's)."""
+        return (v for v in self.verdicts if v.kind == kind and v.status == CONTRADICTED and not v.errno_only)
 
     def errno_contradicted(self) -> Iterable[Verdict]:
         return (v for v in self.verdicts if v.status == CONTRADICTED and v.errno_only)
