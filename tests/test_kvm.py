@@ -29,7 +29,7 @@ from validator.kernel.conform import (
     judge_capabilities,
     judge_register,
 )
-from validator.kernel.experiments import Fact, Probed, judge_scope, probe_registers, probe_table
+from validator.kernel.experiments import Fact, Probed, judge_scope, probe_registers, probe_table, probe_vm_value
 from validator.kernel.kvm import Outcome
 from validator.pipeline.engine import conform_units
 from validator.simulate.measure import REPEATS, measure_restore
@@ -271,7 +271,7 @@ def test_conform_proves_the_bundled_x86_spec(tmp_path) -> None:
     document = json.loads(result.stdout)
     assert document["findings"] == []
     counts = [note for note in document.get("notes", []) if "verified" in note]
-    assert len(counts) == 3 and all(", 0 contradicted, 0 not testable here" in note for note in counts)
+    assert len(counts) == 4 and all(", 0 contradicted, 0 not testable here" in note for note in counts)
 
 
 def test_conform_refuses_another_architectures_spec_in_one_line(tmp_path) -> None:
@@ -360,3 +360,31 @@ def test_the_table_experiment_finds_a_per_vcpu_table_frozen_by_the_first_run() -
     assert probed.scope.value == "vcpu"
     assert (probed.writable.value, probed.rewrite.value) == ("before first_run else EINVAL", "ok")
     assert [t.table for t in tables] == [b"table", b"table"]
+
+
+@dataclass
+class _FakeVmValue:
+    """A per-VM value frozen once its VM has a vCPU (as the VM's TSC rate is)."""
+
+    value: int = 1000
+    vcpus: int = 0
+
+    def get(self) -> Outcome:
+        return Outcome(self.value)
+
+    def set(self, value: int) -> Outcome:
+        if self.vcpus:
+            return Outcome(errno="EINVAL")
+        self.value = value
+        return Outcome()
+
+    def add_vcpu(self) -> None:
+        self.vcpus += 1
+
+
+def test_the_vm_value_experiment_finds_a_per_vm_value_frozen_by_the_first_vcpu() -> None:
+    first, second = _FakeVmValue(), _FakeVmValue()
+    probed = probe_vm_value(first, second, first.add_vcpu)
+    assert probed.crossed == "vcpu_create" and probed.scope.value == "vm"
+    assert (probed.writable.value, probed.rewrite.value) == ("before vcpu_create else EINVAL", "EINVAL")
+    assert probed.reset is None and second.value == 1000

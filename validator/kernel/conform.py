@@ -18,8 +18,8 @@ from dataclasses import dataclass, replace
 
 from validator.frontend.resolve import ResolvedSpec
 from validator.kernel.cheader import Unreadable, evaluate, read_headers
-from validator.kernel.experiments import Probed, VcpuAccess, probe_registers, probe_table
-from validator.kernel.kvm import X86_MSR_ID_BASE, CpuidTable, Kvm, cpuid_variant
+from validator.kernel.experiments import Probed, VcpuAccess, probe_registers, probe_table, probe_vm_value
+from validator.kernel.kvm import VM_VALUE_IOCTLS, X86_MSR_ID_BASE, CpuidTable, Kvm, VmValue, cpuid_variant
 from validator.model import spec as m
 from validator.model.spans import Span
 from validator.model.words import describe
@@ -91,7 +91,7 @@ def judge_register(
     claims = _claims(register, spec)
     if probed is None:
         reached = f"id 0x{register.id:x}" if register.id is not None else "it"
-        why = f"no transport reaches {reached} (this run asks x86 MSRs through ONE_REG and the CPUID table)"
+        why = f"no transport reaches {reached} (this run asks x86 MSRs through ONE_REG, the CPUID table and the VM's TSC rate)"
         return [_verdict(kind, register, keyword, claimed, why, UNTESTABLE) for kind, keyword, claimed in claims]
     for kind, keyword, claimed in claims:
         judged = _JUDGES[keyword](register, probed, listed, spec)
@@ -139,6 +139,8 @@ def _reset(register: m.Register, probed: Probed, listed: set[int] | None, spec: 
 
 def _scope(register: m.Register, probed: Probed, listed: set[int] | None, spec: ResolvedSpec) -> Judged:
     expected = {"vm": "vm", "write_once": "vm", "vcpu": "vcpu"}.get(register.scope or "")
+    if probed.crossed == "vcpu_create" and register.scope == "system":
+        expected = "system"  # a VM-fd value: two VMs tell system from vm
     if expected is None:
         return f"scope {register.scope} needs a second VM or a device to tell apart", UNTESTABLE
     if probed.scope is None:
@@ -150,9 +152,9 @@ def _scope(register: m.Register, probed: Probed, listed: set[int] | None, spec: 
 def _writable(register: m.Register, probed: Probed, listed: set[int] | None, spec: ResolvedSpec) -> Judged:
     writable = register.writable
     assert writable is not None
-    if writable.kind == "never" or (writable.kind == "before" and writable.event != "first_run"):
+    if writable.kind == "never" or (writable.kind == "before" and writable.event != probed.crossed):
         what = "never" if writable.kind == "never" else f"before {writable.event}"
-        return f"`writable {what}`: the experiment reaches only first_run", UNTESTABLE
+        return f"`writable {what}`: the experiment writes after {probed.crossed} only", UNTESTABLE
     if probed.writable is None:
         return _unknown(probed, "after first_run"), UNTESTABLE
     return _compare_refusal(describe(writable), probed.writable.value, probed.writable.how)
@@ -162,7 +164,7 @@ def _rewrite(register: m.Register, probed: Probed, listed: set[int] | None, spec
     rewrite = register.rewrite
     assert rewrite is not None
     if probed.rewrite is None or probed.writable is None or probed.writable.value == "always":
-        return "it stayed writable after first_run, so there was no deadline to rewrite after", UNTESTABLE
+        return f"it stayed writable after {probed.crossed}, so there was no deadline to rewrite after", UNTESTABLE
     return _compare_refusal(describe(rewrite), f"same_value {probed.rewrite.value}", probed.rewrite.how)
 
 
@@ -264,6 +266,15 @@ def judge_capabilities(
 CPUID_SET = "KVM_SET_CPUID2"  # a register set through this ioctl is the vCPU's CPUID table
 
 
+def vm_value_setter(register: m.Register, spec: ResolvedSpec) -> str | None:
+    """The VM-fd ioctl that sets a register the VM-value transport reaches, if any."""
+    for interface in spec.interfaces_of(register):
+        setter = interface.ioctl("set")
+        if interface.scope == "vm" and setter in VM_VALUE_IOCTLS:
+            return setter
+    return None
+
+
 def is_cpuid_table(register: m.Register, spec: ResolvedSpec) -> bool:
     return any(i.ioctl("set") == CPUID_SET for i in spec.interfaces_of(register))
 
@@ -275,6 +286,7 @@ def run_conform(
     capabilities: list[Verdict],
     kernel: str,
     table_probe: Callable[[], Probed] | None = None,
+    vm_probe: Callable[[str], Probed] | None = None,
 ) -> Conformance:
     """Every claim of the spec: the experiments on the registers a transport reaches, on
     fresh vCPUs, judged; then the capabilities. `table_probe` runs the table experiments
@@ -287,6 +299,10 @@ def run_conform(
     if tables and table_probe is not None:
         table = table_probe()
         probed.update((r.name, table) for r in tables)
+    for register in spec.registers.values():
+        setter = vm_value_setter(register, spec)
+        if setter is not None and vm_probe is not None:
+            probed[register.name] = vm_probe(setter)
     verdicts = [
         verdict
         for register in spec.registers.values()
@@ -321,8 +337,15 @@ def kvm_conformer(kvm: Kvm, vcpu_count: int, release: str) -> Callable[[Resolved
             tables = [CpuidTable(table_vm.create_vcpu()) for _ in range(2)]
             return probe_table(tables, kvm.supported_cpuid(), cpuid_variant)
 
+        def vm_probe(setter: str) -> Probed:
+            get_request, set_request = VM_VALUE_IOCTLS[setter]
+            first, second = kvm.create_vm(), kvm.create_vm()
+            return probe_vm_value(
+                VmValue(first, get_request, set_request), VmValue(second, get_request, set_request), first.create_vcpu
+            )
+
         kernel = f"Linux {release} ({platform.machine()})"
-        return run_conform(spec, vcpus, listed, capabilities, kernel, table_probe)
+        return run_conform(spec, vcpus, listed, capabilities, kernel, table_probe, vm_probe)
 
     return conformer
 

@@ -67,6 +67,7 @@ class Probed:
     uniform: Fact | None = None  # for one value per VM: what a second vCPU's different write does
     reserved: Fact | None = None  # what a write setting one undefined bit does, where one was named
     unknown: tuple[str, ...] = ()
+    crossed: str = "first_run"  # the lifecycle event the experiment wrote after
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,3 +255,44 @@ def probe_table(tables: Sequence[TableAccess], initial: bytes, variant: Callable
         )
     rewrite = Fact(same.errno or "ok", f"its own table set again after vCPU 0 ran: {same.errno or 'accepted'}")
     return Probed(0, None, scope, writable, rewrite, unknown=tuple(unknown))
+
+
+class ValueAccess(Protocol):
+    """A VM-wide value read and written through the VM fd."""
+
+    def get(self) -> Outcome: ...
+
+    def set(self, value: int) -> Outcome: ...
+
+
+def probe_vm_value(first: ValueAccess, second: ValueAccess, create_vcpu: Callable[[], object]) -> Probed:
+    """A VM-fd value on two fresh VMs: written on the first VM and read on both (scope), then
+    written again once the first VM has a vCPU (`vcpu_create`): the same value (`rewrite`)
+    and another (`writable`). Its starting value is the host's, so no reset is claimed."""
+    unknown = ["reset: a fresh VM's value is the host's"]
+    start = first.get()
+    if not start.ok:
+        return Probed(0, None, None, None, None, unknown=(*unknown, f"scope: the value cannot be read: {start.errno}"))
+    value = start.value or 0
+    other = value // 2 if value > 1 else value + 1
+    wrote = first.set(other)
+    scope = None
+    if not wrote.ok:
+        unknown.append(f"scope: {other} is refused before any vCPU exists: {wrote.errno}")
+    elif second.get().value == value and first.get().value == other:
+        scope = Fact("vm", f"{other} set on one VM's fd leaves another VM's {value}")
+    elif second.get().value == other:
+        scope = Fact("system", f"{other} set on one VM's fd is read on another VM")
+    create_vcpu()
+    current = first.get().value or 0
+    same = first.set(current)
+    different = first.set(value if current != value else other)
+    if different.ok:
+        writable = Fact("always", "another value is accepted once the VM has a vCPU")
+    else:
+        writable = Fact(
+            f"before vcpu_create else {different.errno}",
+            f"another value is refused once the VM has a vCPU: {different.errno}",
+        )
+    rewrite = Fact(same.errno or "ok", f"its own value set again once the VM has a vCPU: {same.errno or 'accepted'}")
+    return Probed(0, None, scope, writable, rewrite, unknown=tuple(unknown), crossed="vcpu_create")

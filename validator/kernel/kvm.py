@@ -44,6 +44,8 @@ KVM_RUN = _ioc(_NONE, 0x80, 0)
 KVM_GET_SUPPORTED_CPUID = _ioc(_READ | _WRITE, 0x05, 8)
 KVM_SET_CPUID2 = _ioc(_WRITE, 0x90, 8)
 KVM_GET_CPUID2 = _ioc(_READ | _WRITE, 0x91, 8)
+KVM_SET_TSC_KHZ = _ioc(_NONE, 0xA2, 0)
+KVM_GET_TSC_KHZ = _ioc(_NONE, 0xA3, 0)
 KVM_GET_ONE_REG = _ioc(_WRITE, 0xAB, 16)
 KVM_SET_ONE_REG = _ioc(_WRITE, 0xAC, 16)
 
@@ -159,6 +161,25 @@ def cpuid_variant(table: bytes) -> bytes:
             struct.pack_into("I", changed, offset + 20, ecx ^ 1 << 31)
             return bytes(changed)
     raise ValueError("the CPUID table has no leaf 1")
+
+
+class VmValue:
+    """A VM-wide value set and read by an ioctl that takes it as its argument and returns it
+    (KVM_SET_TSC_KHZ, KVM_GET_TSC_KHZ on the VM fd)."""
+
+    def __init__(self, vm: Vm, get_request: int, set_request: int) -> None:
+        self.vm, self.get_request, self.set_request = vm, get_request, set_request
+
+    def get(self) -> Outcome:
+        result, failed = _call(self.vm.fd, self.get_request, None)
+        return Outcome(errno=failed) if failed else Outcome(result)
+
+    def set(self, value: int) -> Outcome:
+        return Outcome(errno=_call(self.vm.fd, self.set_request, value)[1])
+
+
+# VM-wide values the experiments reach, by the ioctl that sets them: (get, set) requests.
+VM_VALUE_IOCTLS = {"KVM_SET_TSC_KHZ": (KVM_GET_TSC_KHZ, KVM_SET_TSC_KHZ)}
 
 
 class Vm:
