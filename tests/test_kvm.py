@@ -24,12 +24,23 @@ from validator.kernel.conform import (
     UNIFORM,
     UNTESTABLE,
     VERIFIED,
+    WIDTH,
     Conformance,
     capability_numbers,
     judge_capabilities,
     judge_register,
 )
-from validator.kernel.experiments import Fact, Probed, judge_scope, probe_registers, probe_table, probe_vm_value
+from validator.kernel.experiments import (
+    BitFacts,
+    Fact,
+    Probed,
+    bit_ranges,
+    judge_scope,
+    probe_bits,
+    probe_registers,
+    probe_table,
+    probe_vm_value,
+)
 from validator.kernel.kvm import Outcome
 from validator.pipeline.engine import conform_units
 from validator.simulate.measure import REPEATS, measure_restore
@@ -63,6 +74,8 @@ class FakeVcpu:
             return Outcome(self.kernel.ticks)
         if register_id == MASKED:
             return Outcome(0)
+        if register_id not in self.own:
+            return Outcome(errno="EINVAL")  # an id of another size: no such register
         return Outcome(self.own[register_id])
 
     def set(self, register_id: int, value: int) -> Outcome:
@@ -145,6 +158,8 @@ def test_probe_finds_the_per_vm_wall_clock_and_check_reports_it(tmp_path) -> Non
     text = draft.read_text()
     sysenter = text[text.index("register MSR_IA32_SYSENTER_CS {") :].split("}", 1)[0]
     assert "scope    vcpu" in sysenter and "reset    0x0" in sysenter
+    poll = text[text.index("register MSR_KVM_POLL_CONTROL {") :].split("\n}", 1)[0]
+    assert "reserved reject EINVAL" in poll and "0 BIT_0" in poll and "refused 1-63 (EINVAL)" in poll
     assert run_cli("fmt", "--check", str(draft)).returncode == 0
 
 
@@ -216,13 +231,16 @@ def test_each_claim_kind_is_judged_against_the_facts(tmp_path, lines, facts, exp
     verdicts = judge_register(spec.registers["R"], _probed(**facts), {0x174}, spec)
     listed = [v for v in verdicts if v.kind == LISTED]
     assert [(v.status, v.claimed) for v in listed] == [(VERIFIED, "listed by KVM_GET_MSR_INDEX_LIST")]
-    assert [(v.kind, v.status, v.errno_only) for v in verdicts if v.kind != LISTED] == expected
+    widths = [v for v in verdicts if v.kind == WIDTH]
+    assert [(v.status, v.claimed) for v in widths] == [(UNTESTABLE, "64")]  # no width among the facts given
+    assert [(v.kind, v.status, v.errno_only) for v in verdicts if v.kind not in (LISTED, WIDTH)] == expected
 
 
 def test_a_register_no_transport_reaches_is_not_testable(tmp_path) -> None:
     spec = _spec(tmp_path, "  scope vcpu\n")
-    [scope, listed] = judge_register(spec.registers["R"], None, {0x174}, spec)
-    assert scope.status == listed.status == UNTESTABLE and "no transport reaches id" in scope.observed
+    verdicts = judge_register(spec.registers["R"], None, {0x174}, spec)
+    assert [v.kind for v in verdicts] == [WIDTH, SCOPE, LISTED]
+    assert all(v.status == UNTESTABLE and "no transport reaches id" in v.observed for v in verdicts)
 
 
 def test_capabilities_are_asked_unless_newer_than_the_kernel(tmp_path) -> None:
@@ -261,7 +279,8 @@ def test_conform_units_reports_contradictions_at_their_lines_and_counts_all(tmp_
     report = conform_units(load_units([str(spec_path)]), conformer)
     assert [(f.code, f.span.line) for f in report.findings] == [("K103", 9)]
     assert "Linux test: one value per vCPU: vCPU 1 kept its own" in report.findings[0].message
-    assert report.notes[0].endswith("1 verified, 1 contradicted, 0 not testable here")
+    # The width is not in the facts given: not testable.
+    assert report.notes[0].endswith("1 verified, 1 contradicted, 1 not testable here")
 
 
 @needs_kvm
@@ -388,3 +407,29 @@ def test_the_vm_value_experiment_finds_a_per_vm_value_frozen_by_the_first_vcpu()
     assert probed.crossed == "vcpu_create" and probed.scope.value == "vm"
     assert (probed.writable.value, probed.rewrite.value) == ("before vcpu_create else EINVAL", "EINVAL")
     assert probed.reset is None and second.value == 1000
+
+
+@dataclass
+class _BitVcpu:
+    """A register whose bit 0 is writable, bits 1-3 are dropped and the rest refused."""
+
+    value: int = 0
+
+    def get(self, register_id: int) -> Outcome:
+        return Outcome(self.value)
+
+    def set(self, register_id: int, value: int) -> Outcome:
+        if value >> 4:
+            return Outcome(errno="EINVAL")
+        self.value = value & 1
+        return Outcome()
+
+
+def test_each_bit_flipped_alone_is_told_writable_ignored_or_refused() -> None:
+    vcpu = _BitVcpu()
+    bits = probe_bits(1, vcpu, width=8)
+    assert (bits.writable, bits.ignored, bits.refused) == ((0,), (1, 2, 3), tuple((b, "EINVAL") for b in range(4, 8)))
+    assert bits.reserved is None  # some dropped, some refused: no one `reserved` says it
+    assert bit_ranges([0, 1, 2, 5, 7, 8]) == "0-2, 5, 7-8" and vcpu.value == 0
+    assert BitFacts((0,), (), ((1, "EINVAL"), (2, "EINVAL"))).reserved.value == "reject EINVAL"
+    assert BitFacts((0,), (1, 2), ()).reserved.value == "ignore"

@@ -27,7 +27,7 @@ from validator.frontend.load import load_units
 from validator.kernel.cheader import read_headers
 from validator.kernel.conform import NotConformable, kvm_conformer
 from validator.kernel.crosscheck import HeaderRegisters, header_registers, import_spec
-from validator.kernel.experiments import probe_registers
+from validator.kernel.experiments import Probed, bit_ranges, probe_registers
 from validator.kernel.kvm import API_VERSION, DEVICE, X86_MSR_ID_BASE, Kvm, KvmUnavailable, msr_id
 from validator.kernel.x86_msrs import msr_name
 from validator.pipeline.engine import check_paths, conform_units
@@ -130,7 +130,7 @@ def probe(args: argparse.Namespace) -> int:
             indices = kvm.msr_indices()
             vm = kvm.create_vm()
             vcpus = [vm.create_vcpu() for _ in range(args.vcpus)]
-            probed = probe_registers([msr_id(i) for i in indices], vcpus)
+            probed = probe_registers([msr_id(i) for i in indices], vcpus, every_bit=True)
     except KvmUnavailable as exc:
         raise UsageError(f"probe: {exc}") from None
     release = platform.release()
@@ -172,10 +172,28 @@ def conform(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if check_command.fails(report, args.fail_on, args.include_baseline) else EXIT_OK
 
 
-def _probed_view(probed: object) -> dict[str, object]:
-    return {
+# A register with at most this many writable bits is a bitfield: the draft names its bits and
+# says what the others do (`reserved`); above it (an address, a count), only a comment.
+BITFIELD_BITS = 16
+
+
+def _probed_view(probed: Probed) -> dict[str, object]:
+    view: dict[str, object] = {
         field: getattr(probed, field) for field in ("id", "reset", "scope", "writable", "rewrite", "uniform", "unknown")
     }
+    view.update(reserved=None, bits=[], bits_how="")
+    bits = probed.bits
+    if bits is not None:
+        parts = [f"writable {bit_ranges(bits.writable) or 'none'}"]
+        if bits.ignored:
+            parts.append(f"ignored {bit_ranges(bits.ignored)}")
+        for errno in sorted({errno for _, errno in bits.refused}):
+            parts.append(f"refused {bit_ranges([b for b, e in bits.refused if e == errno])} ({errno})")
+        view["bits_how"] = "each bit flipped alone before the first run: " + "; ".join(parts)
+        if bits.reserved is not None and len(bits.writable) <= BITFIELD_BITS:
+            view["reserved"] = bits.reserved
+            view["bits"] = list(bits.writable)
+    return view
 
 
 # The commands of this module: their arguments beside their handlers.

@@ -19,14 +19,14 @@ from dataclasses import dataclass, replace
 from validator.frontend.resolve import ResolvedSpec
 from validator.kernel.cheader import Unreadable, evaluate, read_headers
 from validator.kernel.experiments import Probed, VcpuAccess, probe_registers, probe_table, probe_vm_value
-from validator.kernel.kvm import VM_VALUE_IOCTLS, X86_MSR_ID_BASE, CpuidTable, Kvm, VmValue, cpuid_variant
+from validator.kernel.kvm import SIZE_FIELD, VM_VALUE_IOCTLS, X86_MSR_ID_BASE, CpuidTable, Kvm, VmValue, cpuid_variant
 from validator.model import spec as m
 from validator.model.spans import Span
 from validator.model.words import describe
 
 VERIFIED, CONTRADICTED, UNTESTABLE = "verified", "contradicted", "not testable here"
 # The kinds of claim, each judged by one K rule.
-LISTED, RESET, SCOPE, LIFECYCLE, UNIFORM, CAPABILITY, RESERVED = (
+LISTED, RESET, SCOPE, LIFECYCLE, UNIFORM, CAPABILITY, RESERVED, WIDTH = (
     "listed",
     "reset",
     "scope",
@@ -34,6 +34,7 @@ LISTED, RESET, SCOPE, LIFECYCLE, UNIFORM, CAPABILITY, RESERVED = (
     "uniform",
     "capability",
     "reserved",
+    "width",
 )
 MSR_LIST = "KVM_GET_MSR_INDEX_LIST"
 _MSR_ID_MASK = 0xFFFF_FFFF_0000_0000
@@ -71,7 +72,8 @@ class Conformance:
 
 
 def is_msr_id(register_id: int | None) -> bool:
-    return register_id is not None and register_id & _MSR_ID_MASK == X86_MSR_ID_BASE
+    """An x86 MSR's ONE_REG id, whatever its size field says (the width claim asks that)."""
+    return register_id is not None and register_id & _MSR_ID_MASK & ~SIZE_FIELD == X86_MSR_ID_BASE & ~SIZE_FIELD
 
 
 def testable_registers(spec: ResolvedSpec) -> list[m.Register]:
@@ -103,6 +105,8 @@ def judge_register(
 def _claims(register: m.Register, spec: ResolvedSpec) -> list[tuple[str, str, str]]:
     """(kind, keyword, the claim as written) for each attribute conform can ask about."""
     claims = []
+    if register.width is not None and register.id is not None:
+        claims.append((WIDTH, "width", str(register.width)))
     if register.reset is not None:
         claims.append((RESET, "reset", describe(register.reset)))
     if register.scope is not None:
@@ -122,6 +126,14 @@ def _claims(register: m.Register, spec: ResolvedSpec) -> list[tuple[str, str, st
 
 
 Judged = tuple[str, str] | tuple[str, str, bool]
+
+
+def _width(register: m.Register, probed: Probed, listed: set[int] | None, spec: ResolvedSpec) -> Judged:
+    if probed.width is None:
+        return "KVM_GET_ONE_REG does not read it at exactly one size", UNTESTABLE
+    if probed.width.value == str(register.width):
+        return probed.width.how, VERIFIED
+    return f"{probed.width.value} bits: {probed.width.how}", CONTRADICTED
 
 
 def _reset(register: m.Register, probed: Probed, listed: set[int] | None, spec: ResolvedSpec) -> Judged:
@@ -228,6 +240,7 @@ def _unknown(probed: Probed, prefix: str) -> str:
 
 
 _JUDGES: dict[str, Callable[[m.Register, Probed, set[int] | None, ResolvedSpec], Judged]] = {
+    "width": _width,
     "reset": _reset,
     "scope": _scope,
     "writable": _writable,

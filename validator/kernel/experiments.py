@@ -11,6 +11,7 @@ The experiments, on a fresh VM with at least two vCPUs:
 - scope: a value that differs from every vCPU's current value is written through vCPU 0 and
   read back through vCPU 0 (it must have taken) and through vCPU 1: vCPU 1 sees it, one value
   per VM (`vm`); vCPU 1 keeps its own, one per vCPU (`vcpu`); then the old value is restored;
+- width: the register read at each ONE_REG size (the id's size field, 8 to 2048 bits);
 - reserved bits: where the spec names bits, one bit it leaves undefined is set through vCPU 0
   (refused with an errno: `reserved reject ERRNO`; accepted and dropped: `ignore`);
 - after the vCPU ran (`first_run`): the same value written again (`rewrite same_value`), and a
@@ -23,7 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from validator.kernel.kvm import Outcome
+from validator.kernel.kvm import SIZE_FIELD, SIZE_SHIFT, Outcome
 
 # Written in turn until one takes: small values most registers accept, each different from
 # the register's current values (the experiment skips those).
@@ -68,6 +69,59 @@ class Probed:
     reserved: Fact | None = None  # what a write setting one undefined bit does, where one was named
     unknown: tuple[str, ...] = ()
     crossed: str = "first_run"  # the lifecycle event the experiment wrote after
+    width: Fact | None = None  # the one ONE_REG size the kernel reads the register at
+    bits: BitFacts | None = None  # what a write flipping each bit alone does (probe only)
+
+
+@dataclass(frozen=True, slots=True)
+class BitFacts:
+    """Each bit flipped alone from the register's value, through vCPU 0 before it ran."""
+
+    writable: tuple[int, ...]  # accepted and kept
+    ignored: tuple[int, ...]  # accepted and dropped
+    refused: tuple[tuple[int, str], ...]  # (bit, errno)
+
+    @property
+    def reserved(self) -> Fact | None:
+        """`reserved reject ERRNO` or `ignore` when every other bit is treated alike."""
+        errnos = {errno for _, errno in self.refused}
+        if self.refused and not self.ignored and len(errnos) == 1:
+            errno = errnos.pop()
+            return Fact(f"reject {errno}", f"each other bit flipped alone is refused with {errno}")
+        if self.ignored and not self.refused:
+            return Fact("ignore", "each other bit flipped alone is accepted and dropped")
+        return None
+
+
+def bit_ranges(bits: Sequence[int]) -> str:
+    """`0-46, 63`: bit numbers as ranges, for a comment."""
+    ranges: list[list[int]] = []
+    for bit in sorted(bits):
+        if ranges and bit == ranges[-1][1] + 1:
+            ranges[-1][1] = bit
+        else:
+            ranges.append([bit, bit])
+    return ", ".join(f"{a}-{b}" if a != b else f"{a}" for a, b in ranges)
+
+
+def probe_bits(register_id: int, vcpu: VcpuAccess, width: int = 64) -> BitFacts | None:
+    """Flip each bit alone from the current value; restore the value after each write."""
+    current = vcpu.get(register_id)
+    if not current.ok:
+        return None
+    value = current.value or 0
+    writable, ignored, refused = [], [], []
+    for bit in range(width):
+        wrote = vcpu.set(register_id, value ^ 1 << bit)
+        if not wrote.ok:
+            refused.append((bit, wrote.errno or ""))
+            continue
+        if (vcpu.get(register_id).value or 0) >> bit & 1 != value >> bit & 1:
+            writable.append(bit)
+        else:
+            ignored.append(bit)
+        vcpu.set(register_id, value)
+    return BitFacts(tuple(writable), tuple(ignored), tuple(refused))
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +132,19 @@ class _Reads:
 
 def _hex(value: int) -> str:
     return f"0x{value:x}"
+
+
+def judge_width(accepted: Sequence[int]) -> Fact | None:
+    """The width from the ONE_REG sizes (bits) a read succeeded at: one size, or none known."""
+    if len(accepted) != 1:
+        return None
+    return Fact(str(accepted[0]), f"KVM_GET_ONE_REG reads it at size {accepted[0]} only (sizes 8 to 2048 tried)")
+
+
+def _probe_width(register_id: int, vcpu: VcpuAccess) -> Fact | None:
+    base = register_id & ~SIZE_FIELD
+    accepted = [8 << size for size in range(9) if vcpu.get(base | size << SIZE_SHIFT).ok]
+    return judge_width(accepted)
 
 
 def judge_reset(reads: _Reads) -> tuple[Fact | None, str]:
@@ -165,16 +232,25 @@ def _probe_reserved(register_id: int, bit: int, vcpu: VcpuAccess) -> Fact | None
 
 
 def probe_registers(
-    register_ids: Sequence[int], vcpus: Sequence[VcpuAccess], reserved_bits: Mapping[int, int] | None = None
+    register_ids: Sequence[int],
+    vcpus: Sequence[VcpuAccess],
+    reserved_bits: Mapping[int, int] | None = None,
+    *,
+    every_bit: bool = False,
 ) -> list[Probed]:
     """Every experiment on every register, on fresh vCPUs (at least two; vCPU 0 is run).
-    `reserved_bits` names, per register id, one bit the spec leaves undefined, to set."""
+    `reserved_bits` names, per register id, one bit the spec leaves undefined, to set;
+    `every_bit` flips each bit alone (what `probe` reports of a register's bits)."""
     if len(vcpus) < 2:
         raise ValueError("the scope experiment needs two vCPUs")
     first_reads = {r: tuple(v.get(r) for v in vcpus) for r in register_ids}
     reads = {r: _Reads(first_reads[r], tuple(v.get(r) for v in vcpus)) for r in register_ids}
     scopes = {r: _probe_scope(r, vcpus) for r in register_ids}
     reserved = {r: _probe_reserved(r, bit, vcpus[0]) for r, bit in (reserved_bits or {}).items() if r in reads}
+    widths = {r: _probe_width(r, vcpus[0]) for r in register_ids}
+    # A counter's bits cannot be told apart by reading them back: only stable registers.
+    stable = [r for r in register_ids if judge_reset(reads[r])[0] is not None]
+    bits = {r: probe_bits(r, vcpus[0]) for r in stable} if every_bit else {}
     ran = vcpus[0].run()
     results = []
     for register_id in register_ids:
@@ -189,7 +265,18 @@ def probe_registers(
         else:
             unknown.append("after first_run: no value to write was found")
         results.append(
-            Probed(register_id, reset, scope, writable, rewrite, uniform, reserved.get(register_id), tuple(unknown))
+            Probed(
+                register_id,
+                reset,
+                scope,
+                writable,
+                rewrite,
+                uniform,
+                reserved.get(register_id),
+                tuple(unknown),
+                width=widths[register_id],
+                bits=bits.get(register_id),
+            )
         )
     return results
 

@@ -51,6 +51,8 @@ KVM_SET_ONE_REG = _ioc(_WRITE, 0xAC, 16)
 
 KVM_EXIT_HLT = 5
 API_VERSION = 12  # the only version KVM has ever had (KVM_GET_API_VERSION)
+ONE_REG_MAX_BYTES = 256  # KVM_REG_SIZE_U2048
+SIZE_SHIFT, SIZE_FIELD = 52, 0xF << 52  # KVM_REG_SIZE_SHIFT, KVM_REG_SIZE_MASK
 # ONE_REG ids of x86 MSRs: KVM_REG_X86 | KVM_REG_SIZE_U64 | KVM_X86_REG_TYPE_MSR << 32 | index.
 X86_MSR_ID_BASE = 0x2030_0002_0000_0000
 MAX_MSRS = 4096  # room for the index list; KVM lists a few dozen
@@ -96,13 +98,15 @@ class Vcpu:
         self._run = mmap.mmap(fd, vm.kvm.vcpu_mmap_size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
 
     def get(self, register_id: int) -> Outcome:
-        value = ctypes.c_uint64()
+        # Room for the largest ONE_REG size (2048 bits), whatever the id's size field says:
+        # the kernel copies that many bytes. The value is the low 64 bits.
+        value = ctypes.create_string_buffer(ONE_REG_MAX_BYTES)
         argument = struct.pack("QQ", register_id, ctypes.addressof(value))
         _, failed = _call(self.fd, KVM_GET_ONE_REG, ctypes.cast(ctypes.c_char_p(argument), ctypes.c_void_p))
-        return Outcome(errno=failed) if failed else Outcome(value.value)
+        return Outcome(errno=failed) if failed else Outcome(struct.unpack_from("<Q", value, 0)[0])
 
     def set(self, register_id: int, value: int) -> Outcome:
-        holder = ctypes.c_uint64(value)
+        holder = ctypes.create_string_buffer(value.to_bytes(8, "little"), ONE_REG_MAX_BYTES)
         argument = struct.pack("QQ", register_id, ctypes.addressof(holder))
         _, failed = _call(self.fd, KVM_SET_ONE_REG, ctypes.cast(ctypes.c_char_p(argument), ctypes.c_void_p))
         return Outcome(errno=failed)

@@ -18,6 +18,7 @@ from validator.kernel.conform import (
     RESET,
     SCOPE,
     UNIFORM,
+    WIDTH,
     Conformance,
     Verdict,
 )
@@ -197,6 +198,25 @@ def reserved_contradicted(conformance: Conformance) -> Iterator[Problem]:
     return _problems(conformance.contradicted(RESERVED), conformance.kernel)
 
 
+@rule(
+    "K109", "width-contradicted", ERROR, "a register KVM_GET_ONE_REG reads at another size than `width`", stage=CONFORM
+)
+def width_contradicted(conformance: Conformance) -> Iterator[Problem]:
+    """
+    ## What it finds
+    A `width` (and the id's size field that must agree with it) for which `KVM_GET_ONE_REG`
+    fails, while the same register reads at one other size.
+
+    ## Why it matters
+    A VMM sizes its buffer from the id: with the wrong size every access to the register
+    fails, and a saved VM does not restore.
+
+    ## How to fix
+    Declare the width the kernel uses, and the id with that size field.
+    """
+    return _problems(conformance.contradicted(WIDTH), conformance.kernel)
+
+
 RULES = (
     listing_contradicted,
     reset_contradicted,
@@ -206,4 +226,5 @@ RULES = (
     uniformity_contradicted,
     capability_contradicted,
     reserved_contradicted,
+    width_contradicted,
 )
