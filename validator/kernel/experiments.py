@@ -281,25 +281,25 @@ def probe_registers(
     return results
 
 
+def judge_deadline(event: str, when: str, same: Outcome, other: str, different: Outcome) -> tuple[Fact, Fact]:
+    """`writable` and `rewrite` from two writes after `event`: the value held, written again
+    (`same`), and `other` (`different`)."""
+    if different.ok:
+        writable = Fact("always", f"{other} is accepted {when}")
+    else:
+        writable = Fact(f"before {event} else {different.errno}", f"{other} is refused {when}: {different.errno}")
+    rewrite = Fact(same.errno or "ok", f"its own value written again {when}: {same.errno or 'accepted'}")
+    return writable, rewrite
+
+
 def _after_run(register_id: int, vcpu: VcpuAccess, accepted: int) -> tuple[Fact, Fact]:
     """`writable` and `rewrite` from two writes through vCPU 0 after it ran."""
-    current = vcpu.get(register_id)
-    value = current.value or 0
+    value = vcpu.get(register_id).value or 0
     same = vcpu.set(register_id, value)
     other = accepted if accepted != value else next(c for c in CANDIDATES if c != value)
     different = vcpu.set(register_id, other)
     vcpu.set(register_id, value)
-    if different.ok:
-        writable = Fact("always", f"{_hex(other)} accepted through vCPU 0 after it ran")
-    else:
-        writable = Fact(
-            f"before first_run else {different.errno}", f"{_hex(other)} refused after vCPU 0 ran: {different.errno}"
-        )
-    rewrite_value = "ok" if same.ok else same.errno or "ok"
-    rewrite = Fact(
-        rewrite_value, f"its own value {_hex(value)} written again after vCPU 0 ran: {same.errno or 'accepted'}"
-    )
-    return writable, rewrite
+    return judge_deadline("first_run", "after vCPU 0 ran", same, _hex(other), different)
 
 
 def probe_table(tables: Sequence[TableAccess], initial: bytes, variant: Callable[[bytes], bytes]) -> Probed:
@@ -333,14 +333,7 @@ def probe_table(tables: Sequence[TableAccess], initial: bytes, variant: Callable
     same = first.set(current)
     different = first.set(variant(current))
     first.set(current)
-    if different.ok:
-        writable = Fact("always", "a different table is accepted through vCPU 0 after it ran")
-    else:
-        writable = Fact(
-            f"before first_run else {different.errno}",
-            f"a different table is refused after vCPU 0 ran: {different.errno}",
-        )
-    rewrite = Fact(same.errno or "ok", f"its own table set again after vCPU 0 ran: {same.errno or 'accepted'}")
+    writable, rewrite = judge_deadline("first_run", "after vCPU 0 ran", same, "a different table", different)
     return Probed(0, None, scope, writable, rewrite, unknown=tuple(unknown))
 
 
@@ -374,12 +367,5 @@ def probe_vm_value(first: ValueAccess, second: ValueAccess, create_vcpu: Callabl
     current = first.get().value or 0
     same = first.set(current)
     different = first.set(value if current != value else other)
-    if different.ok:
-        writable = Fact("always", "another value is accepted once the VM has a vCPU")
-    else:
-        writable = Fact(
-            f"before vcpu_create else {different.errno}",
-            f"another value is refused once the VM has a vCPU: {different.errno}",
-        )
-    rewrite = Fact(same.errno or "ok", f"its own value set again once the VM has a vCPU: {same.errno or 'accepted'}")
+    writable, rewrite = judge_deadline("vcpu_create", "once the VM has a vCPU", same, "another value", different)
     return Probed(0, None, scope, writable, rewrite, unknown=tuple(unknown), crossed="vcpu_create")
