@@ -65,7 +65,7 @@ def render_report(report: Report, fmt: str, args: argparse.Namespace, destinatio
     return render("check.txt.j2", text_view(report, color=use_color(args.color, destination)))
 
 
-def _extra_outputs(args: argparse.Namespace) -> list[tuple[str, str]]:
+def extra_outputs(args: argparse.Namespace) -> list[tuple[str, str]]:
     outputs = []
     for item in args.output_format:
         fmt, sep, destination = item.partition("=")
@@ -76,8 +76,12 @@ def _extra_outputs(args: argparse.Namespace) -> list[tuple[str, str]]:
 
 
 def check(args: argparse.Namespace) -> int:
-    extra = _extra_outputs(args)  # a bad flag fails before any work or any file is written
-    report = report_of(args)
+    extra = extra_outputs(args)  # a bad flag fails before any work or any file is written
+    return emit_report(report_of(args), args, extra)
+
+
+def emit_report(report: Report, args: argparse.Namespace, extra: list[tuple[str, str]]) -> int:
+    """Write the report in every format asked for; the exit status its findings decide."""
     inputs = inputs_of(report, args)
     for fmt, destination in extra:
         write_text(render_report(report, fmt, args, destination), destination, inputs)

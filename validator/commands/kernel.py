@@ -16,7 +16,6 @@ from validator.commands import (
     Command,
     UsageError,
     config_of,
-    inputs_of,
     output_options,
     paths_of,
     require_no_errors,
@@ -154,7 +153,7 @@ def probe(args: argparse.Namespace) -> int:
 
 def conform(args: argparse.Namespace) -> int:
     """Ask the running kernel each claim of the spec; exit 1 on a contradiction."""
-    extra = check_command._extra_outputs(args)
+    extra = check_command.extra_outputs(args)
     _require_vcpus(args.vcpus)
     paths = paths_of(args)
     units = load_units(paths)
@@ -164,12 +163,7 @@ def conform(args: argparse.Namespace) -> int:
             report = conform_units(units, kvm_conformer(kvm, args.vcpus, release), config_of(args, paths))
     except (KvmUnavailable, NotConformable) as exc:
         raise UsageError(f"conform: {exc}") from None
-    report = replace(report, checked=tuple(paths))
-    inputs = inputs_of(report, args)
-    for fmt, destination in extra:
-        write_text(check_command.render_report(report, fmt, args, destination), destination, inputs)
-    write_text(check_command.render_report(report, args.format, args, args.output), args.output, inputs)
-    return EXIT_FINDINGS if check_command.fails(report, args.fail_on, args.include_baseline) else EXIT_OK
+    return check_command.emit_report(replace(report, checked=tuple(paths)), args, extra)
 
 
 # A register with at most this many writable bits is a bitfield: the draft names its bits and
