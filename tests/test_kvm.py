@@ -26,6 +26,7 @@ from validator.kernel.conform import (
     VERIFIED,
     WIDTH,
     Conformance,
+    Listing,
     capability_numbers,
     judge_capabilities,
     judge_register,
@@ -193,6 +194,9 @@ def _spec(tmp_path, register_lines: str, api: str = "kvm/x86"):
     return resolve(load_units([str(path)])[0])
 
 
+MSR_LISTING = Listing("KVM_GET_MSR_INDEX_LIST", frozenset({0x2030_0002_0000_0174}))
+
+
 def _probed(**facts) -> Probed:
     fields = {"id": 0x2030_0002_0000_0174, "reset": None, "scope": None, "writable": None, "rewrite": None}
     return Probed(**{**fields, **facts})
@@ -228,7 +232,7 @@ def _probed(**facts) -> Probed:
 )
 def test_each_claim_kind_is_judged_against_the_facts(tmp_path, lines, facts, expected) -> None:
     spec = _spec(tmp_path, lines)
-    verdicts = judge_register(spec.registers["R"], _probed(**facts), {0x174}, spec)
+    verdicts = judge_register(spec.registers["R"], _probed(**facts), MSR_LISTING, spec)
     listed = [v for v in verdicts if v.kind == LISTED]
     assert [(v.status, v.claimed) for v in listed] == [(VERIFIED, "listed by KVM_GET_MSR_INDEX_LIST")]
     widths = [v for v in verdicts if v.kind == WIDTH]
@@ -238,7 +242,7 @@ def test_each_claim_kind_is_judged_against_the_facts(tmp_path, lines, facts, exp
 
 def test_a_register_no_transport_reaches_is_not_testable(tmp_path) -> None:
     spec = _spec(tmp_path, "  scope vcpu\n")
-    verdicts = judge_register(spec.registers["R"], None, {0x174}, spec)
+    verdicts = judge_register(spec.registers["R"], None, MSR_LISTING, spec)
     assert [v.kind for v in verdicts] == [WIDTH, SCOPE, LISTED]
     assert all(v.status == UNTESTABLE and "no transport reaches id" in v.observed for v in verdicts)
 
@@ -274,7 +278,7 @@ def test_conform_units_reports_contradictions_at_their_lines_and_counts_all(tmp_
 
     def conformer(spec):
         probed = _probed(scope=Fact("vcpu", "vCPU 1 kept its own"), reset=Fact("0x0", "read"))
-        return Conformance(tuple(judge_register(spec.registers["R"], probed, set(), spec)), "Linux test")
+        return Conformance(tuple(judge_register(spec.registers["R"], probed, None, spec)), "Linux test")
 
     report = conform_units(load_units([str(spec_path)]), conformer)
     assert [(f.code, f.span.line) for f in report.findings] == [("K103", 9)]

@@ -24,10 +24,11 @@ from validator.commands import check as check_command
 from validator.frontend import textfile
 from validator.frontend.load import load_units
 from validator.kernel.cheader import read_headers
-from validator.kernel.conform import NotConformable, kvm_conformer
+from validator.kernel.conform import NotConformable, guest_conformer, kvm_conformer
 from validator.kernel.crosscheck import HeaderRegisters, header_registers, import_spec
 from validator.kernel.experiments import Probed, bit_ranges, probe_registers
 from validator.kernel.kvm import API_VERSION, DEVICE, X86_MSR_ID_BASE, Kvm, KvmUnavailable, msr_id
+from validator.kernel.qemu import GuestKvm, require_tools
 from validator.kernel.x86_msrs import msr_name
 from validator.pipeline.engine import check_paths, conform_units
 from validator.report.output import write_text
@@ -158,9 +159,14 @@ def conform(args: argparse.Namespace) -> int:
     paths = paths_of(args)
     units = load_units(paths)
     release = platform.release()
+    config = config_of(args, paths)
     try:
-        with Kvm(args.device) as kvm:
-            report = conform_units(units, kvm_conformer(kvm, args.vcpus, release), config_of(args, paths))
+        if args.target == QEMU_AARCH64:
+            with GuestKvm(require_tools(args.kernel)) as guest:
+                report = conform_units(units, guest_conformer(guest, args.vcpus), config)
+        else:
+            with Kvm(args.device) as kvm:
+                report = conform_units(units, kvm_conformer(kvm, args.vcpus, release), config)
     except (KvmUnavailable, NotConformable) as exc:
         raise UsageError(f"conform: {exc}") from None
     return check_command.emit_report(replace(report, checked=tuple(paths)), args, extra)
@@ -212,9 +218,19 @@ def _kvm_options(parser: argparse.ArgumentParser, vcpus_help: str) -> None:
     parser.add_argument("--device", default=DEVICE, metavar="PATH", help=f"the KVM device (default: {DEVICE})")
 
 
+QEMU_AARCH64 = "qemu-aarch64"
+
+
 def _conform_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="*", metavar="SPEC", help="spec files or folders of x86 KVM")
+    parser.add_argument("paths", nargs="*", metavar="SPEC", help="spec files or folders")
     _kvm_options(parser, "vCPUs of each spec's own VM")
+    parser.add_argument(
+        "--target",
+        choices=("local", QEMU_AARCH64),
+        default="local",
+        help="local: this machine's /dev/kvm (x86 specs); qemu-aarch64: KVM in an emulated arm64 guest",
+    )
+    parser.add_argument("--kernel", metavar="IMAGE", help="the arm64 kernel image to boot, for --target qemu-aarch64")
     output_options(parser)
 
 

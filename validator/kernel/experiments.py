@@ -201,8 +201,9 @@ def _probe_scope(register_id: int, vcpus: Sequence[VcpuAccess]) -> tuple[Fact | 
         scope, how = judge_scope(before, value, after)
         uniform = None
         if scope == "vm":
-            other = next(c for c in CANDIDATES if c not in (*before, value))
-            wrote_second = second.set(register_id, other)
+            # vCPU 1 writes the value the register held: valid by construction, so a refusal
+            # is the kernel enforcing one value, not a bad value.
+            wrote_second = second.set(register_id, before[0])
             uniform = judge_uniform(value, wrote_second, first.get(register_id).value or 0)
         first.set(register_id, before[0])  # restore (through vCPU 0: a VM-wide value is restored for all)
         if scope is not None:
