@@ -244,7 +244,7 @@ def test_a_register_no_transport_reaches_is_not_testable(tmp_path) -> None:
     spec = _spec(tmp_path, "  scope vcpu\n")
     verdicts = judge_register(spec.registers["R"], None, MSR_LISTING, spec)
     assert [v.kind for v in verdicts] == [WIDTH, SCOPE, LISTED]
-    assert all(v.status == UNTESTABLE and "no transport reaches id" in v.observed for v in verdicts)
+    assert all(v.status == UNTESTABLE and "no transport of this target reaches id" in v.observed for v in verdicts)
 
 
 def test_capabilities_are_asked_unless_newer_than_the_kernel(tmp_path) -> None:

@@ -102,7 +102,7 @@ def judge_register(
     claims = _claims(register, spec)
     if probed is None:
         reached = f"id 0x{register.id:x}" if register.id is not None else "it"
-        why = f"no transport reaches {reached} (this run asks x86 MSRs through ONE_REG, the CPUID table and the VM's TSC rate)"
+        why = f"no transport of this target reaches {reached}"
         return [_verdict(kind, register, keyword, claimed, why, UNTESTABLE) for kind, keyword, claimed in claims]
     for kind, keyword, claimed in claims:
         judged = _JUDGES[keyword](register, probed, listed, spec)
@@ -224,6 +224,10 @@ def _listed(register: m.Register, probed: Probed, listed: Listing | None, spec: 
         return "no list ioctl was read", UNTESTABLE
     if listed.ioctl not in lists:
         return f"the experiment reads only {listed.ioctl}", UNTESTABLE
+    if not probed.readable:
+        # Not there at all on this vCPU (a register of a vCPU feature the experiment does not
+        # enable, such as SVE): whether it would be listed cannot be told.
+        return "KVM_GET_ONE_REG finds no such register on the experiment's vCPU", UNTESTABLE
     # Compared without the size field: a wrong size is K109's, not a missing register.
     if (register.id or 0) & ~SIZE_FIELD in {listed_id & ~SIZE_FIELD for listed_id in listed.ids}:
         return f"{listed.ioctl} lists 0x{register.id:x}", VERIFIED

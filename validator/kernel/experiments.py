@@ -70,6 +70,7 @@ class Probed:
     unknown: tuple[str, ...] = ()
     crossed: str = "first_run"  # the lifecycle event the experiment wrote after
     width: Fact | None = None  # the one ONE_REG size the kernel reads the register at
+    readable: bool = True  # a fresh vCPU's KVM_GET_ONE_REG succeeds: the register exists here
     bits: BitFacts | None = None  # what a write flipping each bit alone does (probe only)
 
 
@@ -277,6 +278,7 @@ def probe_registers(
                 tuple(unknown),
                 width=widths[register_id],
                 bits=bits.get(register_id),
+                readable=any(o.ok for o in reads[register_id].first),
             )
         )
     return results
