@@ -437,3 +437,43 @@ def test_each_bit_flipped_alone_is_told_writable_ignored_or_refused() -> None:
     assert bit_ranges([0, 1, 2, 5, 7, 8]) == "0-2, 5, 7-8" and vcpu.value == 0
     assert BitFacts((0,), (), ((1, "EINVAL"), (2, "EINVAL"))).reserved.value == "reject EINVAL"
     assert BitFacts((0,), (1, 2), ()).reserved.value == "ignore"
+
+
+@needs_kvm
+@pytest.mark.parametrize(
+    ("fmt", "section", "counts", "finding"),
+    [
+        (
+            "markdown",
+            "## Checked against Linux ",
+            "- 3 claims verified - 1 claim contradicted - 0 claims not",
+            "K102 reset-contradicted",
+        ),
+        (
+            "html",
+            '<section class="conformed">',
+            "<li>3 claims verified</li> <li>1 claim contradicted</li>",
+            "<strong>reset-contradicted</strong>",
+        ),
+        (
+            "email",
+            "Checked against Linux ",
+            "claims 3 verified, 1 contradicted, 0 not testable here.",
+            "K102 reset-contradicted",
+        ),
+    ],
+)
+def test_review_shows_what_the_kernel_said(fmt, section, counts, finding) -> None:
+    spec = ROOT / "spec" / "rules" / "K102-reset-contradicted" / "fail.uapi"
+    result = run_cli("review", str(spec), "--conform", "--format", fmt)
+    assert result.returncode == 1, result.stderr  # the contradiction is an error of the review
+    words = " ".join(result.stdout.split())  # the email wraps where the path's length says
+    assert section in result.stdout and counts in words and finding in words
+    plain = run_cli("review", str(spec), "--format", fmt)
+    assert section not in plain.stdout and finding not in plain.stdout and plain.returncode == 0
+
+
+def test_review_conform_is_of_the_proposal_alone(tmp_path) -> None:
+    spec = ROOT / "spec" / "kvm" / "x86" / "clocks.uapi"
+    result = run_cli("review", str(spec), "--conform", "--baseline", str(spec))
+    assert result.returncode == 2 and "--conform asks the kernel about the proposal alone" in result.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import platform
+from dataclasses import replace
 
 from validator import TOOL_NAME, __version__
 from validator.commands import (
@@ -13,12 +14,14 @@ from validator.commands import (
     FAIL_LEVELS,
     Command,
     UsageError,
+    config_of,
     document_options,
     inputs_of,
     report_of,
     require_no_errors,
     template_dir_of,
 )
+from validator.commands.kernel import conform_report, target_options
 from validator.kernel.conform import is_msr_id
 from validator.kernel.kvm import Kvm, KvmUnavailable
 from validator.model import spec as m
@@ -30,6 +33,8 @@ from validator.report.output import write_text
 from validator.report.render import render
 from validator.report.review import compare_view, design_facts, review_view
 from validator.report.view import simulation_csv, simulation_json, simulation_view
+from validator.rules import lookup
+from validator.rules.catalog import CONFORM
 from validator.simulate.measure import Measurement, measure_restore
 from validator.simulate.scenario import KINDS, VMMS
 from validator.simulate.scenario import run as run_scenario
@@ -150,6 +155,16 @@ def _measured_view(measured: Measurement) -> dict[str, object]:
 
 def review(args: argparse.Namespace) -> int:
     report = report_of(args)
+    if args.conform:
+        if args.baseline:
+            raise UsageError("--conform asks the kernel about the proposal alone: drop --baseline, or review twice")
+        paths = list(report.checked)
+        asked = conform_report(args, paths, config_of(args, paths))
+        kernel_findings = tuple(
+            f for f in asked.findings if (rule := lookup(f.code)) is not None and rule.stage == CONFORM
+        )
+        merged = tuple(sorted(report.findings + kernel_findings, key=lambda f: f.sort_key))
+        report = replace(report, findings=merged, conformed=asked.conformed)
     view = review_view(
         report, fail_on=args.fail_on, include_baseline=args.include_baseline, baseline=args.baseline, date=args.date
     )
@@ -212,6 +227,12 @@ def _review_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--all", dest="include_baseline", action="store_true", help="findings the baseline had count in the verdict too"
     )
+    parser.add_argument(
+        "--conform",
+        action="store_true",
+        help="ask the running kernel each claim too (see conform), and show its answers",
+    )
+    target_options(parser)
 
 
 def _compare_arguments(parser: argparse.ArgumentParser) -> None:

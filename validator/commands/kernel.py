@@ -30,7 +30,8 @@ from validator.kernel.experiments import Probed, bit_ranges, probe_registers
 from validator.kernel.kvm import API_VERSION, DEVICE, X86_MSR_ID_BASE, Kvm, KvmUnavailable, msr_id
 from validator.kernel.qemu import GuestKvm, require_tools
 from validator.kernel.x86_msrs import msr_name
-from validator.pipeline.engine import check_paths, conform_units
+from validator.pipeline.config import Config
+from validator.pipeline.engine import Report, check_paths, conform_units
 from validator.report.output import write_text
 from validator.report.render import render
 from validator.tools.fmt import format_text
@@ -157,19 +158,21 @@ def conform(args: argparse.Namespace) -> int:
     extra = check_command.extra_outputs(args)
     _require_vcpus(args.vcpus)
     paths = paths_of(args)
+    report = conform_report(args, paths, config_of(args, paths))
+    return check_command.emit_report(replace(report, checked=tuple(paths)), args, extra)
+
+
+def conform_report(args: argparse.Namespace, paths: list[str], config: Config) -> Report:
+    """The paths' claims asked of the kernel `args` names (`--target`, `--kernel`, `--device`)."""
     units = load_units(paths)
-    release = platform.release()
-    config = config_of(args, paths)
     try:
         if args.target == QEMU_AARCH64:
             with GuestKvm(require_tools(args.kernel)) as guest:
-                report = conform_units(units, guest_conformer(guest, args.vcpus), config)
-        else:
-            with Kvm(args.device) as kvm:
-                report = conform_units(units, kvm_conformer(kvm, args.vcpus, release), config)
+                return conform_units(units, guest_conformer(guest, args.vcpus), config)
+        with Kvm(args.device) as kvm:
+            return conform_units(units, kvm_conformer(kvm, args.vcpus, platform.release()), config)
     except (KvmUnavailable, NotConformable) as exc:
         raise UsageError(f"conform: {exc}") from None
-    return check_command.emit_report(replace(report, checked=tuple(paths)), args, extra)
 
 
 # A register with at most this many writable bits is a bitfield: the draft names its bits and
@@ -223,6 +226,12 @@ QEMU_AARCH64 = "qemu-aarch64"
 
 def _conform_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="*", metavar="SPEC", help="spec files or folders")
+    target_options(parser)
+    output_options(parser)
+
+
+def target_options(parser: argparse.ArgumentParser) -> None:
+    """Which kernel `conform` (and `review --conform`) asks."""
     _kvm_options(parser, "vCPUs of each spec's own VM")
     parser.add_argument(
         "--target",
@@ -231,7 +240,6 @@ def _conform_arguments(parser: argparse.ArgumentParser) -> None:
         help="local: this machine's /dev/kvm (x86 specs); qemu-aarch64: KVM in an emulated arm64 guest",
     )
     parser.add_argument("--kernel", metavar="IMAGE", help="the arm64 kernel image to boot, for --target qemu-aarch64")
-    output_options(parser)
 
 
 def _probe_arguments(parser: argparse.ArgumentParser) -> None:

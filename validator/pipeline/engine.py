@@ -41,6 +41,24 @@ class Report:
     # The git revision the baseline was read from: its files are shown as `REV:path`.
     baseline_revision: str = ""
     checked: tuple[str, ...] = ()  # the paths the user named (or the configuration did)
+    conformed: tuple[ConformSummary, ...] = ()  # what the running kernel said, per unit (conform)
+
+
+@dataclass(frozen=True, slots=True)
+class ConformSummary:
+    """One unit's claims as the kernel answered them: the counts, and why some were not asked."""
+
+    root: str
+    kernel: str
+    counts: Mapping[str, int]  # verified, contradicted, not testable here
+    reasons: tuple[tuple[int, str], ...]  # (claims, why not testable), most common first
+
+    @property
+    def notes(self) -> list[str]:
+        summary = ", ".join(f"{count} {status}" for status, count in self.counts.items())
+        return [f"{self.root}: {self.kernel}: {summary}"] + [
+            f"{self.root}: {count} not testable here: {reason}" for count, reason in self.reasons
+        ]
 
 
 # What a proposal unit is compared with: a baseline unit, a finding saying why there is
@@ -274,6 +292,7 @@ def conform_units(units: Iterable[Unit], conformer: Conformer, config: Config | 
     files: dict[str, SpecFile] = {}
     specs: list[ResolvedSpec] = []
     notes: list[str] = []
+    summaries: list[ConformSummary] = []
     for unit in units:
         spec, unit_findings, _ = check_unit(unit)
         specs.append(spec)
@@ -284,7 +303,8 @@ def conform_units(units: Iterable[Unit], conformer: Conformer, config: Config | 
             continue
         conformance = conformer(spec)
         findings.extend(run_stage(CONFORM, conformance))
-        notes.extend(_conform_notes(unit.root, conformance))
+        summaries.append(_conform_summary(unit.root, conformance))
+        notes.extend(summaries[-1].notes)
     # Suppressions are judged by `check`, which runs every rule they may name: here most of
     # those rules do not run, so their allows would all look unused.
     decided = [f for f in policy.apply(findings, files, config or Config()) if f.code not in policy.HYGIENE_CODES]
@@ -293,22 +313,19 @@ def conform_units(units: Iterable[Unit], conformer: Conformer, config: Config | 
         {path: files[path] for path in sorted(files)},
         tuple(specs),
         notes=tuple(notes),
+        conformed=tuple(summaries),
     )
 
 
-def _conform_notes(root: str, conformance: Conformance) -> list[str]:
-    counts = conformance.counts()
-    summary = ", ".join(f"{count} {status}" for status, count in counts.items())
-    notes = [f"{root}: {conformance.kernel}: {summary}"]
+def _conform_summary(root: str, conformance: Conformance) -> ConformSummary:
     # Why claims could not be asked, most common first; ids and numbers folded together.
     reasons: dict[str, int] = {}
     for verdict in conformance.verdicts:
         if verdict.status == UNTESTABLE:
             reason = re.sub(r"0x[0-9a-f]+", "N", verdict.observed)
             reasons[reason] = reasons.get(reason, 0) + 1
-    for reason, count in sorted(reasons.items(), key=lambda item: (-item[1], item[0])):
-        notes.append(f"{root}: {count} not testable here: {reason}")
-    return notes
+    ordered = sorted(reasons.items(), key=lambda item: (-item[1], item[0]))
+    return ConformSummary(root, conformance.kernel, conformance.counts(), tuple((n, r) for r, n in ordered))
 
 
 def check_paths(paths: list[str], config: Config | None = None) -> Report:

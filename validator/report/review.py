@@ -144,6 +144,15 @@ def review_view(
         "suppressed": [_finding(source, f, docs) for f in report.findings if f.suppressed is not None],
         "scenarios": [scenario_record(r) for r in report.results],
         "checklist": _checklist(report, shown),
+        "conformed": [
+            {
+                "root": c.root,
+                "kernel": c.kernel,
+                "counts": dict(c.counts),
+                "reasons": [{"count": n, "why": why} for n, why in c.reasons],
+            }
+            for c in report.conformed
+        ],
     }
 
 
