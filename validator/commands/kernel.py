@@ -23,13 +23,22 @@ from validator.commands import (
 from validator.commands import check as check_command
 from validator.frontend import textfile
 from validator.frontend.load import load_units
+from validator.frontend.resolve import ResolvedSpec
 from validator.kernel.cheader import read_headers
-from validator.kernel.conform import NotConformable, guest_conformer, kvm_conformer
+from validator.kernel.conform import (
+    NotConformable,
+    guest_conformer,
+    is_arm64_id,
+    is_msr_id,
+    kvm_conformer,
+    undefined_bit,
+)
 from validator.kernel.crosscheck import HeaderRegisters, header_registers, import_spec
 from validator.kernel.experiments import Probed, bit_ranges, probe_registers
 from validator.kernel.kvm import API_VERSION, DEVICE, X86_MSR_ID_BASE, Kvm, KvmUnavailable, msr_id
 from validator.kernel.qemu import GuestKvm, require_tools
 from validator.kernel.x86_msrs import msr_name
+from validator.model.spec import Register
 from validator.pipeline.config import Config
 from validator.pipeline.engine import Report, check_paths, conform_units
 from validator.report.output import write_text
@@ -71,6 +80,8 @@ _TOO_WIDE_ID = re.compile(r"0[xX]0*[1-9a-fA-F][0-9a-fA-F]{16,}")
 def export(args: argparse.Namespace) -> int:
     report = check_paths([args.path])
     require_no_errors(report)
+    if args.what == "selftest":
+        return _export_selftest(args, report)
     listed = {
         r.id: {"id": r.id, "name": r.name, "opt_in": r.opt_in.text if r.opt_in else ""}
         for spec in report.specs
@@ -110,6 +121,62 @@ def export(args: argparse.Namespace) -> int:
     }
     write_text(render(f"reglist.{'c' if args.format == 'c' else 'txt'}.j2", view), args.output, report.files)
     return EXIT_OK
+
+
+# Per architecture: which ids the selftest reaches, the list ioctl it reads, its compiler.
+SELFTEST_ARCHES = {
+    "x86_64": (is_msr_id, "KVM_GET_MSR_INDEX_LIST", "gcc"),
+    "aarch64": (is_arm64_id, "KVM_GET_REG_LIST", "aarch64-linux-gnu-gcc"),
+}
+
+
+def _export_selftest(args: argparse.Namespace, report: Report) -> int:
+    """The spec's claims as a C program in the style of the kernel's KVM selftests (TAP)."""
+    apis = {spec.api.name for spec in report.specs if spec.api}
+    arch = args.arch or ("x86_64" if any(api.endswith("x86") for api in apis) else "aarch64")
+    reaches, list_ioctl, compiler = SELFTEST_ARCHES[arch]
+    registers = [
+        _selftest_claims(spec, register, list_ioctl)
+        for spec in report.specs
+        for register in spec.registers.values()
+        if reaches(register.id)
+    ]
+    if not registers:
+        raise UsageError(f"{args.path}: no register an {arch} selftest reaches (ONE_REG ids of {arch})")
+    view = {"tool": {"name": TOOL_NAME, "version": __version__}, "spec": args.path, "arch": arch,
+            "compiler": compiler, "registers": registers}  # fmt: skip
+    write_text(render("selftest.c.j2", view), args.output, report.files)
+    return EXIT_OK
+
+
+def _selftest_claims(spec: ResolvedSpec, register: Register, list_ioctl: str) -> dict[str, object]:
+    """One register's claims as the selftest's C initializer fields (errnos by their names)."""
+    writable, rewrite, uniform = register.writable, register.rewrite, register.uniform
+    deadline = writable is not None and writable.kind == "before" and writable.event == "first_run"
+    claims: dict[str, object] = {
+        "name": register.name,
+        "id": register.id,
+        "reset_claimed": int(register.reset is not None and register.reset.kind == "value"),
+        "reset": register.reset.value if register.reset is not None and register.reset.value is not None else 0,
+        "scope": {"vm": "PER_VM", "write_once": "PER_VM", "vcpu": "PER_VCPU"}.get(register.scope or "", "ANY"),
+        "writable_claimed": int(deadline or (writable is not None and writable.kind == "always")),
+        "writable_errno": writable.errno.text if deadline and writable and writable.errno else 0,
+        "rewrite_claimed": int(deadline and rewrite is not None),
+        "rewrite_errno": rewrite.errno.text if deadline and rewrite and rewrite.errno else 0,
+        "uniform_claimed": 0,
+        "uniform_errno": 0,
+        "reserved_bit": -1,
+        "reserved_errno": 0,
+        "listed": int(any(i.ioctl("list") == list_ioctl for i in spec.interfaces_of(register))),
+    }
+    if register.scope in ("vm", "write_once") and uniform is not None and uniform.kind in ("last_wins", "enforced"):
+        claims["uniform_claimed"] = 1
+        claims["uniform_errno"] = uniform.errno.text if uniform.kind == "enforced" and uniform.errno else 0
+    bit = undefined_bit(register)
+    if bit is not None and register.reserved is not None:
+        claims["reserved_bit"] = bit
+        claims["reserved_errno"] = register.reserved.errno.text if register.reserved.errno else 0
+    return claims
 
 
 def _name_in(line: str) -> str:
@@ -209,7 +276,14 @@ def _import_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _export_arguments(parser: argparse.ArgumentParser) -> None:
 
-    parser.add_argument("what", choices=("reglist",), help="reglist: the sorted ids of every listed register")
+    parser.add_argument(
+        "what",
+        choices=("reglist", "selftest"),
+        help="reglist: the sorted ids of every listed register; selftest: the spec's claims as a KVM selftest in C",
+    )
+    parser.add_argument(
+        "--arch", choices=tuple(SELFTEST_ARCHES), help="the selftest's architecture (default: the spec's)"
+    )
     parser.add_argument("path", metavar="SPEC", help="the spec file or folder")
     parser.add_argument("--format", choices=("text", "c"), default="text")
     parser.add_argument("--check", metavar="FILE", help="compare with a checked-in list; exit 1 on drift")

@@ -59,9 +59,13 @@ def build_initramfs(folder: str) -> str:
     )
     if compiled.returncode != 0:
         raise KvmUnavailable(f"the guest program does not build: {compiled.stderr.strip()[:300]}")
-    archive = os.path.join(folder, "initramfs.cpio")
     with open(program, "rb") as binary:
-        init = binary.read()
+        return pack_initramfs(folder, binary.read())
+
+
+def pack_initramfs(folder: str, init: bytes) -> str:
+    """A cpio archive (newc) whose /init is `init`, with /dev and /dev/console."""
+    archive = os.path.join(folder, "initramfs.cpio")
     entries = [
         ("dev", stat.S_IFDIR | 0o755, b"", (0, 0)),
         ("dev/console", stat.S_IFCHR | 0o600, b"", (5, 1)),
@@ -72,6 +76,20 @@ def build_initramfs(folder: str) -> str:
             out.write(_cpio_entry(number, name, mode, data, device))
         out.write(_cpio_entry(0, "TRAILER!!!", 0, b"", (0, 0)))
     return archive
+
+
+def run_in_guest(kernel: str, program: bytes, timeout: float = BOOT_TIMEOUT_S) -> str:
+    """Boot `program` (a static arm64 binary) as the guest's /init; its console, once it
+    powers off (a selftest does, as pid 1)."""
+    with tempfile.TemporaryDirectory(prefix="uapi-guest-") as folder:
+        initramfs = pack_initramfs(folder, program)
+        arguments = [QEMU, *QEMU_ARGUMENTS, "-kernel", kernel, "-initrd", initramfs,
+                     "-append", "console=ttyAMA0 panic=-1 quiet loglevel=0"]  # fmt: skip
+        try:
+            ran = subprocess.run(arguments, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            raise KvmUnavailable(f"the guest did not power off within {timeout:.0f} s") from None
+    return ran.stdout.decode("utf-8", "replace").replace("\r", "")
 
 
 def _cpio_entry(number: int, name: str, mode: int, data: bytes, device: tuple[int, int]) -> bytes:
