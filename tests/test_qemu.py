@@ -125,3 +125,20 @@ def test_planted_wrong_claims_are_reported_at_their_register(tmp_path) -> None:
     lines = planted.read_text().splitlines()
     found = {(f["code"], lines[f["line"] - 1].split()[0]) for f in json.loads(result.stdout)["findings"]}
     assert found == {("K104", "rewrite"), ("K108", "reserved"), ("K103", "scope")}
+
+
+@needs_guest
+def test_probe_of_the_guest_finds_the_firmware_bitmaps_per_vm_on_the_vcpu_path(tmp_path) -> None:
+    draft = tmp_path / "arm64.uapi"
+    result = run_cli("probe", "--target", "qemu-aarch64", "--kernel", IMAGE, "-o", str(draft))
+    assert result.returncode == 0, result.stderr
+    findings = json.loads(run_cli("check", str(draft), "--format", "json").stdout)["findings"]
+    assert not [f for f in findings if f["severity"] == "error"]
+    # The seed's design, found by experiment: one value per VM, reached per vCPU.
+    assert sorted(f["subject"] for f in findings if f["code"] == "S201") == [
+        "register/KVM_REG_ARM_PSCI_VERSION",
+        "register/KVM_REG_ARM_STD_BMAP",
+        "register/KVM_REG_ARM_STD_HYP_BMAP",
+        "register/KVM_REG_ARM_VENDOR_HYP_BMAP",
+    ]
+    assert 'api "kvm/arm64" version "6.1"' in draft.read_text()

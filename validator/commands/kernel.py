@@ -35,9 +35,9 @@ from validator.kernel.conform import (
 )
 from validator.kernel.crosscheck import HeaderRegisters, header_registers, import_spec
 from validator.kernel.experiments import Probed, bit_ranges, probe_registers
-from validator.kernel.kvm import API_VERSION, DEVICE, X86_MSR_ID_BASE, Kvm, KvmUnavailable, msr_id
+from validator.kernel.kvm import API_VERSION, DEVICE, SIZE_SHIFT, X86_MSR_ID_BASE, Kvm, KvmUnavailable, msr_id
 from validator.kernel.qemu import GuestKvm, require_tools
-from validator.kernel.x86_msrs import msr_name
+from validator.kernel.x86_msrs import arm64_name, msr_name
 from validator.model.spec import Register
 from validator.pipeline.config import Config
 from validator.pipeline.engine import Report, check_paths, conform_units
@@ -191,29 +191,50 @@ def _require_vcpus(count: int) -> None:
 
 
 def probe(args: argparse.Namespace) -> int:
-    """Probe this machine's KVM: every MSR it lists, on a VM of its own, written out as a draft."""
+    """Probe a kernel's KVM (this machine's, or the emulated arm64 guest's): every register it
+    lists, on a VM of its own, written out as a draft spec."""
     _require_vcpus(args.vcpus)
     try:
-        with Kvm(args.device) as kvm:
-            indices = kvm.msr_indices()
-            vm = kvm.create_vm()
-            vcpus = [vm.create_vcpu() for _ in range(args.vcpus)]
-            probed = probe_registers([msr_id(i) for i in indices], vcpus, every_bit=True)
+        if args.target == QEMU_AARCH64:
+            with GuestKvm(require_tools(args.kernel)) as guest:
+                guest_vm = guest.create_vm()
+                guest_vcpus = [guest_vm.create_vcpu() for _ in range(args.vcpus)]
+                ids = sorted(guest_vcpus[0].register_list())
+                probed = probe_registers(ids, guest_vcpus)
+                release, arch = guest.release, "aarch64"
+        else:
+            with Kvm(args.device) as kvm:
+                ids = [msr_id(i) for i in kvm.msr_indices()]
+                vm = kvm.create_vm()
+                vcpus = [vm.create_vcpu() for _ in range(args.vcpus)]
+                probed = probe_registers(ids, vcpus, every_bit=True)
+                release, arch = platform.release(), "x86_64"
     except KvmUnavailable as exc:
         raise UsageError(f"probe: {exc}") from None
-    release = platform.release()
+    x86 = arch == "x86_64"
     view = {
         "tool": {"name": TOOL_NAME, "version": __version__},
         "kernel": {
             "release": release,
             "version": ".".join(release.split(".")[:2]),
-            "machine": platform.machine(),
+            "machine": arch if x86 else "aarch64, emulated",
+            "arch": arch,
+            "api_arch": "x86" if x86 else "arm64",
             "api": API_VERSION,
-            "listed": len(indices),
+            "listed": len(ids),
+            "list": "KVM_GET_MSR_INDEX_LIST" if x86 else "KVM_GET_REG_LIST",
+            "interface": "msrs" if x86 else "one_reg",
             "id_base": X86_MSR_ID_BASE,
             "vcpus": args.vcpus,
         },
-        "registers": [{**_probed_view(p), "name": msr_name(index)} for index, p in zip(indices, probed, strict=True)],
+        "registers": [
+            {
+                **_probed_view(p),
+                "name": msr_name(i & 0xFFFF_FFFF) if x86 else arm64_name(i),
+                "width": 8 << (i >> SIZE_SHIFT & 0xF),
+            }
+            for i, p in zip(ids, probed, strict=True)
+        ],
     }
     # Laid out as `fmt` lays out a spec, so that the draft is ready to edit and commit.
     write_text(format_text(render("probe.uapi.j2", view), "probe.uapi"), args.output, [])
@@ -318,6 +339,10 @@ def target_options(parser: argparse.ArgumentParser) -> None:
 
 def _probe_arguments(parser: argparse.ArgumentParser) -> None:
     _kvm_options(parser, "vCPUs of the probe's own VM")
+    parser.add_argument(
+        "--target", choices=("local", QEMU_AARCH64), default="local", help="the kernel to probe (see conform)"
+    )
+    parser.add_argument("--kernel", metavar="IMAGE", help="the arm64 kernel image to boot, for --target qemu-aarch64")
     parser.add_argument("-o", "--output", metavar="FILE", help="write the draft to FILE (atomically) instead of stdout")
 
 

@@ -1,4 +1,5 @@
-"""Names of the MSRs KVM lists (KVM_GET_MSR_INDEX_LIST), for the drafts `probe` writes.
+"""Names of the registers KVM lists, for the drafts `probe` writes: x86 MSRs
+(KVM_GET_MSR_INDEX_LIST) by name, arm64 ONE_REG ids (KVM_GET_REG_LIST) by what they encode.
 
 Sources (Linux, torvalds/linux): arch/x86/include/uapi/asm/kvm_para.h (the KVM paravirtual
 MSRs, also installed as <asm/kvm_para.h>) and arch/x86/include/asm/msr-index.h (the rest).
@@ -56,3 +57,30 @@ MSR_NAMES: dict[int, str] = {
 
 def msr_name(index: int) -> str:
     return MSR_NAMES.get(index, f"MSR_0x{index:x}")
+
+
+# arm64: arch/arm64/include/uapi/asm/kvm.h, the firmware pseudo-registers by name.
+ARM64_FIRMWARE = {
+    0x0014_0000: "KVM_REG_ARM_PSCI_VERSION",
+    0x0014_0001: "KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_1",
+    0x0014_0002: "KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_2",
+    0x0014_0003: "KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_3",
+    0x0016_0000: "KVM_REG_ARM_STD_BMAP",
+    0x0016_0001: "KVM_REG_ARM_STD_HYP_BMAP",
+    0x0016_0002: "KVM_REG_ARM_VENDOR_HYP_BMAP",
+}
+
+
+def arm64_name(register_id: int) -> str:
+    """A name for an arm64 ONE_REG id: a firmware register's own, a system register's
+    encoding (`SYSREG_3_0_0_4_0`), a core register's offset, else the id."""
+    low = register_id & 0xFFFF_FFFF
+    coprocessor = low >> 16 & 0xFFF
+    if low in ARM64_FIRMWARE:
+        return ARM64_FIRMWARE[low]
+    if coprocessor == 0x13:  # KVM_REG_ARM64_SYSREG
+        fields = (low >> 14 & 3, low >> 11 & 7, low >> 7 & 15, low >> 3 & 15, low & 7)
+        return "SYSREG_" + "_".join(map(str, fields))
+    if coprocessor == 0x10:  # KVM_REG_ARM_CORE: the offset in struct kvm_regs, in 32-bit words
+        return f"CORE_{low & 0xFFFF:04x}"
+    return f"REG_{register_id:016x}"
