@@ -101,7 +101,6 @@ def test(args: argparse.Namespace) -> int:
                 "status": r.status,
                 "expected": r.expected,
                 "note": r.note,
-                "pending": r.pending,
                 "mismatches": [_mismatch_view(m) for m in r.mismatches],
             }
             for r in results

@@ -37,7 +37,7 @@ from validator.kernel.crosscheck import HeaderRegisters, header_registers, impor
 from validator.kernel.experiments import Probed, bit_ranges, probe_registers
 from validator.kernel.kvm import API_VERSION, DEVICE, SIZE_SHIFT, X86_MSR_ID_BASE, Kvm, KvmUnavailable, msr_id
 from validator.kernel.qemu import GuestKvm, require_tools
-from validator.kernel.x86_msrs import arm64_name, msr_name
+from validator.kernel.register_names import arm64_name, msr_name
 from validator.model.spec import Register
 from validator.pipeline.config import Config
 from validator.pipeline.engine import Report, check_paths, conform_units

@@ -362,9 +362,9 @@ def probe_vm_value(first: ValueAccess, second: ValueAccess, create_vcpu: Callabl
     scope = None
     if not wrote.ok:
         unknown.append(f"scope: {other} is refused before any vCPU exists: {wrote.errno}")
-    elif second.get().value == value and first.get().value == other:
+    elif (seen := second.get().value) == value and first.get().value == other:
         scope = Fact("vm", f"{other} set on one VM's fd leaves another VM's {value}")
-    elif second.get().value == other:
+    elif seen == other:
         scope = Fact("system", f"{other} set on one VM's fd is read on another VM")
     create_vcpu()
     current = first.get().value or 0

@@ -17,7 +17,7 @@ class Mismatch:
     path: str
     line: int
     code: str
-    kind: str  # missing | unexpected | pending | unknown-rule
+    kind: str  # missing | unexpected | unknown-rule
     finding: Finding | None = None
 
 
@@ -28,10 +28,6 @@ class FileResult:
     expected: int
     mismatches: tuple[Mismatch, ...]
     note: str = ""
-
-    @property
-    def pending(self) -> tuple[Mismatch, ...]:
-        return tuple(m for m in self.mismatches if m.kind == "pending")
 
 
 def compare(report: Report, skipped: dict[str, str]) -> list[FileResult]:
