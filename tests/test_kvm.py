@@ -27,7 +27,9 @@ from validator.kernel.conform import (
     WIDTH,
     Conformance,
     Listing,
+    absent_capabilities,
     capability_numbers,
+    conditional,
     judge_capabilities,
     judge_register,
 )
@@ -40,6 +42,7 @@ from validator.kernel.experiments import (
     probe_bits,
     probe_registers,
     probe_table,
+    probe_vcpu_value,
     probe_vm_value,
 )
 from validator.kernel.kvm import Outcome
@@ -262,6 +265,47 @@ def test_capabilities_are_asked_unless_newer_than_the_kernel(tmp_path) -> None:
     ]
 
 
+def test_a_capability_only_some_hosts_offer_is_not_held_against_the_spec(tmp_path) -> None:
+    path = tmp_path / "c.uapi"
+    path.write_text(
+        'api "kvm/x86" version "6.18"\ncapability KVM_CAP_A : vm {\n  kind query\n  host "TSC scaling"\n}\n'
+    )
+    spec = resolve(load_units([str(path)])[0])
+    [absent] = judge_capabilities(spec, {"KVM_CAP_A": 60}, lambda number: 0, "6.18")
+    assert (absent.status, absent.claimed) == (UNTESTABLE, "offered where the host has TSC scaling")
+    assert absent.observed.endswith("answers 0: this host lacks TSC scaling, or the claim is wrong")
+    [offered] = judge_capabilities(spec, {"KVM_CAP_A": 60}, lambda number: 1, "6.18")
+    assert offered.status == VERIFIED
+
+
+def _capped_spec(tmp_path, cap_lines: str):
+    path = tmp_path / "t.uapi"
+    path.write_text(
+        'api "kvm/x86" version "6.18"\ncapability KVM_CAP_A : vm {\n  kind query\n  host "scaling"\n}\n'
+        f"interface rate : vcpu {{\n  get KVM_GET_TSC_KHZ\n  set KVM_SET_TSC_KHZ\n{cap_lines}}}\n"
+        "register R {\n  scope vm\n  via rate\n  writable always\n}\n"
+    )
+    return resolve(load_units([str(path)])[0])
+
+
+def test_claims_through_an_interface_whose_capability_is_absent_hold_where_it_is_offered(tmp_path) -> None:
+    spec = _capped_spec(tmp_path, "  cap KVM_CAP_A\n")
+    assert absent_capabilities(spec, {"KVM_CAP_A": 60}, lambda number: 0) == {"KVM_CAP_A"}
+    assert absent_capabilities(spec, {"KVM_CAP_A": 60}, lambda number: 1) == set()
+    probed = _probed(scope=Fact("vcpu", "vCPU 1 kept its own"), writable=Fact("always", "accepted"))
+    register = spec.registers["R"]
+    judged = judge_register(register, probed, None, spec)
+    assert [(v.kind, v.status) for v in judged] == [(SCOPE, CONTRADICTED), (LIFECYCLE, VERIFIED)]
+    scope, writable = conditional(judged, register, spec, frozenset({"KVM_CAP_A"}))
+    assert scope.status == UNTESTABLE
+    assert scope.observed.endswith("; KVM_CAP_A answers 0 here: the claim holds where it is offered")
+    assert writable.status == VERIFIED and writable.observed == "accepted (though KVM_CAP_A answers 0 here)"
+    # Offered, or an interface without a capability: the verdicts stand.
+    assert conditional(judged, register, spec, frozenset()) == judged
+    plain = _capped_spec(tmp_path, "")
+    assert conditional(judged, plain.registers["R"], plain, frozenset({"KVM_CAP_A"})) == judged
+
+
 def test_the_capability_numbers_are_the_compilers(tmp_path) -> None:
     numbers = capability_numbers()
     if not numbers:
@@ -294,7 +338,12 @@ def test_conform_proves_the_bundled_x86_spec(tmp_path) -> None:
     document = json.loads(result.stdout)
     assert document["findings"] == []
     counts = [note for note in document.get("notes", []) if "verified" in note]
-    assert len(counts) == 4 and all(", 0 contradicted, 0 not testable here" in note for note in counts)
+    assert len(counts) == 4 and all(", 0 contradicted, " in note for note in counts)
+    # What is not testable here is a capability the spec says only some hosts offer, and
+    # only where this host does not.
+    untestable = [note for note in document.get("notes", []) if ": 1 not testable here: " in note]
+    assert all("this host lacks TSC scaling hardware" in note for note in untestable)
+    assert sum(int(note.split(": ")[-1].split(" verified")[0]) for note in counts) + len(untestable) == 73
 
 
 def test_conform_refuses_another_architectures_spec_in_one_line(tmp_path) -> None:
@@ -411,6 +460,80 @@ def test_the_vm_value_experiment_finds_a_per_vm_value_frozen_by_the_first_vcpu()
     assert probed.crossed == "vcpu_create" and probed.scope.value == "vm"
     assert (probed.writable.value, probed.rewrite.value) == ("before vcpu_create else EINVAL", "EINVAL")
     assert probed.reset is None and second.value == 1000
+
+
+@dataclass
+class _FakeVcpuRate:
+    """One vCPU's rate, as a host without TSC scaling treats it: a slower rate is refused,
+    yet read back (KVM stores it before deciding)."""
+
+    host: int = 2_000_000
+    value: int = 2_000_000
+
+    def get(self) -> Outcome:
+        return Outcome(self.value)
+
+    def set(self, value: int) -> Outcome:
+        self.value = value
+        return Outcome(errno="EINVAL") if value < self.host else Outcome()
+
+    def run(self) -> Outcome:
+        return Outcome(5)
+
+
+def test_the_vcpu_value_experiment_finds_a_per_vcpu_rate_writable_after_the_run() -> None:
+    first, second = _FakeVcpuRate(), _FakeVcpuRate()
+    probed = probe_vcpu_value(first, second, first.run)
+    assert probed.scope.value == "vcpu" and "written through vCPU 0 leaves vCPU 1" in probed.scope.how
+    assert (probed.writable.value, probed.rewrite.value) == ("always", "ok")
+    assert probed.reset is None and (first.value, second.value) == (2_000_000, 2_000_000)
+
+
+def test_the_vcpu_value_experiment_says_why_when_a_write_is_refused() -> None:
+    class Frozen(_FakeVcpuRate):
+        def set(self, value: int) -> Outcome:
+            return Outcome(errno="EBUSY")
+
+    probed = probe_vcpu_value(Frozen(), Frozen(), lambda: Outcome(errno="EINTR"))
+    assert probed.scope is None and probed.writable is None
+    assert probed.unknown[1:] == (
+        "scope: 2000001 written through vCPU 0 is refused: EBUSY",
+        "after first_run: KVM_RUN failed with EINTR",
+    )
+
+
+@needs_kvm
+def test_conform_asks_a_vcpu_rate_and_weighs_the_capability_the_host_answers(tmp_path) -> None:
+    from validator.kernel.conform import KVM_HEADER
+
+    numbers = capability_numbers(KVM_HEADER)
+    if "KVM_CAP_TSC_CONTROL" not in numbers:
+        pytest.skip("<linux/kvm.h> is not installed")
+    with kvm.Kvm() as machine:
+        scaling = machine.check_extension(numbers["KVM_CAP_TSC_CONTROL"]) > 0
+    capability = 'capability KVM_CAP_TSC_CONTROL : vm {\n  kind query\n  host "scaling"\n}\n'
+    interface = "interface rate : vcpu {{\n  get KVM_GET_TSC_KHZ\n  set KVM_SET_TSC_KHZ\n{}}}\n"
+    wrong = "register R {\n  scope vm\n  via rate\n  writable before first_run else EBUSY\n}\n"
+    plain = tmp_path / "plain.uapi"
+    plain.write_text('api "kvm/x86" version "6.18"\n' + interface.format("") + wrong)
+    result = run_cli("conform", str(plain), "--format", "json")
+    assert result.returncode == 1, result.stdout
+    findings = json.loads(result.stdout)["findings"]
+    assert [(f["code"], f["line"]) for f in findings] == [("K103", 7), ("K104", 9)]
+    assert "one value per vCPU" in findings[0]["message"] and "always" in findings[1]["message"]
+    capped = tmp_path / "capped.uapi"
+    capped.write_text(
+        'api "kvm/x86" version "6.18"\n' + capability + interface.format("  cap KVM_CAP_TSC_CONTROL\n") + wrong
+    )
+    result = run_cli("conform", str(capped), "--format", "json")
+    document = json.loads(result.stdout)
+    if scaling:
+        assert [f["code"] for f in document["findings"]] == ["K103", "K104"]
+    else:
+        assert result.returncode == 0 and document["findings"] == []
+        assert any(
+            "KVM_CAP_TSC_CONTROL answers 0 here: the claim holds where it is offered" in n for n in document["notes"]
+        )
 
 
 @dataclass

@@ -151,6 +151,7 @@ REGISTER: tuple[Attribute, ...] = (
 CAPABILITY: tuple[Attribute, ...] = (
     Attribute("kind", "kind", "cap_kind"),
     Attribute("before", "before", "cap_before"),
+    Attribute("host", "host", "cap_host"),
     Attribute("since", "since", "since", compare=VERSION),
     Attribute("doc", "doc", "doc", compare=None),
 )

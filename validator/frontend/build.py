@@ -282,6 +282,9 @@ class SpecBuilder(Transformer):
     def cap_before(self, children: list[Any]) -> _Item:
         return _Item("before", str(children[1]), self._extent(children))
 
+    def cap_host(self, children: list[Token]) -> _Item:
+        return _Item("host", unquote(children[1]), self._extent(children))
+
     def iface_ioctl(self, children: list[Token]) -> _Item:
         role, name = children
         return _Item("ioctl", m.Ioctl(str(role), m.Name(str(name), self._token_span(name))), self._extent(children))

@@ -18,8 +18,15 @@ from dataclasses import dataclass, replace
 
 from validator.frontend.resolve import ResolvedSpec
 from validator.kernel.cheader import Unreadable, evaluate, read_headers
-from validator.kernel.experiments import Probed, VcpuAccess, probe_registers, probe_table, probe_vm_value
-from validator.kernel.kvm import SIZE_FIELD, VM_VALUE_IOCTLS, X86_MSR_ID_BASE, CpuidTable, Kvm, VmValue, cpuid_variant
+from validator.kernel.experiments import (
+    Probed,
+    VcpuAccess,
+    probe_registers,
+    probe_table,
+    probe_vcpu_value,
+    probe_vm_value,
+)
+from validator.kernel.kvm import SIZE_FIELD, VALUE_IOCTLS, X86_MSR_ID_BASE, CpuidTable, IoctlValue, Kvm, cpuid_variant
 from validator.kernel.qemu import GuestKvm
 from validator.model import spec as m
 from validator.model.spans import Span
@@ -268,13 +275,16 @@ def judge_capabilities(
     spec: ResolvedSpec, numbers: dict[str, int], supported: Callable[[int], int], release: str
 ) -> list[Verdict]:
     """Each capability the spec declares: KVM_CHECK_EXTENSION must answer nonzero, unless it
-    came after the running kernel (`since`)."""
+    came after the running kernel (`since`). A capability offered only on some hosts (`host`)
+    answering 0 is not held against the spec: this host may lack what it needs."""
     verdicts = []
     for capability in spec.capabilities.values():
         if not isinstance(capability, m.Capability):
             continue
         subject, span = f"capability/{capability.name}", capability.span
         claimed = "offered by KVM_CHECK_EXTENSION"
+        if capability.host:
+            claimed = f"offered where the host has {capability.host}"
         number = numbers.get(capability.name)
         if number is None:
             verdicts.append(Verdict(CAPABILITY, subject, span, claimed, "<linux/kvm.h> does not define it", UNTESTABLE))
@@ -283,21 +293,58 @@ def judge_capabilities(
             verdicts.append(Verdict(CAPABILITY, subject, span, claimed, observed, UNTESTABLE))
         else:
             answer = supported(number)
-            status = VERIFIED if answer > 0 else CONTRADICTED
             observed = f"KVM_CHECK_EXTENSION({capability.name} = {number}) answers {answer}"
+            status = VERIFIED if answer > 0 else CONTRADICTED
+            if answer <= 0 and capability.host:
+                observed += f": this host lacks {capability.host}, or the claim is wrong"
+                status = UNTESTABLE
             verdicts.append(Verdict(CAPABILITY, subject, span, claimed, observed, status))
     return verdicts
+
+
+def absent_capabilities(spec: ResolvedSpec, numbers: dict[str, int], supported: Callable[[int], int]) -> frozenset[str]:
+    """The capabilities interfaces of the spec name (`cap`) that KVM_CHECK_EXTENSION answers
+    0 for on the target."""
+    named = {i.cap.text for i in spec.interfaces.values() if isinstance(i, m.Interface) and i.cap}
+    return frozenset(name for name in named if name in numbers and supported(numbers[name]) <= 0)
+
+
+def conditional(
+    verdicts: list[Verdict], register: m.Register, spec: ResolvedSpec, absent: frozenset[str]
+) -> list[Verdict]:
+    """A claim about a register reached only through interfaces whose capability (`cap`) the
+    target does not offer holds only where it is offered: if the kernel contradicts it here,
+    it is not testable here; if the kernel bears it out all the same, the verdict says so."""
+    interfaces = spec.interfaces_of(register)
+    caps = sorted({i.cap.text for i in interfaces if i.cap})
+    if not interfaces or not caps or not all(i.cap and i.cap.text in absent for i in interfaces):
+        return verdicts
+    why = f"{' and '.join(caps)} {'answer' if len(caps) > 1 else 'answers'} 0 here"
+    judged = []
+    for verdict in verdicts:
+        if verdict.status == CONTRADICTED:
+            verdict = replace(
+                verdict,
+                observed=f"{verdict.observed}; {why}: the claim holds where it is offered",
+                status=UNTESTABLE,
+                errno_only=False,
+            )
+        elif verdict.status == VERIFIED:
+            verdict = replace(verdict, observed=f"{verdict.observed} (though {why})")
+        judged.append(verdict)
+    return judged
 
 
 CPUID_SET = "KVM_SET_CPUID2"  # a register set through this ioctl is the vCPU's CPUID table
 
 
-def vm_value_setter(register: m.Register, spec: ResolvedSpec) -> str | None:
-    """The VM-fd ioctl that sets a register the VM-value transport reaches, if any."""
+def value_setter(register: m.Register, spec: ResolvedSpec) -> tuple[str, str] | None:
+    """(scope, ioctl) of the VM-fd or vCPU-fd ioctl that sets a register the value transport
+    reaches (one that takes the value as its argument), if any."""
     for interface in spec.interfaces_of(register):
         setter = interface.ioctl("set")
-        if interface.scope == "vm" and setter in VM_VALUE_IOCTLS:
-            return setter
+        if interface.scope in ("vm", "vcpu") and setter in VALUE_IOCTLS:
+            return interface.scope, setter
     return None
 
 
@@ -311,12 +358,15 @@ def run_conform(
     target: Target,
     capabilities: list[Verdict],
     table_probe: Callable[[], Probed] | None = None,
-    vm_probe: Callable[[str], Probed] | None = None,
+    value_probe: Callable[[str, str], Probed] | None = None,
+    absent: frozenset[str] = frozenset(),
 ) -> Conformance:
     """Every claim of the spec: the experiments on the registers the target reaches, on
     fresh vCPUs, judged; then the capabilities. `table_probe` runs the table experiments
-    (the CPUID table) on vCPUs of their own, `vm_probe` those of VM-fd values. A register
-    dated after the target's kernel (`since`) is not asked."""
+    (the CPUID table) on vCPUs of their own, `value_probe(scope, ioctl)` those of values an
+    ioctl takes as its argument. A register dated after the target's kernel (`since`) is not
+    asked; one reached only through interfaces whose capability is `absent` here is judged
+    as `conditional` says."""
     current = [r for r in spec.registers.values() if not _newer(r.since, target.version)]
     registers = [r for r in current if target.reaches(r.id)]
     bits = {r.id or 0: bit for r in registers if (bit := undefined_bit(r)) is not None}
@@ -327,9 +377,9 @@ def run_conform(
         table = table_probe()
         probed.update((r.name, table) for r in tables)
     for register in current:
-        setter = vm_value_setter(register, spec)
-        if setter is not None and vm_probe is not None:
-            probed[register.name] = vm_probe(setter)
+        setter = value_setter(register, spec)
+        if setter is not None and value_probe is not None:
+            probed[register.name] = value_probe(*setter)
     verdicts = []
     for register in spec.registers.values():
         if _newer(register.since, target.version):
@@ -338,7 +388,8 @@ def run_conform(
                 _verdict(k, register, key, claim, why, UNTESTABLE) for k, key, claim in _claims(register, spec)
             ]
         else:
-            verdicts += judge_register(register, probed.get(register.name), target.listing, spec)
+            judged = judge_register(register, probed.get(register.name), target.listing, spec)
+            verdicts += conditional(judged, register, spec, absent)
     return Conformance(tuple(verdicts + capabilities), target.kernel)
 
 
@@ -384,14 +435,25 @@ def kvm_conformer(kvm: Kvm, vcpu_count: int, release: str) -> Callable[[Resolved
             tables = [CpuidTable(table_vm.create_vcpu()) for _ in range(2)]
             return probe_table(tables, kvm.supported_cpuid(), cpuid_variant)
 
-        def vm_probe(setter: str) -> Probed:
-            get_request, set_request = VM_VALUE_IOCTLS[setter]
+        def value_probe(scope: str, setter: str) -> Probed:
+            get_request, set_request = VALUE_IOCTLS[setter]
+            if scope == "vcpu":
+                own = kvm.create_vm()
+                first_vcpu, second_vcpu = own.create_vcpu(), own.create_vcpu()
+                return probe_vcpu_value(
+                    IoctlValue(first_vcpu.fd, get_request, set_request),
+                    IoctlValue(second_vcpu.fd, get_request, set_request),
+                    first_vcpu.run,
+                )
             first, second = kvm.create_vm(), kvm.create_vm()
             return probe_vm_value(
-                VmValue(first, get_request, set_request), VmValue(second, get_request, set_request), first.create_vcpu
+                IoctlValue(first.fd, get_request, set_request),
+                IoctlValue(second.fd, get_request, set_request),
+                first.create_vcpu,
             )
 
-        return run_conform(spec, vcpus, target, capabilities, table_probe, vm_probe)
+        absent = absent_capabilities(spec, numbers, vm.check_extension)
+        return run_conform(spec, vcpus, target, capabilities, table_probe, value_probe, absent)
 
     return conformer
 
@@ -423,6 +485,7 @@ def guest_conformer(guest: GuestKvm, vcpu_count: int) -> Callable[[ResolvedSpec]
         listing = Listing("KVM_GET_REG_LIST", vcpus[0].register_list())
         target = Target(f"Linux {guest.release} (aarch64, emulated)", version, listing, is_arm64_id)
         capabilities = judge_capabilities(spec, numbers, vm.check_extension, version)
-        return run_conform(spec, vcpus, target, capabilities)
+        absent = absent_capabilities(spec, numbers, vm.check_extension)
+        return run_conform(spec, vcpus, target, capabilities, absent=absent)
 
     return conformer

@@ -372,3 +372,40 @@ def probe_vm_value(first: ValueAccess, second: ValueAccess, create_vcpu: Callabl
     different = first.set(value if current != value else other)
     writable, rewrite = judge_deadline("vcpu_create", "once the VM has a vCPU", same, "another value", different)
     return Probed(0, None, scope, writable, rewrite, unknown=tuple(unknown), crossed="vcpu_create")
+
+
+def probe_vcpu_value(first: ValueAccess, second: ValueAccess, run: Callable[[], Outcome]) -> Probed:
+    """A per-vCPU value set by an ioctl that takes it as its argument (the vCPU's TSC rate),
+    on two fresh vCPUs: one more than vCPU 0's value written through vCPU 0 and read on both
+    (scope), then, after vCPU 0 ran (`run`), its value written again (`rewrite`) and one more
+    (`writable`). One more, because a rate within KVM's tolerance of the current one is
+    accepted on every host, with or without TSC scaling. A fresh vCPU starts at the VM's
+    default, which is the host's rate, so no reset is claimed."""
+    unknown = ["reset: a fresh vCPU's value is the VM's default, the host's"]
+    start = (first.get(), second.get())
+    if not all(o.ok for o in start):
+        failed = next(o.errno for o in start if not o.ok)
+        return Probed(0, None, None, None, None, unknown=(*unknown, f"scope: the value cannot be read: {failed}"))
+    before = (start[0].value or 0, start[1].value or 0)
+    other = max(before) + 1
+    wrote = first.set(other)
+    scope = None
+    if wrote.ok:
+        found, how = judge_scope(before, other, (first.get().value or 0, second.get().value or 0))
+        scope = Fact(found, how) if found else None
+        if found is None:
+            unknown.append(how)
+        first.set(before[0])
+    else:
+        unknown.append(f"scope: {other} written through vCPU 0 is refused: {wrote.errno}")
+    ran = run()
+    if not ran.ok:
+        return Probed(
+            0, None, scope, None, None, unknown=(*unknown, f"after first_run: KVM_RUN failed with {ran.errno}")
+        )
+    current = first.get().value or 0
+    same = first.set(current)
+    different = first.set(current + 1)
+    first.set(current)
+    writable, rewrite = judge_deadline("first_run", "after vCPU 0 ran", same, str(current + 1), different)
+    return Probed(0, None, scope, writable, rewrite, unknown=tuple(unknown))

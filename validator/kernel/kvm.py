@@ -167,23 +167,24 @@ def cpuid_variant(table: bytes) -> bytes:
     raise ValueError("the CPUID table has no leaf 1")
 
 
-class VmValue:
-    """A VM-wide value set and read by an ioctl that takes it as its argument and returns it
-    (KVM_SET_TSC_KHZ, KVM_GET_TSC_KHZ on the VM fd)."""
+class IoctlValue:
+    """A value set and read by ioctls that take it as their argument and return it, on a VM
+    fd or a vCPU fd (KVM_SET_TSC_KHZ and KVM_GET_TSC_KHZ on either)."""
 
-    def __init__(self, vm: Vm, get_request: int, set_request: int) -> None:
-        self.vm, self.get_request, self.set_request = vm, get_request, set_request
+    def __init__(self, fd: int, get_request: int, set_request: int) -> None:
+        self.fd, self.get_request, self.set_request = fd, get_request, set_request
 
     def get(self) -> Outcome:
-        result, failed = _call(self.vm.fd, self.get_request, None)
+        result, failed = _call(self.fd, self.get_request, None)
         return Outcome(errno=failed) if failed else Outcome(result)
 
     def set(self, value: int) -> Outcome:
-        return Outcome(errno=_call(self.vm.fd, self.set_request, value)[1])
+        return Outcome(errno=_call(self.fd, self.set_request, value)[1])
 
 
-# VM-wide values the experiments reach, by the ioctl that sets them: (get, set) requests.
-VM_VALUE_IOCTLS = {"KVM_SET_TSC_KHZ": (KVM_GET_TSC_KHZ, KVM_SET_TSC_KHZ)}
+# Values the experiments reach, by the ioctl that sets them: (get, set) requests. The same
+# pair serves the VM fd (the VM's default) and the vCPU fd (that vCPU's own).
+VALUE_IOCTLS = {"KVM_SET_TSC_KHZ": (KVM_GET_TSC_KHZ, KVM_SET_TSC_KHZ)}
 
 
 class Vm:

@@ -136,6 +136,9 @@ class Capability:
     scope: str
     kind: str | None = None
     before: str | None = None
+    # Offered only where the host has this (TSC scaling hardware, a vendor module): conform
+    # does not count a 0 from KVM_CHECK_EXTENSION against the spec.
+    host: str | None = None
     since: str | None = None
     doc: str | None = None
     attrs: tuple[Attr, ...] = ()

@@ -162,7 +162,9 @@ def capability_contradicted(conformance: Conformance) -> Iterator[Problem]:
     """
     ## What it finds
     A capability the spec declares (and does not date after the running kernel with
-    `since`) for which `KVM_CHECK_EXTENSION` answers 0.
+    `since`) for which `KVM_CHECK_EXTENSION` answers 0. A capability declared with
+    `host "WHAT"` (offered only where the host has it, such as TSC scaling hardware) that
+    answers 0 is counted as not testable here instead: this host may lack what it needs.
 
     ## Why it matters
     Userspace discovers an interface through its capability: one the kernel does not offer
