@@ -42,6 +42,7 @@ ORDER = (
     "compare",
     "catalog",
     "crosscheck",
+    "inspect",
     "import",
     "export",
     "probe",

@@ -24,6 +24,8 @@ from validator.commands import check as check_command
 from validator.frontend import textfile
 from validator.frontend.load import load_units
 from validator.frontend.resolve import ResolvedSpec
+from validator.kernel.abi import ABIS
+from validator.kernel.cfront import HeaderError, read_c_headers
 from validator.kernel.cheader import read_headers
 from validator.kernel.conform import (
     NotConformable,
@@ -41,6 +43,7 @@ from validator.kernel.register_names import arm64_name, msr_name
 from validator.model.spec import Register
 from validator.pipeline.config import Config
 from validator.pipeline.engine import Report, check_paths, conform_units
+from validator.report import jsondoc
 from validator.report.output import write_text
 from validator.report.render import render
 from validator.tools.fmt import format_text
@@ -288,6 +291,51 @@ def _probed_view(probed: Probed) -> dict[str, object]:
 
 
 # The commands of this module: their arguments beside their handlers.
+def inspect_headers(args: argparse.Namespace) -> int:
+    for header in args.header:
+        if not (header.startswith("<") and header.endswith(">")) and not os.path.isfile(header):
+            raise UsageError(f"{header}: no such header file")
+    for directory in args.include:
+        if not os.path.isdir(directory):
+            raise UsageError(f"-I {directory}: no such directory")
+    try:
+        headers = read_c_headers(args.header, args.include, args.abi)
+    except HeaderError as exc:
+        raise UsageError(f"inspect: {exc}") from None
+    document = headers.as_json()
+    if args.format == "json":
+        text = jsondoc.dumps(document)
+    else:
+        view = {
+            **document,
+            "headers": args.header,
+            "abi": args.abi,
+            "not_integers": headers.not_integers,
+            "unreadable": headers.unreadable,
+        }
+        text = render("inspect.txt.j2", view)
+    write_text(text, args.output, [*args.header, *headers.files])
+    return EXIT_OK
+
+
+def _inspect_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--header",
+        action="append",
+        required=True,
+        metavar="H",
+        help="a header file, or <linux/kvm.h> found through -I (repeatable, read in order)",
+    )
+    parser.add_argument(
+        "-I", dest="include", action="append", default=[], metavar="DIR", help="an include directory (repeatable)"
+    )
+    parser.add_argument(
+        "--abi", choices=sorted(ABIS), default="x86_64", help="the ABI to lay out for (default: x86_64)"
+    )
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
+
+
 def _import_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--header", action="append", required=True, metavar="PATH", help="a C header (repeatable)")
     parser.add_argument("--prefix", required=True, help="the macro name prefix, e.g. KVM_REG_ARM_FW")
@@ -347,6 +395,12 @@ def _probe_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 COMMANDS = (
+    Command(
+        "inspect",
+        "print the structs, layouts, macros and enums C headers define, as a compiler reads them",
+        _inspect_arguments,
+        inspect_headers,
+    ),
     Command("import", "write a starting spec for registers a C header defines", _import_arguments, import_header),
     Command("export", "export what the spec defines (the register list)", _export_arguments, export),
     Command(
