@@ -346,7 +346,7 @@ CASES: list[Case] = [
         lambda f: [
             "import",
             "--header",
-            str(ROOT / "spec/kvm/arm64/kvm-uapi.h"),
+            str(ROOT / "spec/rules/H901-register-missing-from-spec/kvm.h"),
             "--prefix",
             "KVM_REG_ARM_SMCCC",
             "--api",

@@ -13,7 +13,9 @@ from typing import NamedTuple
 from validator.frontend.bundled import bundled_kvm_spec_dir, bundled_spec_dir
 from validator.frontend.load import EMPTY_UNIT, Unit, load_units
 from validator.frontend.sources import LOCAL, GitFiles, LocalFiles
+from validator.kernel.abi import ABIS
 from validator.kernel.conform import NotConformable, kvm_conformer
+from validator.kernel.crosscheck import HeaderOptions
 from validator.kernel.kvm import Kvm, KvmUnavailable, available
 from validator.model.findings import Finding
 from validator.model.spec import SpecFile
@@ -31,7 +33,7 @@ def _crosscheck_finding(finding: Finding) -> bool:
     """What `crosscheck` reports: the headers' word on the spec (E111, E112, H9xx), and the
     errors that keep a spec or a header from being read at all. Scenario failures and design
     hazards are `check`'s, so CI can gate on header drift alone."""
-    return finding.code in ("E111", "E112") or finding.code.startswith("H") or finding.code in STRUCTURAL_ERRORS
+    return finding.code in ("E111", "E112", "E113") or finding.code.startswith("H") or finding.code in STRUCTURAL_ERRORS
 
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -200,6 +202,35 @@ def _key(root: str, given: list[str]) -> str:
     return root
 
 
+def header_options(args: argparse.Namespace) -> HeaderOptions:
+    """The headers a command names (`--header`, paths or <names>), checked to exist, and how
+    to read them (`-I`, `--abi`)."""
+    for header in args.header:
+        if not (header.startswith("<") and header.endswith(">")) and not os.path.isfile(header):
+            raise UsageError(f"{header}: no such header file")
+    for directory in args.include:
+        if not os.path.isdir(directory):
+            raise UsageError(f"-I {directory}: no such directory")
+    return HeaderOptions(tuple(args.include), args.abi)
+
+
+def header_arguments(parser: argparse.ArgumentParser, *, abi_default: str | None, required: bool = True) -> None:
+    """--header, -I and --abi: C headers read as the compiler for an ABI reads them."""
+    parser.add_argument(
+        "--header",
+        action="append",
+        required=required,
+        default=None if required else [],
+        metavar="H",
+        help="a C header file, or <linux/kvm.h> found through -I (repeatable, read in order)",
+    )
+    parser.add_argument(
+        "-I", dest="include", action="append", default=[], metavar="DIR", help="an include directory (repeatable)"
+    )
+    default = abi_default or "the spec's: kvm/arm64 -> aarch64, else x86_64"
+    parser.add_argument("--abi", choices=sorted(ABIS), default=abi_default, help=f"the ABI (default: {default})")
+
+
 def report_of(args: argparse.Namespace) -> Report:
     """The report of the paths the command names (or configures), with what was checked."""
     paths = paths_of(args)
@@ -209,10 +240,13 @@ def report_of(args: argparse.Namespace) -> Report:
 def _report(args: argparse.Namespace, paths: list[str], config: Config) -> Report:
     headers = getattr(args, "header", None)
     if headers is not None:
-        for header in headers:
-            if not os.path.isfile(header):
-                raise UsageError(f"{header}: no such header file")
-        report = check_units(load_units(paths), config, directive_baseline, headers_for=lambda unit: headers)
+        options = header_options(args)
+        report = check_units(
+            load_units(paths), config, directive_baseline, headers_for=lambda unit: headers, header_options=options
+        )
+        unreadable = next((f for f in report.findings if f.code == "E113"), None)
+        if unreadable is not None:  # headers named on the command line: a usage error, not a finding
+            raise UsageError(f"{args.command}: {unreadable.message}")
         if args.command == "crosscheck":  # what the headers say, and nothing else decides its exit
             report = replace(report, findings=tuple(f for f in report.findings if _crosscheck_finding(f)))
         return report

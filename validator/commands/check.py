@@ -15,6 +15,7 @@ from validator.commands import (
     Command,
     UsageError,
     config_of,
+    header_arguments,
     inputs_of,
     output_options,
     report_of,
@@ -157,7 +158,7 @@ def _diff_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _crosscheck_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs=1, metavar="SPEC", help="the spec file or folder")
-    parser.add_argument("--header", action="append", required=True, metavar="PATH", help="a C header (repeatable)")
+    header_arguments(parser, abi_default=None)
     output_options(parser)
 
 

@@ -4,7 +4,6 @@ selftest) and `probe` (a draft spec of what the running kernel does, found by ex
 from __future__ import annotations
 
 import argparse
-import os
 import platform
 import re
 from dataclasses import replace
@@ -16,6 +15,8 @@ from validator.commands import (
     Command,
     UsageError,
     config_of,
+    header_arguments,
+    header_options,
     output_options,
     paths_of,
     require_no_errors,
@@ -24,9 +25,8 @@ from validator.commands import check as check_command
 from validator.frontend import textfile
 from validator.frontend.load import load_units
 from validator.frontend.resolve import ResolvedSpec
-from validator.kernel.abi import ABIS
-from validator.kernel.cfront import HeaderError, read_c_headers
-from validator.kernel.cheader import read_headers
+from validator.kernel.abi import abi_of_api
+from validator.kernel.cfront import CHeaders, HeaderError, read_c_headers
 from validator.kernel.conform import (
     NotConformable,
     guest_conformer,
@@ -35,11 +35,12 @@ from validator.kernel.conform import (
     kvm_conformer,
     undefined_bit,
 )
-from validator.kernel.crosscheck import HeaderRegisters, header_registers, import_spec
+from validator.kernel.crosscheck import FAMILIES, HeaderRegisters, header_registers, import_spec, register_family
 from validator.kernel.experiments import Probed, bit_ranges, probe_registers
 from validator.kernel.kvm import API_VERSION, DEVICE, SIZE_SHIFT, X86_MSR_ID_BASE, Kvm, KvmUnavailable, msr_id
 from validator.kernel.qemu import GuestKvm, require_tools
 from validator.kernel.register_names import arm64_name, msr_name
+from validator.kernel.reglist import RegisterListError, is_c_register_list, read_register_lists
 from validator.model.spec import Register
 from validator.pipeline.config import Config
 from validator.pipeline.engine import Report, check_paths, conform_units
@@ -49,11 +50,12 @@ from validator.report.render import render
 from validator.tools.fmt import format_text
 
 
-def _headers(paths: list[str]) -> HeaderRegisters:
-    for header in paths:
-        if not os.path.isfile(header):
-            raise UsageError(f"{header}: no such header file")
-    return header_registers(read_headers(paths))
+def _read_headers(args: argparse.Namespace, abi: str) -> CHeaders:
+    header_options(args)
+    try:
+        return read_c_headers(args.header, args.include, abi)
+    except HeaderError as exc:
+        raise UsageError(f"{args.command}: {exc}") from None
 
 
 _API_NAME = re.compile(r"[A-Za-z0-9_.+/-]+")
@@ -62,18 +64,38 @@ _API_NAME = re.compile(r"[A-Za-z0-9_.+/-]+")
 def import_header(args: argparse.Namespace) -> int:
     if not _API_NAME.fullmatch(args.api):
         raise UsageError(f"--api takes a name such as kvm/arm64 (letters, digits, _ . + / -), not {args.api!r}")
-    registers = import_spec(_headers(args.header), args.prefix)
+    if not args.family and args.prefix is None:
+        raise UsageError(f"import: name a --family ({', '.join(FAMILIES)}) or a --prefix")
+    headers = _read_headers(args, args.abi or abi_of_api(args.api))
+    found = header_registers(headers)
+    registers = import_spec(found, args.family, args.prefix)
     if not registers:
-        raise UsageError(f"no register id macro in {', '.join(args.header)} starts with {args.prefix!r}")
+        raise UsageError(f"import: {_why_none(found, headers, args)}")
     view = {
         "tool": {"name": TOOL_NAME, "version": __version__},
         "headers": args.header,
         "prefix": args.prefix,
+        "families": args.family,
         "api": args.api,
         "registers": registers,
     }
-    write_text(render("import.uapi.j2", view), args.output, args.header)
+    write_text(render("import.uapi.j2", view), args.output, [*args.header, *headers.files])
     return EXIT_OK
+
+
+def _why_none(found: HeaderRegisters, headers: CHeaders, args: argparse.Namespace) -> str:
+    """Why no register was chosen, in terms of what to give instead."""
+    what = " and ".join([*(f"family {f}" for f in args.family), *([f"prefix {args.prefix}"] if args.prefix else [])])
+    if not found.by_name:
+        if "KVM_REG_ARM64" not in headers.macros and "KVM_REG_RISCV" not in headers.macros:
+            return (
+                f"no register id resolves in {', '.join(args.header)}: the architecture ids (KVM_REG_ARM64, "
+                "KVM_REG_RISCV, KVM_REG_X86) are defined in <linux/kvm.h>; add --header <linux/kvm.h> "
+                "(or include/uapi/linux/kvm.h) and its -I directory"
+            )
+        return f"no macro of {', '.join(args.header)} is a register id"
+    families = sorted(set(found.families.values()))
+    return f"no register id macro matches {what}; the headers define register ids of {', '.join(families)}"
 
 
 _LISTED_ID = re.compile(r"0[xX]([0-9a-fA-F]{1,16})(?![0-9a-fA-F])")
@@ -97,6 +119,8 @@ def export(args: argparse.Namespace) -> int:
             checked_in = textfile.read_text(args.check)
         except UnicodeDecodeError:
             raise UsageError(f"{args.check}: not valid UTF-8") from None
+        if is_c_register_list(checked_in):
+            return _check_selftest_list(args, report, registers, checked_in)
         too_wide = _TOO_WIDE_ID.search(checked_in)
         if too_wide:
             line = checked_in.count("\n", 0, too_wide.start()) + 1
@@ -111,6 +135,7 @@ def export(args: argparse.Namespace) -> int:
             "checked": args.check,
             "spec": args.path,
             "count": len(registers),
+            "subset": [],
             "appeared": [r for r in registers if r["id"] not in ids],
             "vanished": [{"id": i, "name": _name_in(names[i])} for i in sorted(ids - set(listed))],
         }
@@ -124,6 +149,34 @@ def export(args: argparse.Namespace) -> int:
     }
     write_text(render(f"reglist.{'c' if args.format == 'c' else 'txt'}.j2", view), args.output, report.files)
     return EXIT_OK
+
+
+def _check_selftest_list(
+    args: argparse.Namespace, report: Report, registers: list[dict[str, object]], text: str
+) -> int:
+    """The spec's list against a get-reg-list selftest's arrays, evaluated with the headers;
+    with --subset, only in the register families the spec covers."""
+    header_options(args)
+    api = report.specs[0].api.name if report.specs and report.specs[0].api else None
+    try:
+        listed = read_register_lists(text, args.check, args.header, args.include, args.abi or abi_of_api(api))
+    except RegisterListError as exc:
+        raise UsageError(str(exc)) from None
+    ids = {r["id"] for r in registers}
+    covered = {register_family(int(str(i))) for i in ids} - {None}
+    in_scope = [r for r in listed if not args.subset or register_family(r.id) in covered]
+    selftest_ids = {r.id for r in in_scope}
+    names = {r.id: r.name for r in in_scope}
+    view = {
+        "checked": args.check,
+        "spec": args.path,
+        "count": len(registers),
+        "subset": sorted(f for f in covered if f) if args.subset else [],
+        "appeared": [r for r in registers if r["id"] not in selftest_ids],
+        "vanished": [{"id": i, "name": names[i]} for i in sorted(selftest_ids - ids)],
+    }
+    write_text(render("reglist-drift.txt.j2", view), args.output, [*report.files, args.check])
+    return EXIT_FINDINGS if view["appeared"] or view["vanished"] else EXIT_OK
 
 
 # Per architecture: which ids the selftest reaches, the list ioctl it reads, its compiler.
@@ -292,16 +345,7 @@ def _probed_view(probed: Probed) -> dict[str, object]:
 
 # The commands of this module: their arguments beside their handlers.
 def inspect_headers(args: argparse.Namespace) -> int:
-    for header in args.header:
-        if not (header.startswith("<") and header.endswith(">")) and not os.path.isfile(header):
-            raise UsageError(f"{header}: no such header file")
-    for directory in args.include:
-        if not os.path.isdir(directory):
-            raise UsageError(f"-I {directory}: no such directory")
-    try:
-        headers = read_c_headers(args.header, args.include, args.abi)
-    except HeaderError as exc:
-        raise UsageError(f"inspect: {exc}") from None
+    headers = _read_headers(args, args.abi)
     document = headers.as_json()
     if args.format == "json":
         text = jsondoc.dumps(document)
@@ -319,26 +363,21 @@ def inspect_headers(args: argparse.Namespace) -> int:
 
 
 def _inspect_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--header",
-        action="append",
-        required=True,
-        metavar="H",
-        help="a header file, or <linux/kvm.h> found through -I (repeatable, read in order)",
-    )
-    parser.add_argument(
-        "-I", dest="include", action="append", default=[], metavar="DIR", help="an include directory (repeatable)"
-    )
-    parser.add_argument(
-        "--abi", choices=sorted(ABIS), default="x86_64", help="the ABI to lay out for (default: x86_64)"
-    )
+    header_arguments(parser, abi_default="x86_64")
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
 
 
 def _import_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--header", action="append", required=True, metavar="PATH", help="a C header (repeatable)")
-    parser.add_argument("--prefix", required=True, help="the macro name prefix, e.g. KVM_REG_ARM_FW")
+    header_arguments(parser, abi_default=None)
+    parser.add_argument(
+        "--family",
+        action="append",
+        default=[],
+        choices=FAMILIES,
+        help="a register family to import (repeatable): the id's architecture and group, never a mask",
+    )
+    parser.add_argument("--prefix", help="only register id macros whose name starts with this")
     parser.add_argument("--api", default="kvm/arm64", help='the api name to write (default: "kvm/arm64")')
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
 
@@ -355,7 +394,17 @@ def _export_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("path", metavar="SPEC", help="the spec file or folder")
     parser.add_argument("--format", choices=("text", "c"), default="text")
-    parser.add_argument("--check", metavar="FILE", help="compare with a checked-in list; exit 1 on drift")
+    parser.add_argument(
+        "--check",
+        metavar="FILE",
+        help="compare with a checked-in list (ids one per line, or a get-reg-list.c selftest); exit 1 on drift",
+    )
+    parser.add_argument(
+        "--subset",
+        action="store_true",
+        help="with --check of a selftest: compare only the register families the spec covers",
+    )
+    header_arguments(parser, abi_default=None, required=False)
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
 
 

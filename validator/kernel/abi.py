@@ -135,3 +135,12 @@ ABIS: dict[str, Abi] = {
         (*_COMMON, *_LP64_DEFINES, ("__riscv", "1"), ("__riscv_xlen", "64"), ("__CHAR_UNSIGNED__", "1")),
     ),
 }
+
+
+def abi_of_api(api: str | None) -> str:
+    """The ABI a spec's headers are read for, from its `api` name (`kvm/arm64` -> aarch64);
+    x86_64 where the name says nothing (the machine most readers are on)."""
+    architecture = (api or "").rsplit("/", 1)[-1]
+    return {"arm64": "aarch64", "aarch64": "aarch64", "riscv": "riscv64", "riscv64": "riscv64", "i386": "i386"}.get(
+        architecture, "x86_64"
+    )

@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pcpp import Preprocessor  # type: ignore[import-untyped]
+from pcpp import Action, OutputDirective, Preprocessor  # type: ignore[import-untyped]
 from pycparser import c_ast, c_parser  # type: ignore[import-untyped]
 
 from validator.kernel.abi import (
@@ -78,8 +78,22 @@ class CHeaders:
     not_integers: tuple[str, ...]  # object-like macros that are not integer constants
     unreadable: dict[str, str]  # structs and unions that cannot be laid out, and why
     files: tuple[str, ...]  # every file read, in order
+    locations: dict[str, tuple[str, int]]  # where each macro and enumerator is defined
+    function_macros: frozenset[str]  # the function-like macros (ARM64_SYS_REG, ...)
     _evaluator: _Evaluator = field(repr=False)
     _preprocessor: _Preprocessor = field(repr=False)
+
+    def leaves(self, tag: str) -> list[tuple[str, int, int]]:
+        """(member path as offsetof takes it, byte offset, size) of every scalar a struct holds,
+        arrays element by element (`regs.regs[0]`); reserved `__` members and bitfields left out."""
+        node = self._evaluator.tags.get(tag)
+        if node is None:
+            raise HeaderError(f"{tag} is not defined by the headers")
+        return self._evaluator.leaves(node, "", 0)
+
+    def where(self, name: str) -> tuple[str, int]:
+        """The file and line that define a macro or an enumerator."""
+        return self.locations.get(name, ("<headers>", 1))
 
     def evaluate(self, text: str) -> int:
         """An integer constant expression over the headers' macros, as the compiler would
@@ -106,19 +120,32 @@ def read_c_headers(
     include_dirs: Sequence[str] = (),
     abi: str = "x86_64",
     read: Reader | None = None,
+    extra: str = "",
 ) -> CHeaders:
     """The headers (paths, or `<linux/kvm.h>` names found through `include_dirs`) read as
-    the compiler for `abi` would read `#include`s of each, in order."""
+    the compiler for `abi` would read `#include`s of each, in order; then `extra`, text of
+    definitions of its own (a selftest's `#define`s)."""
     if abi not in ABIS:
         raise HeaderError(f"unknown ABI {abi!r} (known: {', '.join(sorted(ABIS))})")
     target = ABIS[abi]
     preprocessor = _Preprocessor(target, include_dirs, headers, read)
-    source = "".join(_include_line(h) for h in headers)
+    source = "".join(_include_line(h) for h in headers) + extra
     text = preprocessor.run(source)
     defined = preprocessor.header_macros()
-    tree = _parse(_gnu_to_c23(text), "<headers>")
+    try:
+        tree = _parse(_gnu_to_c23(text), "<headers>")
+    except HeaderError as exc:
+        # pycparser names files as pcpp's #line directives do (relative to the working
+        # directory): name them as they were opened.
+        message = str(exc)
+        for opened in preprocessor.files:
+            message = message.replace(os.path.relpath(opened) + ":", opened + ":")
+        raise HeaderError(message) from None
     evaluator = _Evaluator(target)
-    evaluator.declare(tree)
+    try:
+        evaluator.declare(tree)
+    except RecursionError:
+        raise HeaderError("declarations nest too deeply") from None
     macros: dict[str, int] = {}
     not_integers = []
     for name in defined:
@@ -135,6 +162,11 @@ def read_c_headers(
         tuple(not_integers),
         unreadable,
         tuple(preprocessor.files),
+        {
+            **{name: (preprocessor.path_of(path), line) for name, (path, line) in evaluator.enumerator_lines.items()},
+            **preprocessor.macro_lines(),
+        },
+        frozenset(n for n, macro in preprocessor.macros.items() if macro.arglist is not None),
         evaluator,
         preprocessor,
     )
@@ -164,6 +196,9 @@ class _Preprocessor(Preprocessor):
             self.add_path(os.path.abspath(directory))
         for name, value in abi.defines:
             self.define(f"{name} {value}")
+        for name in _ERASED_BY_HEADERS_INSTALL:
+            self.define(f"{name} ")
+        self.define("__EXPORTED_HEADERS__ 1")  # as the kernel's own header checks compile them
         self.predefined = frozenset(self.macros)
         self.files: list[str] = []
         self.spent = 0
@@ -189,6 +224,19 @@ class _Preprocessor(Preprocessor):
             if macro.arglist is None and name not in self.predefined and not name.startswith("__FILE")
         ]
 
+    def macro_lines(self) -> dict[str, tuple[str, int]]:
+        """Where each macro the headers define is defined, by the path it was read from."""
+        found = {}
+        for name in self.header_macros() + [n for n, mac in self.macros.items() if mac.arglist is not None]:
+            macro = self.macros[name]
+            found[name] = (self.path_of(str(getattr(macro, "source", "") or "")), int(getattr(macro, "lineno", 1) or 1))
+        return found
+
+    def path_of(self, source: str) -> str:
+        """A file as pcpp names it (relative to the working directory) as it was opened."""
+        absolute = os.path.abspath(source)
+        return next((f for f in self.files if os.path.abspath(f) == absolute), source)
+
     def expand_text(self, text: str) -> str:
         tokens = self.expand_macros(self.tokenize(text))
         return "".join(t.value for t in tokens)
@@ -196,24 +244,44 @@ class _Preprocessor(Preprocessor):
     # pcpp's hooks
 
     def on_file_open(self, is_system_include: bool, includepath: str) -> Any:
-        real = os.path.realpath(includepath)
-        if not any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in self._real_roots()):
-            self.outside.append(includepath)
+        # Through a reader (a git revision) paths are the working tree's, relative, and no
+        # symbolic link is followed; on disk, links are resolved before the check.
+        if self.read is not None:
+            found, roots = os.path.relpath(includepath), [os.path.relpath(root) for root in self.roots]
+        else:
+            found, roots = os.path.realpath(includepath), [os.path.realpath(root) for root in self.roots]
+        if not any(_inside(found, root) for root in roots):
+            if self.read is not None or os.path.exists(found):  # there, but not for us to read
+                self.outside.append(includepath)
             raise OSError(f"{includepath}: outside the include directories")  # pcpp tries the next directory
-        if self.read is None and not os.path.isfile(real):
-            raise OSError(includepath)
         if len(self.files) >= MAX_HEADERS:
             raise HeaderError(f"{includepath}: more than {MAX_HEADERS} headers")
         if self.include_depth >= MAX_INCLUDE_DEPTH:
             raise HeaderError(f"{includepath}: includes nest deeper than {MAX_INCLUDE_DEPTH}")
-        data = self.read(includepath) if self.read is not None else _read_file(real)
+        if self.read is not None:
+            try:
+                data = self.read(found)
+            except HeaderError:
+                raise
+            except Exception as exc:  # not in the revision: pcpp tries the next directory
+                raise OSError(includepath) from exc
+        elif os.path.isfile(found):
+            data = _read_file(found)
+        elif (generic := _generic_asm(found)) is not None:
+            data = _read_file(generic)
+        elif os.path.basename(found) in _REMOVED_BY_HEADERS_INSTALL and self.read is None:
+            data = b""
+        else:
+            raise OSError(includepath)
         if len(data) > MAX_HEADER_BYTES:
             raise HeaderError(f"{includepath}: larger than {MAX_HEADER_BYTES >> 20} MiB")
-        self.files.append(includepath)
-        return io.StringIO(data.decode("utf-8", errors="replace"))
-
-    def _real_roots(self) -> tuple[str, ...]:
-        return tuple(os.path.realpath(root) for root in self.roots)
+        text = data.decode("utf-8", errors="replace")
+        unterminated = _unterminated_comment(text)
+        if unterminated is not None:
+            # The compiler's error too; pcpp would take time quadratic in what follows it.
+            raise HeaderError(f"{includepath}:{unterminated}: unterminated comment")
+        self.files.append(found if self.read is not None else includepath)
+        return io.StringIO(text)
 
     def on_include_not_found(self, is_malformed: bool, is_system_include: bool, curdir: str, includepath: str) -> None:
         where = self._where()
@@ -226,13 +294,13 @@ class _Preprocessor(Preprocessor):
         )
 
     def on_error(self, file: str, line: int, msg: str) -> None:
-        raise HeaderError(f"{file}:{line}: {' '.join(msg.split())}")
+        raise HeaderError(f"{self.path_of(file)}:{line}: {' '.join(msg.split())}")
 
     def on_directive_unknown(self, directive: Any, toks: Any, ifpassthru: Any, precedingtoks: Any) -> None:
         if directive.value in ("warning", "pragma", "ident"):
-            return None
+            raise OutputDirective(Action.IgnoreAndRemove)  # nothing a declaration needs
         words = " ".join("".join(t.value for t in toks).split())[:120]
-        raise HeaderError(f"{directive.source}:{directive.lineno}: #{directive.value} {words}".rstrip())
+        raise HeaderError(f"{self.path_of(directive.source)}:{directive.lineno}: #{directive.value} {words}".rstrip())
 
     def on_comment(self, tok: Any) -> bool:
         return False  # comments are dropped
@@ -245,7 +313,48 @@ class _Preprocessor(Preprocessor):
 
     def _where(self) -> str:
         directive = getattr(self, "lastdirective", None)
-        return f"{directive.source}:{directive.lineno}: " if directive is not None else ""
+        return f"{self.path_of(directive.source)}:{directive.lineno}: " if directive is not None else ""
+
+
+# A kernel tree's include/uapi is read as `make headers_install` installs it
+# (scripts/headers_install.sh): these includes are deleted, and the sparse annotations below
+# are erased.
+_REMOVED_BY_HEADERS_INSTALL = frozenset({"compiler.h", "compiler_types.h"})
+_ERASED_BY_HEADERS_INSTALL = ("__user", "__force", "__iomem", "__rcu", "__kernel", "__bitwise__")
+
+
+_COMMENT_OR_LITERAL = re.compile(r""""(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|//[^\n]*|/\*""")
+
+
+def _unterminated_comment(text: str) -> int | None:
+    """The line of a `/*` that never closes, if any (in literals and `//` comments, no `/*`
+    opens a comment). One pass."""
+    position = 0
+    while (found := _COMMENT_OR_LITERAL.search(text, position)) is not None:
+        position = found.end()
+        if found.group() == "/*":
+            end = text.find("*/", position)
+            if end < 0:
+                return text.count("\n", 0, found.start()) + 1
+            position = end + 2
+    return None
+
+
+def _generic_asm(path: str) -> str | None:
+    """A kernel tree's `include/uapi/asm-generic/NAME` for a missing `asm/NAME`: what Kbuild
+    generates for the architectures' `generic-y` headers (arm64 and riscv have no
+    asm/types.h of their own until `make headers_install` writes one)."""
+    directory, name = os.path.split(path)
+    if os.path.basename(directory) != "asm":
+        return None
+    generic = os.path.join(os.path.dirname(directory), "asm-generic", name)
+    return generic if os.path.isfile(generic) else None
+
+
+def _inside(path: str, root: str) -> bool:
+    if root in (".", ""):
+        return not (path == ".." or path.startswith(".." + os.sep) or os.path.isabs(path))
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def _read_file(path: str) -> bytes:
@@ -365,7 +474,28 @@ def _split_top(text: str) -> list[str]:
     return [*parts, current] if current.strip() else parts
 
 
+MAX_NESTING = 200  # brackets open at once; the kernel's headers reach 6
+MAX_ARRAY_DIMENSIONS = 32  # of one declarator; the kernel's headers reach 2
+_DIMENSION_RUN = re.compile(rf"(?:\[[^\[\]\n]*\]\s*){{{MAX_ARRAY_DIMENSIONS + 1}}}")
+
+
+def _check_nesting(text: str) -> None:
+    """Refuse before parsing what would take the parser superlinear time or deep recursion."""
+    depth = deepest = 0
+    for char in text:
+        if char in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in ")]}":
+            depth -= 1
+    if deepest > MAX_NESTING:
+        raise HeaderError(f"brackets nest {deepest} deep (at most {MAX_NESTING})")
+    if _DIMENSION_RUN.search(text):
+        raise HeaderError(f"a declarator with more than {MAX_ARRAY_DIMENSIONS} array dimensions")
+
+
 def _parse(text: str, name: str) -> c_ast.FileAST:
+    _check_nesting(text)
     try:
         return c_parser.CParser(dialect="c23").parse(text, name)
     except c_parser.ParseError as exc:
@@ -425,6 +555,7 @@ class _Evaluator:
         self.tag_order: list[str] = []
         self.enumerators: dict[str, int] = {}
         self.enum_tags: dict[str, Any] = {}  # enum tag -> its enumerator list
+        self.enumerator_lines: dict[str, tuple[str, int]] = {}
         self._layouts: dict[int, Layout] = {}
         self._parser = _ExpressionParser(frozenset(BUILTIN_NAMES))
 
@@ -473,6 +604,8 @@ class _Evaluator:
             if enumerator.value is not None:
                 next_value = self.value(enumerator.value).value
             self.enumerators[enumerator.name] = next_value
+            coord = enumerator.coord
+            self.enumerator_lines[enumerator.name] = (str(coord.file), int(coord.line)) if coord else ("<headers>", 1)
             next_value += 1
 
     def layouts_by_tag(self) -> tuple[dict[str, Layout], dict[str, str]]:
@@ -651,6 +784,31 @@ class _Evaluator:
         if found is None or name not in layout.members:
             raise HeaderError(f"no member {name}")
         return layout.members[name], found
+
+    def leaves(self, aggregate: Any, prefix: str, base: int) -> list[tuple[str, int, int]]:
+        layout = self._aggregate(aggregate)
+        found: list[tuple[str, int, int]] = []
+        for name, member_type in self._member_types(aggregate).items():
+            if name.startswith("__") or name not in layout.members:
+                continue
+            found += self._leaves_of(member_type, f"{prefix}{name}", base + layout.members[name])
+        return found
+
+    def _leaves_of(self, member_type: Any, path: str, offset: int) -> list[tuple[str, int, int]]:
+        resolved = self._resolve(member_type)
+        if isinstance(resolved, c_ast.ArrayDecl):
+            if resolved.dim is None:
+                return []
+            size = self._size_align(resolved.type)[0]
+            count = self._value(resolved.dim).value
+            found: list[tuple[str, int, int]] = []
+            for index in range(min(count, 4096)):
+                found += self._leaves_of(resolved.type, f"{path}[{index}]", offset + index * size)
+            return found
+        inner = self._aggregate_node(resolved, required=False)
+        if inner is not None:
+            return self.leaves(inner, f"{path}.", offset)
+        return [(path, offset, self._size_align(member_type)[0])]
 
     def _member_types(self, aggregate: Any) -> dict[str, Any]:
         types: dict[str, Any] = {}

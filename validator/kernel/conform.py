@@ -10,14 +10,13 @@ counts all three outcomes.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import platform
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from validator.frontend.resolve import ResolvedSpec
-from validator.kernel.cheader import Unreadable, evaluate, read_headers
+from validator.kernel.cfront import HeaderError, read_c_headers
 from validator.kernel.experiments import (
     Probed,
     VcpuAccess,
@@ -459,16 +458,17 @@ def kvm_conformer(kvm: Kvm, vcpu_count: int, release: str) -> Callable[[Resolved
 
 
 def capability_numbers(header_path: str = KVM_HEADER) -> dict[str, int]:
-    """KVM_CAP_* as <linux/kvm.h> defines them, evaluated as the compiler would."""
+    """KVM_CAP_* as <linux/kvm.h> defines them, read as the compiler reads it (with the
+    machine's <asm/kvm.h>); none where the headers are not installed."""
     if not os.path.isfile(header_path):
         return {}
-    header = read_headers([header_path])
-    numbers = {}
-    for name, macro in header.macros.items():
-        if name.startswith("KVM_CAP_") and macro.params is None:
-            with contextlib.suppress(Unreadable, RecursionError, ZeroDivisionError):
-                numbers[name] = evaluate(header, macro.body)
-    return numbers
+    include = os.path.dirname(os.path.dirname(header_path))  # /usr/include for /usr/include/linux/kvm.h
+    directories = [include, os.path.join(include, f"{platform.machine()}-linux-gnu")]
+    try:
+        headers = read_c_headers([header_path], directories, "x86_64" if platform.machine() == "x86_64" else "aarch64")
+    except HeaderError:
+        return {}
+    return {name: value for name, value in headers.macros.items() if name.startswith("KVM_CAP_")}
 
 
 def guest_conformer(guest: GuestKvm, vcpu_count: int) -> Callable[[ResolvedSpec], Conformance]:

@@ -15,9 +15,17 @@ from validator.diff.compare import Change, DiffResult, compare
 from validator.frontend.load import Unit, display_path, load_units
 from validator.frontend.resolve import ResolvedSpec, resolve
 from validator.frontend.sources import LOCAL, GitFiles, InputError, LocalFiles
-from validator.kernel.cheader import read_headers
+from validator.kernel.abi import abi_of_api
+from validator.kernel.cfront import HeaderError, read_c_headers
 from validator.kernel.conform import UNTESTABLE, Conformance
-from validator.kernel.crosscheck import header_check, header_registers
+from validator.kernel.crosscheck import (
+    EMPTY_HEADER,
+    HeaderOptions,
+    header_check,
+    header_registers,
+    headers_version,
+    with_version,
+)
 from validator.model.findings import Finding, Problem, fingerprint
 from validator.model.spans import Span
 from validator.model.spec import SpecFile
@@ -136,14 +144,31 @@ def _policy_findings(unit: Unit, findings: list[Finding], config: Config) -> set
 
 
 def _crosscheck(
-    specs: list[ResolvedSpec], headers: tuple[str, ...], notes: list[str] | None, source: LocalFiles | GitFiles = LOCAL
+    specs: list[ResolvedSpec],
+    headers: tuple[str, ...],
+    options: HeaderOptions,
+    source: LocalFiles | GitFiles = LOCAL,
 ) -> list[Finding]:
-    registers = header_registers(read_headers(list(headers), source.read_bytes))
-    if registers.unreadable and notes is not None:
-        notes.append(f"{', '.join(headers)}: {registers.unreadable} macro(s) could not be evaluated and were skipped")
+    """The CROSSCHECK-stage findings of specs against headers read as the compiler reads them
+    for the specs' ABI; a header that cannot be read is E113 where it was named."""
     directive = next((d.span for spec in specs for d in spec.files[0].headers), None)
-    check = header_check(specs, registers, directive)
-    return run_stage(CROSSCHECK, check)
+    abi = options.abi or abi_of_api(specs[0].api.name if specs[0].api else None)
+    read = source.read_bytes if isinstance(source, GitFiles) else None
+    try:
+        registers, error = header_registers(read_c_headers(list(headers), options.include_dirs, abi, read)), None
+    except HeaderError as exc:
+        registers, error = EMPTY_HEADER, _without_folders(str(exc), headers)
+    registers = with_version(registers, headers_version(headers, options.include_dirs, abi, read))
+    return run_stage(CROSSCHECK, header_check(specs, registers, directive, error))
+
+
+def _without_folders(message: str, headers: tuple[str, ...]) -> str:
+    """A header error names the header by its file name: the same spec checked from another
+    folder (a baseline's copy) has the same finding."""
+    for header in (h for h in headers if not h.startswith("<")):
+        for folder in {os.path.dirname(header), os.path.dirname(os.path.abspath(header))} - {""}:
+            message = message.replace(folder.rstrip(os.sep) + os.sep, "")
+    return message
 
 
 def _headers_key(unit: Unit, headers: list[str], given: bool) -> tuple[str, ...]:
@@ -158,6 +183,7 @@ def check_units(
     baseline_for: BaselineFor | None = None,
     removed: Iterable[tuple[Unit, Unit]] = (),
     headers_for: HeadersFor | None = None,
+    header_options: HeaderOptions | None = None,
 ) -> Report:
     """Check every unit; with `baseline_for`, also against its baseline (diff mode).
 
@@ -205,13 +231,14 @@ def check_units(
             files.setdefault(spec_file.path, spec_file)
         for finding in unit_findings:
             _keep(findings, finding)
+    options = header_options or HeaderOptions()
     known_header_findings = {
         fingerprint(f)
         for key, (source, group) in base_by_headers.items()
-        for f in _crosscheck(group, key if headers_for else key[:-1], None, source)
+        for f in _crosscheck(group, key if headers_for else key[:-1], options, source)
     }
     for key, group in by_headers.items():
-        for finding in _crosscheck(group, key if headers_for else key[:-1], notes):
+        for finding in _crosscheck(group, key if headers_for else key[:-1], options):
             if fingerprint(finding) in known_header_findings:
                 finding = replace(finding, baseline=True)
             _keep(findings, finding)

@@ -455,6 +455,8 @@ def id_differs_from_header(check: HeaderCheck) -> Iterator[Problem]:
     ## How to fix
     Correct the spec's `id` (or, if the header is what is wrong, the header, before it ships).
     """
+    if check.error is not None:
+        return
     for register in check.registers:
         entry = check.header.by_name.get(register.name)
         if entry is not None and register.id is not None and entry[0] != register.id:
@@ -466,6 +468,32 @@ def id_differs_from_header(check: HeaderCheck) -> Iterator[Problem]:
                 hint=f"use id 0x{value:x}, as the header does",
                 related=(Related(where(macro), f"#define {macro.name}"),),
             )
+
+
+@rule("E113", "header-unreadable", ERROR, "a header to cross-check with that cannot be read", stage=CROSSCHECK)
+def header_unreadable(check: HeaderCheck) -> Iterator[Problem]:
+    """
+    ## What it finds
+    (crosscheck) A header named with `--header` or `# header:` that cannot be read as the
+    compiler would read it: an `#include` not found in the include directories (or resolving
+    outside them), `#error`, an unterminated `#if`, a declaration that is not C, an expansion
+    past its budget. The message gives the header's file and line.
+
+    ## Why it matters
+    A cross-check that silently read nothing would pass every spec: no header, no agreement.
+
+    ## How to fix
+    Add the include directories the header needs (`-I /usr/include -I
+    /usr/include/x86_64-linux-gnu`, or a kernel tree's `include/uapi` and
+    `arch/ARCH/include/uapi`), or name the header that defines what is missing.
+    """
+    if check.error is not None:
+        yield Problem(
+            check.anchor,
+            f"the headers cannot be read: {check.error}",
+            subject="headers",
+            hint="give the include directories it needs with -I DIR",
+        )
 
 
 @rule("E112", "id-encoding-mismatch", ERROR, "an id that does not pack its declared encoding", stage=RESOLVE)
@@ -518,4 +546,5 @@ RULES = (
     contradiction,
     id_differs_from_header,
     id_encoding_mismatch,
+    header_unreadable,
 )

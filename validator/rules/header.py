@@ -1,39 +1,66 @@
-"""H: cross-checks against the kernel's C UAPI headers (`crosscheck`), beside E111."""
+"""H: cross-checks against the kernel's C UAPI headers (`crosscheck`), beside E111 and E113.
+
+The headers are read as the compiler reads them (validator.kernel.cfront): every name the
+spec shares with them is compared, register ids by family (validator.kernel.crosscheck)."""
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator
 
-from validator.kernel.crosscheck import HeaderCheck, family, where
-from validator.model.findings import INFO, Problem, Related
+from validator.kernel.crosscheck import HeaderCheck, bit_macros, register_family, where
+from validator.model import spec as m
+from validator.model.findings import ERROR, INFO, Problem, Related
 from validator.rules.catalog import CROSSCHECK, rule
+
+
+def _newer_than_headers(since: str | None, check: HeaderCheck) -> bool:
+    """Dated (`since`) after the kernel the headers are of: their absence is no error."""
+    version = check.header.version
+    return since is not None and version is not None and m.version_key(since) > m.version_key(version)
+
+
+def _dated(since: str | None, check: HeaderCheck) -> str:
+    if since is None:
+        return ""
+    return f" (the spec dates it {since}; headers of that kernel or later define it)"
+
+
+def _similar(name: str, check: HeaderCheck, prefix: str) -> str:
+    candidates = [n for n in check.header.names if n.startswith(prefix)]
+    close = difflib.get_close_matches(name, candidates, n=1)
+    return f"did you mean {close[0]}?" if close else f"name a {prefix}* macro the headers define"
 
 
 @rule("H901", "register-missing-from-spec", INFO, "a header register the spec does not describe", stage=CROSSCHECK)
 def register_missing_from_spec(check: HeaderCheck) -> Iterator[Problem]:
     """
     ## What it finds
-    A register id macro in the header, in a register family (the id's architecture, size and
-    group bits) the spec covers, that no register of the spec has, by name or by id.
+    A register id macro in the headers, in a register family the spec covers (arm64 firmware,
+    bitmap, timer, system register, SVE, core; RISC-V config, core, CSR, timer, ISA and SBI
+    extensions; x86 MSR), that no register of the spec has, by name or by id.
 
     ## Why it matters
     The spec reviews less than the kernel exposes: hazards of the missing register go unseen.
 
     ## How to fix
-    Describe the register (`uapi-validator import` writes a starting point), or leave it out
-    knowingly.
+    Describe the register (`uapi-validator import --family` writes a starting point), or
+    leave it out knowingly.
     """
     # H901 has no line of the spec to stand on: the `# header:` line that named the header,
     # else the api statement.
+    if check.error is not None:
+        return
     for name, (value, macro) in sorted(check.header.by_name.items(), key=lambda item: item[1][0]):
-        if name in check.names or value in check.spec_ids or family(value) not in check.spec_families:
+        family = check.header.families[name]
+        if name in check.names or value in check.spec_ids or family not in check.spec_families:
             continue
         yield Problem(
             check.anchor,
-            f"the header defines {name} (0x{value:x}) in a register family this spec covers, but the spec does not "
-            "describe it",
+            f"the header defines {name} (0x{value:x}) in the {family} register family this spec covers, but "
+            "the spec does not describe it",
             subject=f"header/{name}",
-            hint="describe it (`uapi-validator import` writes a start), or leave it out knowingly",
+            hint="describe it (`uapi-validator import --family` writes a start), or leave it out knowingly",
             related=(Related(where(macro), f"#define {name}"),),
         )
 
@@ -42,28 +69,129 @@ def register_missing_from_spec(check: HeaderCheck) -> Iterator[Problem]:
 def register_missing_from_header(check: HeaderCheck) -> Iterator[Problem]:
     """
     ## What it finds
-    A spec register with an id in a family the header defines registers for, matched by no
-    macro of the header, by name or by value.
+    A spec register with an id in a family the headers define registers for, matched by no
+    macro of the headers, by name or by value.
 
     ## Why it matters
     Either the spec describes a register the kernel does not have, or the header builds its
-    id another way (with `offsetof`, say) that the spec should cite.
+    id another way (`ARM64_SYS_REG()` in a selftest, `offsetof` for core registers) that
+    the spec should cite.
 
     ## How to fix
     Correct the spec's name or id, or note where the kernel defines it.
     """
+    if check.error is not None:
+        return
     for register in check.registers:
         register_id = register.id
         if register_id is None or register.name in check.header.by_name:
             continue
-        if register_id not in check.header_ids and family(register_id) in check.header_families:
+        family = register_family(register_id)
+        if register_id not in check.header_ids and family in check.header_families:
             yield Problem(
                 register.span,
-                f"{register.name} (0x{register_id:x}) is in a register family the header defines, but no header "
-                "macro has its name or its id",
+                f"{register.name} (0x{register_id:x}) is in the {family} register family the header defines, but "
+                "no header macro has its name or its id",
                 subject=f"register/{register.name}",
                 hint="correct the name or id, or cite where the kernel defines it",
             )
 
 
-RULES = (register_missing_from_spec, register_missing_from_header)
+@rule("H903", "capability-unknown-to-header", ERROR, "a capability the headers do not define", stage=CROSSCHECK)
+def capability_unknown_to_header(check: HeaderCheck) -> Iterator[Problem]:
+    """
+    ## What it finds
+    A `capability` whose name the headers do not define as an integer constant: a
+    misspelling, or a capability of another kernel version than the headers'.
+
+    ## Why it matters
+    Userspace probes a capability by its number, taken from the header: a name the header
+    lacks is one no VMM can ask for, and every claim made about it reviews nothing.
+
+    ## How to fix
+    Correct the name (the message suggests the closest the headers define), or give the
+    headers of the kernel that has it.
+    """
+    if check.error is not None:
+        return
+    for capability in check.capabilities:
+        if capability.name not in check.header.names and not _newer_than_headers(capability.since, check):
+            yield Problem(
+                capability.span,
+                f"capability {capability.name} is not defined by the headers{_dated(capability.since, check)}",
+                subject=f"capability/{capability.name}",
+                hint=_similar(capability.name, check, "KVM_CAP_"),
+            )
+
+
+@rule("H904", "ioctl-unknown-to-header", ERROR, "an interface ioctl the headers do not define", stage=CROSSCHECK)
+def ioctl_unknown_to_header(check: HeaderCheck) -> Iterator[Problem]:
+    """
+    ## What it finds
+    An interface's `get`, `set`, `has` or `list` ioctl whose name the headers do not define
+    as an ioctl number (an integer constant, `_IOW(KVMIO, ...)` evaluated per ABI).
+
+    ## Why it matters
+    An access path through an ioctl that does not exist is no access path: the scope and
+    cost the checker derives from it describe nothing a VMM can call.
+
+    ## How to fix
+    Correct the ioctl's name (the message suggests the closest), or give the headers that
+    define it.
+    """
+    if check.error is not None:
+        return
+    for interface in check.interfaces:
+        if _newer_than_headers(interface.since, check):
+            continue
+        for ioctl in interface.ioctls:
+            name = ioctl.name.text
+            if name not in check.header.names:
+                yield Problem(
+                    ioctl.name.span,
+                    f"interface {interface.name}: {ioctl.role} {name} is not an ioctl the headers define"
+                    + _dated(interface.since, check),
+                    subject=f"interface/{interface.name}",
+                    hint=_similar(name, check, "KVM_"),
+                )
+
+
+@rule("H905", "bit-differs-from-header", ERROR, "a named bit whose number differs from the header's", stage=CROSSCHECK)
+def bit_differs_from_header(check: HeaderCheck) -> Iterator[Problem]:
+    """
+    ## What it finds
+    A bit of a register's `bits` whose name the headers also define, as a `..._BIT_NAME`
+    macro or enumerator, with another number (`0 TRNG_V1_0` against
+    `KVM_REG_ARM_STD_BIT_TRNG_V1_0`).
+
+    ## Why it matters
+    VMMs set bits by the header's numbers: a spec whose bit numbers drift reviews a bitmap
+    nobody writes.
+
+    ## How to fix
+    Use the header's number.
+    """
+    if check.error is not None:
+        return
+    for register in check.bitmaps:
+        for bit in register.bits:
+            named = bit_macros(check.header, bit.name, register.width or 64)
+            if named and all(macro.value != bit.index for macro in named):
+                macro = named[0]
+                yield Problem(
+                    bit.span,
+                    f"{register.name}: bit {bit.name} is {bit.index} in the spec, {macro.value} in the header's "
+                    f"{macro.name}",
+                    subject=f"register/{register.name}",
+                    hint=f"number it {macro.value}, as the header does",
+                    related=tuple(Related(where(x), f"#define {x.name}") for x in named),
+                )
+
+
+RULES = (
+    register_missing_from_spec,
+    register_missing_from_header,
+    capability_unknown_to_header,
+    ioctl_unknown_to_header,
+    bit_differs_from_header,
+)
