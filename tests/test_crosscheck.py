@@ -68,6 +68,8 @@ def test_the_real_arm64_headers_give_the_real_ids_by_family() -> None:
     families = sorted(set(registers.families.values()))
     assert families == ["arm64/bitmap", "arm64/core", "arm64/firmware", "arm64/sve", "arm64/timer"]
     assert sum(f == "arm64/core" for f in registers.families.values()) == 75  # as get-reg-list lists them
+    assert sum(f == "arm64/sve" for f in registers.families.values()) == 50  # VLS, 32 Z, 16 P, FFR
+    assert ids["KVM_REG_ARM64_SVE_ZREG(31, 0)"] == 0x6080_0000_0015_03E0
 
 
 def test_the_real_riscv_headers_give_their_families() -> None:
@@ -79,6 +81,24 @@ def test_the_real_riscv_headers_give_their_families() -> None:
     assert ids["KVM_RISCV_ISA_EXT_A"] == 0x8030_0000_0700_0000
     families = set(registers.families.values())
     assert {"riscv/config", "riscv/core", "riscv/csr", "riscv/timer", "riscv/isa_ext"} <= families
+
+
+def test_a_riscv_spec_cross_checks_with_the_installed_riscv_headers(tmp_path) -> None:
+    _needs(RISCV)
+    spec = write(
+        tmp_path,
+        "riscv.uapi",
+        'api "kvm/riscv" version "6.1"\ninterface one_reg : vcpu {\n  get KVM_GET_ONE_REG\n  set KVM_SET_ONE_REG\n'
+        "  list KVM_GET_REG_LIST\n}\nregister KVM_RISCV_ISA_EXT_A {\n  id 0x8030_0000_0700_0000\n  width 64\n}\n"
+        "register KVM_RISCV_ISA_EXT_C {\n  id 0x8030_0000_0700_0009\n  width 64\n}\n",
+    )
+    result = run_cli("crosscheck", str(spec), "--header", "<linux/kvm.h>", "-I", RISCV, "--format", "json")
+    findings = json.loads(result.stdout)["findings"]
+    # C is ISA extension 1, not 9: the header's value is told; A agrees; the other extensions
+    # of the family the spec covers are missing from it.
+    [wrong] = [f for f in findings if f["code"] == "E111"]
+    assert "the header's KVM_RISCV_ISA_EXT_C is 0x8030000007000001" in wrong["message"]
+    assert {f["code"] for f in findings} == {"E111", "H901"} and result.returncode == 1
 
 
 def test_crosscheck_finds_a_deliberately_wrong_id(tmp_path) -> None:

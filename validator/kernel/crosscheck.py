@@ -120,6 +120,12 @@ _ENUM_FAMILIES = {
     ),
 }
 _ULONG = "(sizeof(unsigned long) == 8 ? KVM_REG_SIZE_U64 : KVM_REG_SIZE_U32)"
+# Families indexed by numbers, as get-reg-list lists them: (family, builder, expressions).
+_INDEXED_FAMILIES = (
+    ("arm64/sve", "KVM_REG_ARM64_SVE_ZREG", tuple(f"KVM_REG_ARM64_SVE_ZREG({n}, 0)" for n in range(32))),
+    ("arm64/sve", "KVM_REG_ARM64_SVE_PREG", tuple(f"KVM_REG_ARM64_SVE_PREG({n}, 0)" for n in range(16))),
+    ("arm64/sve", "KVM_REG_ARM64_SVE_FFR", ("KVM_REG_ARM64_SVE_FFR(0)",)),
+)
 _SIZES = {1: "KVM_REG_SIZE_U8", 2: "KVM_REG_SIZE_U16", 4: "KVM_REG_SIZE_U32", 8: "KVM_REG_SIZE_U64"}
 _SIZES |= {16: "KVM_REG_SIZE_U128", 32: "KVM_REG_SIZE_U256", 64: "KVM_REG_SIZE_U512"}
 
@@ -163,6 +169,16 @@ def _built_registers(headers: CHeaders) -> list[tuple[str, tuple[str, int, Heade
             except HeaderError:
                 continue
             built.append((family, (name, value & (1 << 64) - 1, HeaderMacro(name, value, path, line))))
+    for family, builder, expressions in _INDEXED_FAMILIES:
+        if builder not in headers.function_macros:
+            continue
+        path, line = headers.where(builder)
+        for expression in expressions:
+            try:
+                value = headers.evaluate(expression)
+            except HeaderError:
+                continue
+            built.append((family, (expression, value & (1 << 64) - 1, HeaderMacro(expression, value, path, line))))
     for family, (prefix, expression) in _ENUM_FAMILIES.items():
         for enumerator in sorted(headers.enums):
             if not enumerator.startswith(prefix) or enumerator.endswith("_MAX"):
