@@ -240,6 +240,9 @@ def _alternatives(rule_name: str) -> set[str]:
         ("interface", "_iface_attr"),
         ("feature", "_feature_attr"),
         ("scenario", "_scenario_attr"),
+        ("struct", "_struct_attr"),
+        ("flags", "_flags_attr"),
+        ("ioctl", "_ioctl_attr"),
     ],
 )
 def test_the_attribute_table_and_the_grammar_list_the_same_attributes(declaration: str, alternatives: str) -> None:

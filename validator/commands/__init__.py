@@ -13,10 +13,10 @@ from typing import NamedTuple
 from validator.frontend.bundled import bundled_kvm_spec_dir, bundled_spec_dir
 from validator.frontend.load import EMPTY_UNIT, Unit, load_units
 from validator.frontend.sources import LOCAL, GitFiles, LocalFiles
-from validator.kernel.abi import ABIS
 from validator.kernel.conform import NotConformable, kvm_conformer
 from validator.kernel.crosscheck import HeaderOptions
 from validator.kernel.kvm import Kvm, KvmUnavailable, available
+from validator.model.abi import ABIS
 from validator.model.findings import Finding
 from validator.model.spec import SpecFile
 from validator.pipeline.config import Config, find_config, load_config

@@ -25,7 +25,6 @@ from validator.commands import check as check_command
 from validator.frontend import textfile
 from validator.frontend.load import load_units
 from validator.frontend.resolve import ResolvedSpec
-from validator.kernel.abi import abi_of_api
 from validator.kernel.cfront import CHeaders, HeaderError, read_c_headers
 from validator.kernel.conform import (
     NotConformable,
@@ -41,6 +40,7 @@ from validator.kernel.kvm import API_VERSION, DEVICE, SIZE_SHIFT, X86_MSR_ID_BAS
 from validator.kernel.qemu import GuestKvm, require_tools
 from validator.kernel.register_names import arm64_name, msr_name
 from validator.kernel.reglist import RegisterListError, is_c_register_list, read_register_lists
+from validator.model.abi import abi_of_api
 from validator.model.spec import Register
 from validator.pipeline.config import Config
 from validator.pipeline.engine import Report, check_paths, conform_units

@@ -122,6 +122,22 @@ def _scenario_values(s: m.Scenario) -> dict[str, str | frozenset[str]]:
     }
 
 
+def _struct_values(s: m.Struct) -> dict[str, str | frozenset[str]]:
+    # The fields in order are the layout: any change to one of them is a change of layout.
+    fields = "; ".join(describe(f) for f in s.fields)
+    return {"kind": "union" if s.union else "struct", "fields": fields, **_table_values(s, attributes.STRUCT)}
+
+
+def _flags_values(f: m.Flags) -> dict[str, str | frozenset[str]]:
+    return {"type": f.type.text, **_table_values(f, attributes.FLAGS)}
+
+
+def _ioctl_values(i: m.IoctlDecl) -> dict[str, str | frozenset[str]]:
+    values = {"scope": i.scope, **_table_values(i, attributes.IOCTL_DECLARATION)}
+    values["nr"] = "" if i.nr is None else f"0x{i.nr:x}"
+    return values
+
+
 _VALUES = {
     m.Lock: _lock_values,
     m.Scenario: _scenario_values,
@@ -129,6 +145,9 @@ _VALUES = {
     m.Feature: _feature_values,
     m.Interface: _interface_values,
     m.Capability: _capability_values,
+    m.Struct: _struct_values,
+    m.Flags: _flags_values,
+    m.IoctlDecl: _ioctl_values,
 }
 
 
@@ -146,7 +165,7 @@ def _value_changes(old: object, new: object, subject: str) -> Iterator[Change]:
             yield Change("changed", subject, attribute, str(before), str(after))
 
 
-Declared = m.Register | m.Feature | m.Interface | m.Capability | m.Lock | m.Scenario
+Declared = m.Register | m.Feature | m.Interface | m.Capability | m.Lock | m.Scenario | m.Struct | m.Flags | m.IoctlDecl
 
 # Declarations of the spec's own machinery, not of the kernel's ABI: their changes are
 # listed, and removing them breaks no userspace.
@@ -192,6 +211,9 @@ def compare(baseline: ResolvedSpec, proposal: ResolvedSpec, *, file_removed: boo
         (m.Capability, _caps(baseline), _caps(proposal)),
         (m.Lock, baseline.locks, proposal.locks),
         (m.Scenario, baseline.scenarios, proposal.scenarios),
+        (m.Struct, _of(baseline.types, m.Struct), _of(proposal.types, m.Struct)),
+        (m.Flags, _of(baseline.types, m.Flags), _of(proposal.types, m.Flags)),
+        (m.IoctlDecl, baseline.ioctls, proposal.ioctls),
     )
     for kind, base_table, new_table in tables:
         renamed = _renames(base_table, new_table) if kind is m.Register else {}
@@ -212,10 +234,14 @@ def compare(baseline: ResolvedSpec, proposal: ResolvedSpec, *, file_removed: boo
     for old, new in pairs:
         subject = f"{KIND_WORD[type(new)]}/{new.name}"
         changes.extend(_value_changes(old, new, subject))
-        if isinstance(old, m.Register) and isinstance(new, m.Register):
+        if isinstance(old, m.Register | m.Flags) and isinstance(new, m.Register | m.Flags):
             changes.extend(_bit_changes(old, new, subject))
     anchor = None if file_removed else _anchor(proposal)
     return Comparison(baseline, proposal, tuple(pairs), tuple(removed), tuple(added), anchor, tuple(changes))
+
+
+def _of(types: Mapping[str, m.Struct | m.Flags], kind: type) -> dict[str, Any]:
+    return {name: t for name, t in types.items() if isinstance(t, kind)}
 
 
 def _caps(spec: ResolvedSpec) -> dict[str, m.Capability]:
@@ -238,7 +264,7 @@ def _anchor(proposal: ResolvedSpec) -> Span | None:
     return Span.point(proposal.root, 1, 1) if proposal.files else None
 
 
-def _bit_changes(old: m.Register, new: m.Register, subject: str) -> Iterator[Change]:
+def _bit_changes(old: m.Register | m.Flags, new: m.Register | m.Flags, subject: str) -> Iterator[Change]:
     old_bits = {b.index: describe(b) for b in old.bits}
     new_bits = {b.index: describe(b) for b in new.bits}
     for index in sorted(set(old_bits) | set(new_bits)):

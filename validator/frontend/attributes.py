@@ -185,12 +185,41 @@ SCENARIO: tuple[Attribute, ...] = (
     Attribute("doc", "doc", "doc", compare=None),
 )
 
+# Fields are the struct's content, in order: diff compares layouts on their own.
+STRUCT: tuple[Attribute, ...] = (
+    Attribute("field", "fields", "field", compare=None),
+    Attribute("pad", "fields", "pad", compare=None),
+    Attribute("since", "since", "since", compare=VERSION),
+    Attribute("doc", "doc", "doc", compare=None),
+)
+
+FLAGS: tuple[Attribute, ...] = (
+    Attribute("bit", "bits", "flag_bit", compare=None),
+    Attribute("unknown", "unknown", "unknown"),
+    Attribute("since", "since", "since", compare=VERSION),
+    Attribute("doc", "doc", "doc", compare=None),
+)
+
+IOCTL_DECLARATION: tuple[Attribute, ...] = (
+    Attribute("nr", "nr", "ioctl_nr"),
+    Attribute("dir", "dir", "ioctl_dir"),
+    Attribute("arg", "arg", "ioctl_arg"),
+    Attribute("cap", "cap", "iface_cap"),
+    Attribute("extend", "extend", "extend", compare=SET),
+    Attribute("since", "since", "since", compare=VERSION),
+    Attribute("doc", "doc", "doc", compare=None),
+)
+
 BY_DECLARATION: dict[str, tuple[Attribute, ...]] = {
     "register": REGISTER,
     "capability": CAPABILITY,
     "interface": INTERFACE,
     "feature": FEATURE,
     "scenario": SCENARIO,
+    "struct": STRUCT,
+    "union": STRUCT,
+    "flags": FLAGS,
+    "ioctl": IOCTL_DECLARATION,
 }
 # The canonical order of each declaration's attributes: `fmt` sorts by it.
 ORDER: dict[str, tuple[str, ...]] = {kind: tuple(a.keyword for a in table) for kind, table in BY_DECLARATION.items()}

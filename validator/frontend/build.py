@@ -42,9 +42,15 @@ def build_file(
 ) -> m.SpecFile:
     """The model of one parsed file (with no statements: its directives and text only)."""
     statements = statements or []
-    kinds: dict[str, list[Any]] = {"api": [], "include": [], "decl": []}
+    kinds: dict[str, list[Any]] = {"api": [], "include": [], "abi": [], "decl": []}
     for statement in statements:
-        key = "api" if isinstance(statement, m.Api) else "include" if isinstance(statement, m.Include) else "decl"
+        key = "decl"
+        if isinstance(statement, m.Api):
+            key = "api"
+        elif isinstance(statement, m.Include):
+            key = "include"
+        elif isinstance(statement, m.Abis):
+            key = "abi"
         kinds[key].append(statement)
     lines = split_lines(text)
     expects, allows, todos, headers, baseline = _directives(comments, path, lines)
@@ -58,6 +64,7 @@ def build_file(
         baseline=baseline,
         todos=todos,
         headers=headers,
+        abis=tuple(kinds["abi"]),
         syntax_error=syntax_error,
         text=text,
     )
@@ -250,6 +257,91 @@ class SpecBuilder(Transformer):
             flat.extend(item.value if isinstance(item.value, list) else [item])
         fields, attrs, repeated = _fold(flat)
         return m.Scenario(str(name), self._head(keyword, name), str(kind), attrs=attrs, repeated=repeated, **fields)
+
+    # -- ioctl arguments: abi, struct, flags, ioctl -------------------------------------------
+
+    def abi(self, children: list[Any]) -> m.Abis:
+        return m.Abis(children[1], self._extent(children))
+
+    def struct(self, children: list[Any]) -> m.Struct:
+        keyword, name = children[:2]
+        items = self._items(children)
+        fields = tuple(item.value for item in items if item.keyword in ("field", "pad"))
+        folded, _, repeated = _fold([i for i in items if i.keyword not in ("field", "pad")])
+        attrs = tuple(m.Attr(i.keyword, i.span) for i in items)
+        return m.Struct(
+            str(name),
+            self._head(keyword, name),
+            union=str(keyword) == "union",
+            fields=fields,
+            attrs=attrs,
+            repeated=repeated,
+            **folded,
+        )
+
+    def field(self, children: list[Any]) -> _Item:
+        _, name, field_type, direction = children
+        value = m.Field("field", self._name(name), field_type, self._extent(children), direction and str(direction))  # type: ignore[arg-type]
+        return _Item("field", value, value.span)
+
+    def pad(self, children: list[Any]) -> _Item:
+        name, field_type = children[1], children[2]
+        rest = [str(c) for c in children[3:] if c is not None]
+        check = "zero" if rest[:2] == ["check", "zero"] else "ignore" if rest == ["ignore"] else None
+        errno = self._name(children[-1]) if check == "zero" else None
+        value = m.Field("pad", self._name(name), field_type, self._extent(children), check=check, errno=errno)  # type: ignore[arg-type]
+        return _Item("pad", value, value.span)
+
+    def field_type(self, children: list[Any]) -> m.FieldType:
+        name = self._name(children[0])
+        count = next((parse_int(str(c)) for c in children[1:] if isinstance(c, Token) and c.type == "INT"), None)
+        return m.FieldType(name, count)  # type: ignore[arg-type]
+
+    def direction(self, children: list[Token]) -> Token:
+        return children[0]
+
+    def flags(self, children: list[Any]) -> m.Flags:
+        keyword, name, _, base = children[:4]
+        items = self._items(children)
+        bits = tuple(item.value for item in items if item.keyword == "bit")
+        folded, _, repeated = _fold([i for i in items if i.keyword != "bit"])
+        return m.Flags(
+            str(name),
+            self._head(keyword, name),
+            self._name(base),  # type: ignore[arg-type]
+            bits=bits,
+            attrs=tuple(m.Attr(i.keyword, i.span) for i in items),
+            repeated=repeated,
+            **folded,
+        )
+
+    def flag_bit(self, children: list[Any]) -> _Item:
+        bit = self.bit(children)
+        return _Item("bit", bit, bit.span)
+
+    def unknown(self, children: list[Token]) -> _Item:
+        if str(children[1]) == "ignore":
+            return _Item("unknown", m.Reserved("ignore", self._extent(children)), self._extent(children))
+        return _Item(
+            "unknown", m.Reserved("reject", self._extent(children), self._name(children[2])), self._extent(children)
+        )
+
+    def ioctl(self, children: list[Any]) -> m.IoctlDecl:
+        keyword, name, _, scope = children[:4]
+        fields, attrs, repeated = _fold(self._items(children))
+        return m.IoctlDecl(str(name), self._head(keyword, name), str(scope), attrs=attrs, repeated=repeated, **fields)
+
+    def ioctl_nr(self, children: list[Token]) -> _Item:
+        return _Item("nr", parse_int(str(children[1])), self._extent(children))
+
+    def ioctl_dir(self, children: list[Token]) -> _Item:
+        return _Item("dir", str(children[1]), self._extent(children))
+
+    def ioctl_arg(self, children: list[Any]) -> _Item:
+        return _Item("arg", children[1], self._extent(children))
+
+    def extend(self, children: list[Any]) -> _Item:
+        return _Item("extend", children[2], self._extent(children))
 
     # -- shared pieces -----------------------------------------------------------------------
 

@@ -22,6 +22,9 @@ _NAMESPACE = {
     m.Interface: "interfaces",
     m.Register: "registers",
     m.Scenario: "scenarios",
+    m.Struct: "types",
+    m.Flags: "types",
+    m.IoctlDecl: "ioctls",
 }
 KIND_WORD = {
     m.Lock: "lock",
@@ -30,6 +33,9 @@ KIND_WORD = {
     m.Interface: "interface",
     m.Register: "register",
     m.Scenario: "scenario",
+    m.Struct: "struct",
+    m.Flags: "flags",
+    m.IoctlDecl: "ioctl",
 }
 
 
@@ -48,6 +54,8 @@ class ResolvedSpec:
     interfaces: Mapping[str, m.Interface]
     registers: Mapping[str, m.Register]
     scenarios: Mapping[str, m.Scenario]
+    types: Mapping[str, m.Struct | m.Flags]
+    ioctls: Mapping[str, m.IoctlDecl]
     duplicates: tuple[Duplicate, ...]
     complete: bool  # False when a file of the unit did not parse
 
@@ -58,6 +66,15 @@ class ResolvedSpec:
     def declarations(self) -> Iterator[m.Declaration]:
         for spec_file in self.files:
             yield from spec_file.declarations
+
+    @property
+    def abis(self) -> tuple[str, ...]:
+        """The ABIs the spec's structs are laid out for (`abi`), first statement wins; none: the
+        layouts are not compared across ABIs."""
+        for spec_file in self.files:
+            for statement in spec_file.abis:
+                return tuple(name.text for name in statement.names)
+        return ()
 
     @property
     def features(self) -> Mapping[str, m.Feature]:

@@ -3,7 +3,7 @@
 Three steps, each done by the tool best at it:
 - pcpp preprocesses: `#include` through the given directories only, `#if`/`#ifdef`/`#elif`
   with `defined()`, function-like macros, `##`, `__VA_ARGS__`, with the ABI's predefined
-  macros (validator.kernel.abi).
+  macros (validator.model.abi).
 - pycparser (its C23 dialect, which keeps attributes in the tree) parses the declarations;
   GNU `__attribute__((...))` is rewritten to `[[gnu::...]]` first, and the GNU spellings
   pycparser does not know (`__extension__`, `__signed__`, `__uint128_t`) are mapped.
@@ -30,7 +30,7 @@ from typing import Any
 from pcpp import Action, OutputDirective, Preprocessor  # type: ignore[import-untyped]
 from pycparser import c_ast, c_parser  # type: ignore[import-untyped]
 
-from validator.kernel.abi import (
+from validator.model.abi import (
     ABIS,
     BOOL,
     CHAR,

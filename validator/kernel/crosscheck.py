@@ -7,10 +7,10 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from validator.frontend.resolve import ResolvedSpec
-from validator.kernel.cfront import CHeaders, HeaderError, Reader, read_c_headers
+from validator.kernel.cfront import CHeaders, HeaderError, Layout, Reader, read_c_headers
 from validator.model import spec as m
 from validator.model.spans import Span
 
@@ -78,6 +78,8 @@ class HeaderRegisters:
     names: dict[str, HeaderMacro]  # every integer macro and enumerator
     not_integers: frozenset[str]  # macros defined, but not integer constants (types, strings)
     version: str | None = None  # the kernel version the headers are of (linux/version.h), if known
+    layouts: dict[str, Layout] = field(default_factory=dict)  # "struct kvm_regs" -> its layout
+    abi: str = "x86_64"  # the ABI the headers were read for
 
 
 # Families whose registers are built from a struct's members by a function-like macro, as
@@ -151,7 +153,9 @@ def header_registers(headers: CHeaders) -> HeaderRegisters:
         if register_family(value) is not None and name not in found:
             found[name] = (value, macro)
             families[name] = family
-    return HeaderRegisters(found, families, names, frozenset(headers.not_integers))
+    return HeaderRegisters(
+        found, families, names, frozenset(headers.not_integers), layouts=dict(headers.structs), abi=headers.abi
+    )
 
 
 def _built_registers(headers: CHeaders) -> list[tuple[str, tuple[str, int, HeaderMacro]]]:
@@ -192,7 +196,7 @@ def _built_registers(headers: CHeaders) -> list[tuple[str, tuple[str, int, Heade
     return built
 
 
-EMPTY_HEADER = HeaderRegisters({}, {}, {}, frozenset())
+EMPTY_HEADER = HeaderRegisters({}, {}, {}, frozenset())  # nothing read
 
 
 def headers_version(headers: Sequence[str], include_dirs: Sequence[str], abi: str, read: Reader | None) -> str | None:
@@ -231,6 +235,8 @@ class HeaderCheck:
     capabilities: tuple[m.Capability, ...]
     interfaces: tuple[m.Interface, ...]
     bitmaps: tuple[m.Register, ...]  # registers with named bits
+    types: dict[str, m.Struct | m.Flags]  # the spec's declared structs, unions and flags
+    ioctls: tuple[m.IoctlDecl, ...]
     error: str | None = None  # why the headers could not be read (E113); nothing else is judged then
 
 
@@ -240,6 +246,8 @@ def header_check(
     every: dict[str, m.Register] = {}
     capabilities: dict[str, m.Capability] = {}
     interfaces: dict[str, m.Interface] = {}
+    types: dict[str, m.Struct | m.Flags] = {}
+    ioctls: dict[str, m.IoctlDecl] = {}
     for spec in specs:
         for name, register in spec.registers.items():
             every.setdefault(name, register)
@@ -249,6 +257,10 @@ def header_check(
         for name, interface in spec.interfaces.items():
             if isinstance(interface, m.Interface):
                 interfaces.setdefault(name, interface)
+        for name, declared in spec.types.items():
+            types.setdefault(name, declared)
+        for name, ioctl in spec.ioctls.items():
+            ioctls.setdefault(name, ioctl)
     with_ids = tuple(r for r in every.values() if r.id is not None)
     first = specs[0]
     header_ids = frozenset(value for value, _ in registers.by_name.values())
@@ -264,6 +276,8 @@ def header_check(
         tuple(capabilities.values()),
         tuple(interfaces.values()),
         tuple(r for r in every.values() if r.bits),
+        types,
+        tuple(ioctls.values()),
         error,
     )
 

@@ -277,7 +277,84 @@ class BaselineDirective:
     span: Span
 
 
-Declaration = Lock | Capability | Interface | Register | Feature | Scenario
+# -- ioctls, structs and flags (issue 19): the argument side of the UAPI ---------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FieldType:
+    """A field's or argument's type: a fixed-width scalar (`u8`..`u64`, `s8`..`s64`), `ptr` (a
+    user pointer), `u64ptr` (a pointer carried in a __u64), or a declared struct or flags set;
+    an array when `count` is given."""
+
+    name: Name
+    count: int | None = None
+
+    @property
+    def span(self) -> Span:
+        return self.name.span
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    kind: str  # field | pad
+    name: Name
+    type: FieldType
+    span: Span  # the whole line
+    direction: str | None = None  # in | out | inout (fields)
+    check: str | None = None  # pads: "zero" (refused otherwise, with `errno`) | "ignore"
+    errno: Name | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Struct:
+    name: str
+    span: Span
+    union: bool = False
+    fields: tuple[Field, ...] = ()
+    since: str | None = None
+    doc: str | None = None
+    attrs: tuple[Attr, ...] = ()
+    repeated: tuple[RepeatedAttr, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Flags:
+    name: str
+    span: Span
+    type: Name  # u8..u64
+    bits: tuple[Bit, ...] = ()
+    unknown: Reserved | None = None  # what a set with undefined bits gets: reject ERRNO | ignore
+    since: str | None = None
+    doc: str | None = None
+    attrs: tuple[Attr, ...] = ()
+    repeated: tuple[RepeatedAttr, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class IoctlDecl:
+    name: str
+    span: Span
+    scope: str  # the fd it is issued on: system | vm | vcpu | device
+    nr: int | None = None
+    dir: str | None = None  # none | in | out | inout (_IO, _IOW, _IOR, _IOWR)
+    arg: FieldType | None = None
+    cap: Name | None = None
+    extend: tuple[Name, ...] = ()  # flags | size | new_ioctl
+    since: str | None = None
+    doc: str | None = None
+    attrs: tuple[Attr, ...] = ()
+    repeated: tuple[RepeatedAttr, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Abis:
+    """`abi x86_64, i386`: the ABIs whose layouts of the spec's structs must agree."""
+
+    names: tuple[Name, ...]
+    span: Span
+
+
+Declaration = Lock | Capability | Interface | Register | Feature | Scenario | Struct | Flags | IoctlDecl
 
 
 def attr_span(decl: Declaration, keyword: str) -> Span:
@@ -308,6 +385,7 @@ class SpecFile:
     baseline: BaselineDirective | None = None
     todos: tuple[Todo, ...] = ()
     headers: tuple[HeaderDirective, ...] = ()
+    abis: tuple[Abis, ...] = ()
     # Where the text stops being the language (E101): then the file declares nothing known.
     syntax_error: Problem | None = None
     # The text as read; split into lines only when a report quotes it (a tuple of lines per

@@ -37,6 +37,17 @@ def describe(value: object) -> str:
         return describe(value.value) if value.kind == "value" else value.kind
     if isinstance(value, m.Reserved):
         return "ignore" if value.kind == "ignore" else f"reject {describe(value.errno)}"
+    if isinstance(value, m.FieldType):
+        return value.name.text + (f"[{value.count}]" if value.count is not None else "")
+    if isinstance(value, m.Field):
+        words = [value.kind, value.name.text, describe(value.type)]
+        if value.direction:
+            words.append(value.direction)
+        if value.check == "zero":
+            words += ["check zero", describe(value.errno)]
+        elif value.check:
+            words.append(value.check)
+        return " ".join(words)
     if isinstance(value, m.Bit):
         return f"{value.index} {value.name}" + (f' since "{value.since}"' if value.since else "")
     raise TypeError(f"no language form for {type(value).__name__}")

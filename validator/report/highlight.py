@@ -10,7 +10,8 @@ from pygments.token import Comment, Keyword, Name, Number, Operator, Punctuation
 
 from validator.frontend.attributes import ORDER
 
-STATEMENTS = ("api", "version", "include", "lock", "capability", "interface", "register", "feature", "scenario")
+STATEMENTS: tuple[str, ...] = ("api", "version", "include", "lock", "capability", "interface", "register")
+STATEMENTS += ("feature", "scenario", "abi", "struct", "union", "flags", "ioctl")
 ATTRIBUTES = tuple(sorted(set().union(*ORDER.values())))
 CONSTANTS = (
     "system",

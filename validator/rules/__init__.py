@@ -13,6 +13,7 @@ from validator.rules import (
     directives,
     errors,
     header,
+    ioctls,
     kernel,
     lifecycle,
     scenarios,
@@ -31,6 +32,7 @@ CATALOG: tuple[Rule, ...] = (
     + scenarios.RULES
     + directives.RULES
     + header.RULES
+    + ioctls.RULES
     + kernel.RULES
 )
 BY_CODE: dict[str, Rule] = {r.code: r for r in CATALOG}

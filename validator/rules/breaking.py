@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 
 from validator.diff.compare import NOT_ABI, Comparison
-from validator.frontend.resolve import KIND_WORD
+from validator.frontend.layout import LayoutError, ioctl_number, ioctl_size
+from validator.frontend.resolve import KIND_WORD, ResolvedSpec
 from validator.model import spec as m
+from validator.model.abi import abi_of_api
 from validator.model.findings import ERROR, WARNING, Problem, Related
 from validator.model.spans import Span
 from validator.model.spec import attr_span
@@ -66,14 +68,20 @@ def removed(comparison: Comparison) -> Iterator[Problem]:
             hint="keep it: ABI is not removed (document it as deprecated instead)",
             related=(Related(old.span, f"{what} in the baseline"),),
         )
-    for old_register, new_register in comparison.register_pairs():
-        kept = {b.index for b in new_register.bits}
-        for bit in old_register.bits:
+    bitmaps = [
+        (old, new)
+        for old, new in comparison.pairs
+        if isinstance(old, m.Register | m.Flags) and isinstance(new, m.Register | m.Flags)
+    ]
+    for old_bitmap, new_bitmap in bitmaps:
+        kept = {b.index for b in new_bitmap.bits}
+        kind = KIND_WORD[type(new_bitmap)]
+        for bit in old_bitmap.bits:
             if bit.index not in kept:
                 yield Problem(
-                    new_register.span,
-                    f"bit {bit.index} ({bit.name}) of {new_register.name} is removed",
-                    subject=f"register/{new_register.name}/bits/{bit.index}",
+                    new_bitmap.span,
+                    f"bit {bit.index} ({bit.name}) of {new_bitmap.name} is removed",
+                    subject=f"{kind}/{new_bitmap.name}/bits/{bit.index}",
                     hint="keep the bit; ABI is not removed",
                     related=(Related(bit.span, f"bit {bit.index} in the baseline"),),
                 )
@@ -248,6 +256,72 @@ def reserved_loosened(comparison: Comparison) -> Iterator[Problem]:
             yield _register_problem(old, new, "reserved", message, "keep rejecting undefined bits", old.reserved.span)
 
 
+def _abis(spec: ResolvedSpec) -> tuple[str, ...]:
+    return spec.abis or (abi_of_api(spec.api.name if spec.api else None),)
+
+
+@_diff_rule(
+    "B610",
+    "layout-changed",
+    "a struct's fields changed place, type or kind",
+    "A declared struct or union whose baseline fields are not all where they were, as they were: "
+    "a field reordered, retyped, renamed or removed, or reserved space (`pad`) turned into a "
+    "field. Fields appended at the end are growth, not a change (`extend by size`).",
+    "Userspace compiled against the baseline writes the old layout: the kernel reads its bytes "
+    "as other fields. Reserved space given a meaning without a flag or capability to say so is "
+    "indistinguishable from the garbage old kernels accepted there.",
+    "Keep the baseline's fields where they are; append, or gate the new meaning of reserved "
+    "space behind a flag the kernel checks.",
+)
+def layout_changed(comparison: Comparison) -> Iterator[Problem]:
+    for old, new in comparison.pairs:
+        if not isinstance(old, m.Struct) or not isinstance(new, m.Struct):
+            continue
+        for index, was in enumerate(old.fields):
+            now = new.fields[index] if index < len(new.fields) else None
+            if now is not None and describe(now) == describe(was):
+                continue
+            now_text = f"`{describe(now)}`" if now is not None else "nothing"
+            yield Problem(
+                now.span if now is not None else new.span,
+                f"{new.name}: field {index} was `{describe(was)}`, is now {now_text}",
+                subject=f"struct/{new.name}",
+                hint="keep the baseline's fields in place; append new ones, gated by a flag",
+                related=(Related(was.span, "in the baseline"),),
+            )
+            break
+
+
+@_diff_rule(
+    "B611",
+    "ioctl-number-changed",
+    "an ioctl's number changed",
+    "A declared ioctl whose number, `_IOC(dir, KVMIO, nr, sizeof(arg))` on one of the spec's ABIs, "
+    "differs from the baseline's: another `nr` or direction, or an argument that changed size.",
+    "Binaries call the number: every VMM built against the baseline gets ENOTTY, or another ioctl.",
+    "Keep the number; a new argument layout is a new ioctl (or growth the kernel accepts by size).",
+)
+def ioctl_number_changed(comparison: Comparison) -> Iterator[Problem]:
+    for old, new in comparison.pairs:
+        if not isinstance(old, m.IoctlDecl) or not isinstance(new, m.IoctlDecl) or old.nr is None or new.nr is None:
+            continue
+        for abi in _abis(comparison.proposal):
+            try:
+                before = ioctl_number(old.dir or "none", old.nr, ioctl_size(dict(comparison.baseline.types), old, abi))
+                after = ioctl_number(new.dir or "none", new.nr, ioctl_size(dict(comparison.proposal.types), new, abi))
+            except LayoutError:
+                break
+            if before != after:
+                yield Problem(
+                    attr_span(new, "nr"),
+                    f"{new.name} is 0x{after:08x} on {abi}, the baseline's 0x{before:08x}",
+                    subject=f"ioctl/{new.name}",
+                    hint="keep the number; a new layout is a new ioctl",
+                    related=(Related(attr_span(old, "nr"), "in the baseline"),),
+                )
+                break
+
+
 RULES = (
     removed,
     id_changed,
@@ -258,4 +332,6 @@ RULES = (
     reset_changed,
     errno_changed,
     reserved_loosened,
+    layout_changed,
+    ioctl_number_changed,
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Collection, Iterable, Iterator
 
+from validator.frontend.layout import POINTER_TYPES, SCALARS
 from validator.frontend.load import ESCAPE, MISSING, SYNTAX, Unit
 from validator.frontend.resolve import KIND_WORD, ResolvedSpec
 from validator.kernel.crosscheck import HeaderCheck, where
@@ -63,8 +64,8 @@ def _missing_file(unit: Unit) -> Iterator[Problem]:
 def undefined_name(spec: ResolvedSpec) -> Iterator[Problem]:
     """
     ## What it finds
-    A reference to a lock, interface, capability, feature, include or baseline that no file of
-    the spec declares.
+    A reference to a lock, interface, capability, feature, include, baseline or type (a
+    field's, an ioctl argument's) that no file of the spec declares.
 
     ## Why it matters
     Every judgement about scope and serialization follows these references: a misspelt lock
@@ -76,6 +77,7 @@ def undefined_name(spec: ResolvedSpec) -> Iterator[Problem]:
     if not spec.complete:
         return  # a file that did not parse may declare the name
     capabilities = {k for k, v in spec.capabilities.items() if isinstance(v, m.Capability)}
+    known_types = {*SCALARS, *POINTER_TYPES, *spec.types}
 
     def missing(name: m.Name | None, kind: str, known: Collection[str], subject: str) -> Iterator[Problem]:
         if name is not None and name.text not in known:
@@ -106,6 +108,15 @@ def undefined_name(spec: ResolvedSpec) -> Iterator[Problem]:
                 yield from missing(decl.via, "capability", capabilities, subject)
             if decl.uniform:
                 yield from missing(decl.uniform.opt_in, "capability", capabilities, subject)
+        elif isinstance(decl, m.Struct):
+            for field in decl.fields:
+                yield from missing(field.type.name, "type", known_types, subject)
+        elif isinstance(decl, m.Flags):
+            yield from missing(decl.type, "type", SCALARS, subject)
+        elif isinstance(decl, m.IoctlDecl):
+            yield from missing(decl.cap, "capability", capabilities, subject)
+            if decl.arg is not None:
+                yield from missing(decl.arg.name, "type", known_types, subject)
 
 
 @rule("E103", "duplicate-name", ERROR, "a second declaration of the same name", stage=RESOLVE)

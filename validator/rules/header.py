@@ -8,6 +8,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator
 
+from validator.frontend.layout import LayoutError, ioctl_number, ioctl_size, lay_out
 from validator.kernel.crosscheck import HeaderCheck, bit_macros, register_family, where
 from validator.model import spec as m
 from validator.model.findings import ERROR, INFO, Problem, Related
@@ -188,10 +189,112 @@ def bit_differs_from_header(check: HeaderCheck) -> Iterator[Problem]:
                 )
 
 
+@rule(
+    "H906",
+    "layout-differs-from-header",
+    ERROR,
+    "a declared struct laid out otherwise than the header's",
+    stage=CROSSCHECK,
+)
+def layout_differs_from_header(check: HeaderCheck) -> Iterator[Problem]:
+    """
+    ## What it finds
+    (crosscheck) A declared `struct` or `union` whose size, alignment or field offsets, laid
+    out for the ABI the headers are read for (`--abi`), differ from the header's struct of the
+    same tag, as the compiler lays it out; or a field the header's struct does not have.
+
+    ## Why it matters
+    The review is of the declared layout; VMMs compile the header's. Where they differ, every
+    finding about holes, pads and ABI differences is about a struct nobody uses.
+
+    ## How to fix
+    Declare the fields as the header has them (`uapi-validator inspect --header ... --abi`
+    prints the header's layout).
+    """
+    if check.error is not None:
+        return
+    types = dict(check.types)
+    for declared in check.types.values():
+        if not isinstance(declared, m.Struct):
+            continue
+        tag = f"{'union' if declared.union else 'struct'} {declared.name}"
+        header = check.header.layouts.get(tag)
+        if header is None:
+            continue
+        try:
+            ours = lay_out(types, declared, check.header.abi)
+        except LayoutError:
+            continue
+        differences = [f"size {ours.size} against the header's {header.size}"] if ours.size != header.size else []
+        for placed in ours.fields:
+            name = placed.field.name.text
+            if placed.field.kind == "pad":
+                continue
+            if name not in header.members:
+                differences.append(f"{name} is not a member of the header's {tag}")
+            elif header.members[name] != placed.offset:
+                differences.append(f"{name} at {placed.offset} against the header's {header.members[name]}")
+        if differences:
+            yield Problem(
+                declared.span,
+                f"{tag} on {check.header.abi}: " + "; ".join(differences[:4]),
+                subject=f"struct/{declared.name}",
+                hint=f"declare it as the header does (uapi-validator inspect --abi {check.header.abi})",
+            )
+
+
+@rule(
+    "H907",
+    "ioctl-number-differs-from-header",
+    ERROR,
+    "an ioctl whose number differs from the header's",
+    stage=CROSSCHECK,
+)
+def ioctl_number_differs_from_header(check: HeaderCheck) -> Iterator[Problem]:
+    """
+    ## What it finds
+    (crosscheck) A declared `ioctl` whose number, `_IOC(dir, KVMIO, nr, sizeof(arg))` on the
+    ABI the headers are read for, differs from the header's macro of the same name: another
+    `nr`, direction or argument size.
+
+    ## Why it matters
+    The number is the ABI: a VMM calls the header's, and the spec reviews another ioctl.
+
+    ## How to fix
+    Correct `nr`, `dir` or `arg` (the message decodes the header's number).
+    """
+    if check.error is not None:
+        return
+    types = dict(check.types)
+    for ioctl in check.ioctls:
+        macro = check.header.names.get(ioctl.name)
+        if macro is None or ioctl.nr is None:
+            continue
+        try:
+            ours = ioctl_number(ioctl.dir or "none", ioctl.nr, ioctl_size(types, ioctl, check.header.abi))
+        except LayoutError:
+            continue
+        theirs = macro.value & 0xFFFF_FFFF
+        if ours != theirs:
+            decoded = f"dir {_DIRECTION_NAMES[theirs >> 30]}, nr 0x{theirs & 0xFF:x}, size {(theirs >> 16) & 0x3FFF}"
+            yield Problem(
+                m.attr_span(ioctl, "nr"),
+                f"{ioctl.name} is 0x{ours:08x} on {check.header.abi}, the header's is 0x{theirs:08x} ({decoded})",
+                subject=f"ioctl/{ioctl.name}",
+                hint="match the header's direction, number and argument",
+                related=(Related(where(macro), f"#define {ioctl.name}"),),
+            )
+
+
+_DIRECTION_NAMES = {0: "none", 1: "in", 2: "out", 3: "inout"}
+
+
 RULES = (
     register_missing_from_spec,
     register_missing_from_header,
     capability_unknown_to_header,
     ioctl_unknown_to_header,
     bit_differs_from_header,
+    layout_differs_from_header,
+    ioctl_number_differs_from_header,
 )

@@ -58,7 +58,8 @@ def _normal(code: str) -> str:
     tokens = _TOKEN.findall(code)
     for index, token in enumerate(tokens):
         previous = tokens[index - 1] if index else ""
-        if not out or token in (",", ")") or previous == "(" or (token == "(" and previous == "sysreg"):
+        tight = token in (",", ")", "[", "]") or previous in ("(", "[")  # `u64[14]`, `sysreg(3, 0, ...)`
+        if not out or tight or (token == "(" and previous == "sysreg"):
             out += token
         else:
             out += " " + token
@@ -74,7 +75,9 @@ def _with_comment(code: str, comment: str | None) -> str:
 
 
 def _keyword(code: str) -> str:
-    return code.split(" ", 1)[0]
+    """An attribute line's keyword; a flags set's bit lines (`0 NAME`) sort as `bit`."""
+    word = code.split(" ", 1)[0]
+    return "bit" if word[:1].isdigit() else word
 
 
 def format_text(text: str, path: str = "<text>") -> str:
@@ -160,14 +163,24 @@ def _block(lines: list[tuple[str, str | None]], index: int, kind: str) -> tuple[
         items.append((line, nested))
         index += 1
     order = ORDER.get(kind, ())
-    items.sort(key=lambda item: order.index(_keyword(item[0].code)) if _keyword(item[0].code) in order else len(order))
+    # A struct's fields and pads are its layout: their order is meaning, so they sort as one.
+    same = {"pad": "field"} if kind in ("struct", "union") else {}
+
+    def rank(item: tuple[_Line, list[_Line]]) -> int:
+        keyword = _keyword(item[0].code)
+        keyword = same.get(keyword, keyword)
+        return order.index(keyword) if keyword in order else len(order)
+
+    items.sort(key=rank)
     width = max((len(_keyword(line.code)) for line, _ in items), default=0) + 1
     body: list[str] = []
     for line, nested in items:
         body.extend(INDENT + c for c in line.above)
         keyword, _, rest = line.code.partition(" ")
-        # `bits {` opens a block of its own: it is not a value to line up.
-        code = INDENT + line.code if nested or not rest else INDENT + keyword.ljust(width) + rest
+        # `bits {` opens a block of its own: it is not a value to line up; nor is a flags
+        # set's bit number.
+        aligned = not nested and rest and not keyword[:1].isdigit()
+        code = INDENT + keyword.ljust(width) + rest if aligned else INDENT + line.code
         body.append(_with_comment(code, line.comment))
         body.extend(_bits(nested))
     body.extend(INDENT + c for c in closing.above)

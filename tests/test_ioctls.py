@@ -1,0 +1,137 @@
+"""ioctls, structs and flags in the language (validator.frontend.layout, rules I1xx, H906,
+H907): declared layouts against gcc, the bundled ioctl spec against the real headers."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from pathlib import Path
+
+import pytest
+
+from tests import gcc_oracle
+from tests.conftest import ROOT, run_cli, write
+from validator.frontend.layout import SCALARS, ioctl_number, lay_out
+from validator.frontend.load import load_units
+from validator.frontend.resolve import resolve
+from validator.model import spec as m
+from validator.tools.fmt import format_text
+
+X86 = ["/usr/include", "/usr/include/x86_64-linux-gnu"]
+C_TYPES = {"u8": "__u8", "s8": "__s8", "u16": "__u16", "s16": "__s16", "u32": "__u32", "s32": "__s32"}
+C_TYPES |= {"u64": "__u64", "s64": "__s64", "ptr": "void *", "u64ptr": "__u64"}
+
+
+def _random_spec(rng: random.Random, count: int) -> str:
+    """Declared structs and unions of random fields: scalars, pointers, arrays, earlier ones."""
+    lines, names = ["abi x86_64, i386, aarch64\n"], []
+    for index in range(count):
+        keyword = "union" if rng.random() < 0.15 else "struct"
+        lines.append(f"{keyword} t{index} {{\n")
+        for k in range(rng.randint(1, 6)):
+            kind = rng.choice([*C_TYPES, *C_TYPES, *names[-3:]]) if names else rng.choice(list(C_TYPES))
+            count_text = f"[{rng.randint(1, 4)}]" if rng.random() < 0.25 else ""
+            lines.append(f"  field f{k} {kind}{count_text}\n")
+        lines.append("}\n")
+        names.append(f"t{index}")
+    return "".join(lines)
+
+
+def _as_c(spec) -> str:
+    out = ["#include <linux/types.h>\n"]
+    for declared in spec.types.values():
+        keyword = "union" if declared.union else "struct"
+        out.append(f"{keyword} {declared.name} {{\n")
+        for field in declared.fields:
+            name = field.type.name.text
+            c_type = C_TYPES.get(name) or f"{'union' if spec.types[name].union else 'struct'} {name}"
+            suffix = f"[{field.type.count}]" if field.type.count else ""
+            out.append(f"\t{c_type} {field.name.text}{suffix};\n")
+        out.append("};\n")
+    return "".join(out)
+
+
+@pytest.mark.parametrize("abi", ["x86_64", "i386", "aarch64"])
+def test_declared_layouts_are_gccs(abi, tmp_path) -> None:
+    reason = gcc_oracle.available(abi)
+    if reason:
+        pytest.skip(reason)
+    spec = resolve(load_units([str(write(tmp_path, "s.uapi", _random_spec(random.Random(f"decl-{abi}"), 120)))])[0])
+    header = write(tmp_path, "decl.h", _as_c(spec))
+    entries, ours = [], {}
+    for declared in spec.types.values():
+        tag = f"{'union' if declared.union else 'struct'} {declared.name}"
+        layout = lay_out(dict(spec.types), declared, abi)
+        offsets = [f"offsetof({tag}, {f.name.text})" for f in declared.fields]
+        entries.append(gcc_oracle.Entry(tag, (f"sizeof({tag})", f"_Alignof({tag})", *offsets)))
+        ours[tag] = [layout.size, layout.align, *(p.offset for p in layout.fields)]
+    assert gcc_oracle.evaluate(abi, [f'"{header}"'], entries, tmp_path) == ours
+
+
+def test_ioctl_numbers_are_the_kernels_encoding() -> None:
+    assert ioctl_number("in", 0xAB, 16) == 0x4010AEAB  # KVM_GET_ONE_REG
+    assert ioctl_number("inout", 0xD4, 64) == 0xC040AED4  # KVM_CREATE_GUEST_MEMFD
+    assert ioctl_number("none", 0x71, 0) == 0xAE71  # KVM_REINJECT_CONTROL
+    assert ioctl_number("out", 0x63, 520) == 0x8208AE63  # KVM_SET_IRQCHIP
+
+
+def test_the_bundled_ioctl_spec_reports_the_historical_hazards_where_they_are_declared() -> None:
+    result = run_cli("check", str(ROOT / "spec/kvm/x86/ioctls.uapi"), "--format", "json")
+    found = {(f["code"], f["line"]) for f in json.loads(result.stdout)["findings"]}
+    text = (ROOT / "spec/kvm/x86/ioctls.uapi").read_text().splitlines()
+
+    def line_of(fragment: str) -> int:
+        return next(n for n, line in enumerate(text, 1) if fragment in " ".join(line.split()))
+
+    assert ("I102", line_of("struct kvm_dirty_tlb {")) in found  # 16 bytes on x86_64, 12 on i386
+    assert ("I106", line_of("arg kvm_dirty_tlb")) in found  # 0x4010aeaa against 0x400caeaa
+    assert ("I108", line_of("# expect: I108")) in found  # 0x4010aeab, as KVM_GET_ONE_REG
+    assert ("I110", line_of("pad pad1 u32")) in found and ("I110", line_of("pad pad2 u64[14]")) in found
+
+
+@pytest.mark.parametrize("abi", ["x86_64", "i386"])
+def test_declared_layouts_and_numbers_agree_with_the_installed_headers(abi, tmp_path) -> None:
+    if not Path(X86[0], "linux", "kvm.h").is_file():
+        pytest.skip("<linux/kvm.h> is not installed")
+    arguments = ["--header", "<linux/kvm.h>", "-I", X86[0], "-I", X86[1], "--abi", abi, "--format", "json"]
+    result = run_cli("crosscheck", str(ROOT / "spec/kvm/x86"), *arguments)
+    assert result.returncode == 0 and json.loads(result.stdout)["findings"] == []
+    # A number and a layout planted wrong are told, with the header's decoded.
+    for name in ("common.uapi", "ioctls.uapi"):
+        write(tmp_path, name, (ROOT / "spec/kvm/x86" / name).read_text())
+    text = (tmp_path / "ioctls.uapi").read_text()
+    planted = re.sub(r"nr +0xaa", "nr 0xa9", text)
+    planted = planted.replace("field id u64 in\n  field addr u64ptr in", "field addr u64ptr in\n  field id u64 in")
+    assert planted.count("0xa9") == 1 and "field addr u64ptr in\n  field id u64 in" in planted
+    (tmp_path / "ioctls.uapi").write_text(planted)
+    result = run_cli("crosscheck", str(tmp_path / "ioctls.uapi"), *arguments)
+    codes = sorted(f["code"] for f in json.loads(result.stdout)["findings"])
+    assert codes == ["H906", "H907"], result.stdout
+
+
+def test_fmt_keeps_a_structs_fields_and_pads_in_their_order() -> None:
+    text = 'struct s {\n  doc "x"\n  field b u32\n  pad p u32 check zero EINVAL\n  field a u64[2]\n}\n'
+    formatted = format_text(text)
+    assert formatted.index("field b") < formatted.index("pad") < formatted.index("field a u64[2]")
+    assert formatted.index("field a") < formatted.index("doc")
+    assert format_text(formatted) == formatted
+
+
+def test_an_undeclared_type_is_e102_and_nothing_else_breaks(tmp_path) -> None:
+    path = write(tmp_path, "s.uapi", "struct s {\n  field a u33\n}\nioctl X : vm {\n  nr 1\n  dir in\n  arg s\n}\n")
+    result = run_cli("check", str(path), "--format", "json")
+    assert [(f["code"], f["line"]) for f in json.loads(result.stdout)["findings"]] == [("E102", 2)]
+
+
+def test_scalar_sizes_are_the_fixed_widths() -> None:
+    spec_types: dict[str, m.Struct | m.Flags] = {}
+    for name, size in SCALARS.items():
+        field = m.Field(
+            "field",
+            m.Name("f", m.Span.point("x", 1, 1)),
+            m.FieldType(m.Name(name, m.Span.point("x", 1, 1))),
+            m.Span.point("x", 1, 1),
+        )
+        struct = m.Struct("t", m.Span.point("x", 1, 1), fields=(field,))
+        assert lay_out(spec_types, struct, "x86_64").size == size

@@ -1,0 +1,404 @@
+"""I: ioctls and their argument structs, as the kernel's own rules for ioctls ask
+(Documentation/process/botching-up-ioctls.rst, driver-api/ioctl.rst,
+virt/kvm/review-checklist.rst). Layouts per ABI come from validator.frontend.layout."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from validator.frontend.layout import LayoutError, StructLayout, ioctl_number, ioctl_size, lay_out
+from validator.frontend.resolve import ResolvedSpec
+from validator.model import spec as m
+from validator.model.abi import abi_of_api
+from validator.model.findings import ERROR, INFO, WARNING, Problem, Related
+from validator.rules.catalog import HAZARD, rule
+
+
+def _abis(spec: ResolvedSpec) -> tuple[str, ...]:
+    """The ABIs the spec's layouts are judged on: its `abi` statement, else its api's."""
+    return spec.abis or (abi_of_api(spec.api.name if spec.api else None),)
+
+
+def _structs(spec: ResolvedSpec) -> Iterator[m.Struct]:
+    return (t for t in spec.types.values() if isinstance(t, m.Struct))
+
+
+def _layouts(spec: ResolvedSpec, struct: m.Struct) -> dict[str, StructLayout]:
+    types = dict(spec.types)
+    try:
+        return {abi: lay_out(types, struct, abi) for abi in _abis(spec)}
+    except LayoutError:
+        return {}  # an undeclared type: E102's
+
+
+def _subject(decl: m.Struct | m.Flags | m.IoctlDecl) -> str:
+    kind = "ioctl" if isinstance(decl, m.IoctlDecl) else "flags" if isinstance(decl, m.Flags) else "struct"
+    return f"{kind}/{decl.name}"
+
+
+@rule("I101", "implicit-padding", WARNING, "a hole or tail padding the compiler adds to a UAPI struct", stage=HAZARD)
+def implicit_padding(spec: ResolvedSpec) -> Iterator[Problem]:
+    """
+    ## What it finds
+    A gap the compiler inserts in a declared struct on one of the spec's ABIs: a hole before a
+    field that needs more alignment than the field before it ends at, or padding at the tail
+    up to the struct's alignment (`kvm_xen_exit` has a 4-byte hole).
+
+    ## Why it matters
+    Implicit padding is uninitialised kernel memory copied to userspace unless every path
+    clears it, and space that cannot be given a meaning later without a flag to say it is
+    valid (botching-up-ioctls.rst: "pad the entire struct ... and make the padding
+    explicit").
+
+    ## How to fix
+    Declare the space as a `pad` with `check zero ERRNO`, or reorder the fields.
+    """
+    for struct in _structs(spec):
+        if struct.union:
+            continue
+        for abi, layout in _layouts(spec, struct).items():
+            for offset, size, after in layout.holes():
+                where = f"before {after.name.text}" if after else "at the tail"
+                yield Problem(
+                    after.span if after else struct.span,
+                    f"{struct.name} has {size} byte(s) of implicit padding {where} (offset {offset}) on {abi}",
+                    subject=_subject(struct),
+                    hint="declare it: `pad NAME u8[N] check zero EINVAL`",
+                )
+                break  # one per struct and ABI: the first gap; the next shows once this one is declared
+
+
+@rule("I102", "layout-differs-between-abis", ERROR, "a struct laid out differently on the spec's ABIs", stage=HAZARD)
+def layout_differs_between_abis(spec: ResolvedSpec) -> Iterator[Problem]:
+    """
+    ## What it finds
+    A declared struct whose size or field offsets differ between the ABIs the spec names with
+    `abi` (x86_64 and i386 align a u64 differently: `kvm_dirty_tlb` is 16 bytes on x86_64, 12
+    on i386).
+
+    ## Why it matters
+    A 32-bit VMM on a 64-bit kernel passes the i386 layout: the kernel reads fields at the
+    wrong offsets, or needs a compat handler forever. An ioctl that carries the struct gets a
+    different number on each ABI.
+
+    ## How to fix
+    Make the layout the same everywhere: 64-bit fields at 8-byte offsets, explicit `pad`
+    fields, the size a multiple of 8.
+    """
+    for struct in _structs(spec):
+        layouts = _layouts(spec, struct)
+        if len(layouts) < 2:
+            continue
+        first_abi, first = next(iter(layouts.items()))
+        for abi, layout in layouts.items():
+            moved = [
+                (a, b)
+                for a, b in zip(first.fields, layout.fields, strict=True)
+                if a.offset != b.offset or a.size != b.size
+            ]
+            if layout.size != first.size or moved:
+                related = tuple(
+                    Related(a.field.span, f"{a.field.name.text}: offset {a.offset} on {first_abi}, {b.offset} on {abi}")
+                    for a, b in moved[:3]
+                )
+                yield Problem(
+                    struct.span,
+                    f"{struct.name} is {first.size} bytes on {first_abi} and {layout.size} on {abi}"
+                    + (f"; {len(moved)} field(s) move" if moved else ""),
+                    subject=_subject(struct),
+                    hint="align 64-bit fields to 8 explicitly and pad the struct to a multiple of 8",
+                    related=related,
+                )
+                break
+
+
+@rule("I103", "pointer-in-struct", WARNING, "a pointer-sized field in a UAPI struct", stage=HAZARD)
+def pointer_in_struct(spec: ResolvedSpec) -> Iterator[Problem]:
+    """
+    ## What it finds
+    A field of type `ptr`: a user pointer, 4 bytes on 32-bit ABIs and 8 on 64-bit ones.
+
+    ## Why it matters
+    The struct's layout then depends on the ABI, and a compat handler must convert it
+    (`kvm_msr_filter_range.bitmap` needed one two years after it shipped).
+
+    ## How to fix
+    Carry the pointer in a u64 (`u64ptr`), as botching-up-ioctls.rst asks.
+    """
+    for struct in _structs(spec):
+        for field in struct.fields:
+            if field.type.name.text == "ptr":
+                yield Problem(
+                    field.type.span,
+                    f"{struct.name}.{field.name.text} is a pointer: its size and the struct's layout depend on the ABI",
+                    subject=_subject(struct),
+                    hint="carry it in a u64: `u64ptr`",
+                )
+
+
+@rule("I104", "size-not-multiple-of-8", WARNING, "a UAPI struct whose size is not a multiple of 8", stage=HAZARD)
+def size_not_multiple_of_8(spec: ResolvedSpec) -> Iterator[Problem]:
+    """
+    ## What it finds
+    A declared struct whose size, on one of the spec's ABIs, is not a multiple of 8 bytes.
+
+    ## Why it matters
+    An array of it, or a struct that embeds it, lays out differently on 32- and 64-bit ABIs,
+    and there is no room to grow it by a 64-bit field.
+
+    ## How to fix
+    Pad it explicitly to a multiple of 8 (`pad reserved u32 check zero EINVAL`).
+    """
+    for struct in _structs(spec):
+        for abi, layout in _layouts(spec, struct).items():
+            if layout.size % 8:
+                yield Problem(
+                    struct.span,
+                    f"{struct.name} is {layout.size} bytes on {abi}, not a multiple of 8",
+                    subject=_subject(struct),
+                    hint="pad it explicitly to a multiple of 8",
+                )
+                break
+
+
+def _directions(spec: ResolvedSpec, struct: m.Struct) -> set[str]:
+    return {f.direction for f in struct.fields if f.kind == "field" and f.direction}
+
+
+@rule(
+    "I105", "ioctl-direction-mismatch", ERROR, "an ioctl whose _IOC direction disagrees with its fields", stage=HAZARD
+)
+def ioctl_direction_mismatch(spec: ResolvedSpec) -> Iterator[Problem]:
+    """
+    ## What it finds
+    An ioctl whose `dir` (`in`: `_IOW`, `out`: `_IOR`, `inout`: `_IOWR`) does not cover its
+    argument's field directions: an `out` field in an `in` ioctl, an `in` field in an `out`
+    one (`KVM_SET_IRQCHIP` is `_IOR` though userspace writes the chip).
+
+    ## Why it matters
+    The direction is what tools (strace, syzkaller, seccomp filters, compat layers) believe
+    about the copy: a wrong one hides the kernel's writes or its reads from all of them.
+
+    ## How to fix
+    Give the direction the fields need (`inout` for both); a shipped number cannot change, so
+    for an existing ioctl note it with `# allow:` and the reason.
+    """
+    allowed = {"in": {"in"}, "out": {"out"}, "inout": {"in", "out", "inout"}}
+    for ioctl in spec.ioctls.values():
+        arg = spec.types.get(ioctl.arg.name.text) if ioctl.arg else None
+        if ioctl.dir not in allowed or not isinstance(arg, m.Struct):
+            continue  # no direction, or _IO: I106 judges an _IO ioctl that takes a struct
+        uncovered = sorted(_directions(spec, arg) - allowed[ioctl.dir])
+        if uncovered:
+            yield Problem(
+                m.attr_span(ioctl, "dir"),
+                f"{ioctl.name} is dir {ioctl.dir}, but {arg.name} has {', '.join(uncovered)} field(s)",
+                subject=_subject(ioctl),
+                hint="use dir inout, or correct the fields' directions",
+            )
+
+
+@rule("I106", "ioctl-size-mismatch", ERROR, "an ioctl number whose size disagrees with its argument", stage=HAZARD)
+def ioctl_size_mismatch(spec: ResolvedSpec) -> Iterator[Problem]:
+    """
+    ## What it finds
+    An ioctl whose number cannot carry its argument's size: `dir none` (`_IO`) with a struct
+    argument (`KVM_REINJECT_CONTROL`), or an argument whose size differs between the spec's
+    ABIs, so that the ioctl has another number on each (`KVM_DIRTY_TLB` is 0x4010aeaa on
+    x86_64 and 0x400caeaa on i386).
+
+    ## Why it matters
+    The size in the number is how the kernel and tools tell versions of an argument apart
+    and how a compat layer finds the ioctl; an `_IO` ioctl that copies a struct cannot grow.
+
+    ## How to fix
+    Give the ioctl the direction of its copy, and the argument the same layout on every ABI.
+    """
+    for ioctl in spec.ioctls.values():
+        if ioctl.arg is None or ioctl.nr is None:
+            continue
+        arg_span = m.attr_span(ioctl, "arg")
+        if ioctl.dir == "none" and ioctl.arg.name.text in spec.types:
+            yield Problem(
+                m.attr_span(ioctl, "dir"),
+                f"{ioctl.name} is _IO (dir none) but takes {ioctl.arg.name.text}: its number carries no size",
+                subject=_subject(ioctl),
+                hint="declare the direction of the copy (in, out or inout)",
+                related=(Related(arg_span, f"arg {ioctl.arg.name.text}"),),
+            )
+            continue
+        try:
+            numbers = {
+                abi: ioctl_number(ioctl.dir or "none", ioctl.nr, ioctl_size(dict(spec.types), ioctl, abi))
+                for abi in _abis(spec)
+            }
+        except LayoutError:
+            continue
+        if len(set(numbers.values())) > 1:
+            shown = ", ".join(f"0x{number:08x} on {abi}" for abi, number in numbers.items())
+            yield Problem(
+                arg_span,
+                f"{ioctl.name}'s number depends on the ABI: {shown}",
+                subject=_subject(ioctl),
+                hint=f"give {ioctl.arg.name.text} one layout on every ABI",
+            )
+
+
+def _numbers(spec: ResolvedSpec) -> dict[int, list[m.IoctlDecl]]:
+    by_number: dict[int, list[m.IoctlDecl]] = {}
+    types = dict(spec.types)
+    for ioctl in spec.ioctls.values():
+        if ioctl.nr is None:
+            continue
+        for abi in _abis(spec):
+            try:
+                number = ioctl_number(ioctl.dir or "none", ioctl.nr, ioctl_size(types, ioctl, abi))
+            except LayoutError:
+                break
+            if ioctl not in by_number.setdefault(number, []):
+                by_number[number].append(ioctl)
+    return by_number
+
+
+def _collisions(spec: ResolvedSpec, same_fd: bool) -> Iterator[Problem]:
+    for number, ioctls in sorted(_numbers(spec).items()):
+        for index, later in enumerate(ioctls):
+            for first in ioctls[:index]:
+                if (first.scope == later.scope) == same_fd:
+                    where = "on the same fd type" if same_fd else f"on {first.scope} and {later.scope} fds"
+                    yield Problem(
+                        m.attr_span(later, "nr"),
+                        f"{later.name} and {first.name} are both 0x{number:08x} {where}",
+                        subject=_subject(later),
+                        hint="give it a number of its own",
+                        related=(Related(m.attr_span(first, "nr"), f"{first.name}"),),
+                    )
+
+
+@rule("I107", "ioctl-number-collision", ERROR, "two ioctls of one fd type with the same number", stage=HAZARD)
+def ioctl_number_collision(spec: ResolvedSpec) -> Iterator[Problem]:
+    """
+    ## What it finds
+    Two ioctls issued on the same kind of fd whose numbers (`_IOC(dir, KVMIO, nr, size)`) are
+    equal on one of the spec's ABIs.
+
+    ## Why it matters
+    The kernel dispatches on the number: one of the two can never be called.
+
+    ## How to fix
+    Give one of them another `nr`.
+    """
+    return _collisions(spec, same_fd=True)
+
+
+@rule("I108", "ioctl-number-shared", WARNING, "two ioctls on different fd types with the same number", stage=HAZARD)
+def ioctl_number_shared(spec: ResolvedSpec) -> Iterator[Problem]:
+    """
+    ## What it finds
+    Two ioctls issued on different kinds of fd (VM and vCPU) with the same number
+    (`KVM_ARM_SET_DEVICE_ADDR` and `KVM_GET_ONE_REG` are both 0x4010aeab).
+
+    ## Why it matters
+    The kernel tells them apart by the fd, but strace, syzkaller and seccomp filters decode
+    by number alone and cannot.
+
+    ## How to fix
+    Give a new ioctl a number no other KVM ioctl has; for shipped ones, note it with
+    `# allow:`.
+    """
+    return _collisions(spec, same_fd=False)
+
+
+@rule("I109", "unknown-flags-accepted", WARNING, "a flags set whose undefined bits are accepted", stage=HAZARD)
+def unknown_flags_accepted(spec: ResolvedSpec) -> Iterator[Problem]:
+    """
+    ## What it finds
+    A `flags` set with `unknown ignore`, or with no `unknown` clause at all.
+
+    ## Why it matters
+    Flags the kernel does not check can never be given a meaning: old kernels accept them and
+    silently do nothing (`KVM_X86_SET_MSR_FILTER`'s flags were unchecked until a 2022 fix).
+
+    ## How to fix
+    Reject undefined bits: `unknown reject EINVAL`.
+    """
+    for flags in spec.types.values():
+        if isinstance(flags, m.Flags) and (flags.unknown is None or flags.unknown.kind == "ignore"):
+            where = m.attr_span(flags, "unknown") if flags.unknown else flags.span
+            said = "ignores" if flags.unknown else "does not say what it does with"
+            yield Problem(
+                where,
+                f"{flags.name} {said} undefined bits",
+                subject=_subject(flags),
+                hint="`unknown reject EINVAL`",
+            )
+
+
+@rule("I110", "pad-not-checked", WARNING, "reserved space the kernel does not require to be zero", stage=HAZARD)
+def pad_not_checked(spec: ResolvedSpec) -> Iterator[Problem]:
+    """
+    ## What it finds
+    A `pad` field with `ignore`, or with no `check zero ERRNO` (`kvm_userspace_memory_region2`'s
+    `pad1` and `pad2`, `kvm_create_guest_memfd.reserved`).
+
+    ## Why it matters
+    Reserved space is how a struct grows: if old kernels accept garbage there, a new meaning
+    for it is indistinguishable from that garbage, and it can never be used.
+
+    ## How to fix
+    Check it: `pad NAME TYPE check zero EINVAL`.
+    """
+    for struct in _structs(spec):
+        for field in struct.fields:
+            if field.kind == "pad" and field.check != "zero":
+                yield Problem(
+                    field.span,
+                    f"{struct.name}.{field.name.text} is reserved, but the kernel does not require it to be zero",
+                    subject=_subject(struct),
+                    hint=f"`pad {field.name.text} ... check zero EINVAL`",
+                )
+
+
+@rule("I111", "no-extension-path", INFO, "an ioctl argument that cannot be extended", stage=HAZARD)
+def no_extension_path(spec: ResolvedSpec) -> Iterator[Problem]:
+    """
+    ## What it finds
+    An ioctl whose struct argument has no flags field, no reserved space and no `extend`
+    clause saying how it grows.
+
+    ## Why it matters
+    The next field needs a new ioctl: XSAVE2, SREGS2, CPUID2 and USER_MEMORY_REGION2 exist
+    because their first versions could not be extended.
+
+    ## How to fix
+    Add a `flags` field checked for unknown bits, or reserved space checked to be zero, and
+    say which with `extend by flags` or `extend by size`.
+    """
+    for ioctl in spec.ioctls.values():
+        arg = spec.types.get(ioctl.arg.name.text) if ioctl.arg else None
+        if not isinstance(arg, m.Struct) or ioctl.extend:
+            continue
+        has_flags = any(isinstance(spec.types.get(f.type.name.text), m.Flags) for f in arg.fields)
+        has_pad = any(f.kind == "pad" for f in arg.fields)
+        if not has_flags and not has_pad:
+            yield Problem(
+                ioctl.span,
+                f"{ioctl.name} takes {arg.name}, which has no flags field and no reserved space: it cannot grow",
+                subject=_subject(ioctl),
+                hint="add a checked flags field or reserved space, and say how: `extend by flags`",
+            )
+
+
+RULES = (
+    implicit_padding,
+    layout_differs_between_abis,
+    pointer_in_struct,
+    size_not_multiple_of_8,
+    ioctl_direction_mismatch,
+    ioctl_size_mismatch,
+    ioctl_number_collision,
+    ioctl_number_shared,
+    unknown_flags_accepted,
+    pad_not_checked,
+    no_extension_path,
+)
