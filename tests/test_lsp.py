@@ -180,3 +180,18 @@ def test_document_symbols(session) -> None:
     reply = session.request("textDocument/documentSymbol", {"textDocument": {"uri": FIRMWARE.as_uri()}})
     names = [s["name"] for s in reply["result"]]
     assert names[:2] == ["KVM_REG_ARM_PSCI_VERSION", "KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_1"] and "migrate" in names
+
+
+def test_hover_on_a_struct_shows_its_layout_per_abi_with_holes_and_an_ioctl_its_numbers() -> None:
+    from validator.frontend.load import load_units
+    from validator.frontend.resolve import resolve
+    from validator.tools.lsp import hover_text, symbols
+
+    path = str(ROOT / "spec/kvm/x86/ioctls.uapi")
+    spec = resolve(load_units([path])[0])
+    layout = hover_text(spec, "kvm_dirty_tlb") or ""
+    assert "x86_64: 16 bytes, aligned to 8" in layout and "| 12 | 4 | *tail padding* |" in layout
+    assert "i386: 12 bytes, aligned to 4" in layout
+    assert "number: 0x4010aeaa on x86_64, 0x400caeaa on i386" in (hover_text(spec, "KVM_DIRTY_TLB") or "")
+    names = {symbol.name: symbol.kind for symbol in symbols(spec, path)}
+    assert names["kvm_dirty_tlb"] == 23 and names["KVM_DIRTY_TLB"] == 12  # Struct, Function

@@ -34,7 +34,14 @@ from validator.kernel.conform import (
     kvm_conformer,
     undefined_bit,
 )
-from validator.kernel.crosscheck import FAMILIES, HeaderRegisters, header_registers, import_spec, register_family
+from validator.kernel.crosscheck import (
+    FAMILIES,
+    HeaderRegisters,
+    header_registers,
+    import_ioctls,
+    import_spec,
+    register_family,
+)
 from validator.kernel.experiments import Probed, bit_ranges, probe_registers
 from validator.kernel.kvm import API_VERSION, DEVICE, SIZE_SHIFT, X86_MSR_ID_BASE, Kvm, KvmUnavailable, msr_id
 from validator.kernel.qemu import GuestKvm, require_tools
@@ -64,8 +71,10 @@ _API_NAME = re.compile(r"[A-Za-z0-9_.+/-]+")
 def import_header(args: argparse.Namespace) -> int:
     if not _API_NAME.fullmatch(args.api):
         raise UsageError(f"--api takes a name such as kvm/arm64 (letters, digits, _ . + / -), not {args.api!r}")
+    if args.ioctls:
+        return _import_ioctls(args)
     if not args.family and args.prefix is None:
-        raise UsageError(f"import: name a --family ({', '.join(FAMILIES)}) or a --prefix")
+        raise UsageError(f"import: name a --family ({', '.join(FAMILIES)}), a --prefix, or --ioctls")
     headers = _read_headers(args, args.abi or abi_of_api(args.api))
     found = header_registers(headers)
     registers = import_spec(found, args.family, args.prefix)
@@ -80,6 +89,25 @@ def import_header(args: argparse.Namespace) -> int:
         "registers": registers,
     }
     write_text(render("import.uapi.j2", view), args.output, [*args.header, *headers.files])
+    return EXIT_OK
+
+
+def _import_ioctls(args: argparse.Namespace) -> int:
+    abi = args.abi or abi_of_api(args.api)
+    headers = _read_headers(args, abi)
+    found = import_ioctls(headers, args.prefix)
+    if not found["ioctls"]:
+        what = f" starting with {args.prefix}" if args.prefix else ""
+        raise UsageError(f"import: no _IO/_IOR/_IOW/_IOWR(KVMIO, ...) ioctl{what} in {', '.join(args.header)}")
+    view = {
+        "tool": {"name": TOOL_NAME, "version": __version__},
+        "headers": args.header,
+        "prefix": args.prefix,
+        "api": args.api,
+        "abi": abi,
+        **found,
+    }
+    write_text(render("import-ioctls.uapi.j2", view), args.output, [*args.header, *headers.files])
     return EXIT_OK
 
 
@@ -377,7 +405,10 @@ def _import_arguments(parser: argparse.ArgumentParser) -> None:
         choices=FAMILIES,
         help="a register family to import (repeatable): the id's architecture and group, never a mask",
     )
-    parser.add_argument("--prefix", help="only register id macros whose name starts with this")
+    parser.add_argument("--prefix", help="only macros whose name starts with this")
+    parser.add_argument(
+        "--ioctls", action="store_true", help="import the KVM ioctls and the structs they copy, not registers"
+    )
     parser.add_argument("--api", default="kvm/arm64", help='the api name to write (default: "kvm/arm64")')
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
 

@@ -97,7 +97,10 @@ def _interface_values(i: m.Interface) -> dict[str, str | frozenset[str]]:
 
 
 def _capability_values(c: m.Capability) -> dict[str, str | frozenset[str]]:
-    return {"scope": c.scope, **_table_values(c, attributes.CAPABILITY)}
+    values = {"scope": c.scope, **_table_values(c, attributes.CAPABILITY)}
+    if c.before_errno is not None:
+        values["before"] = f"{c.before} else {c.before_errno.text}"
+    return values
 
 
 def _lock_values(lock: m.Lock) -> dict[str, str | frozenset[str]]:

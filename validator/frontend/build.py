@@ -215,6 +215,8 @@ class SpecBuilder(Transformer):
     def capability(self, children: list[Any]) -> m.Capability:
         keyword, name, _, scope = children[:4]
         fields, attrs, repeated = _fold(self._items(children))
+        if "before" in fields:  # `before EVENT [else ERRNO]`: two fields of one line
+            fields["before"], fields["before_errno"] = fields["before"]
         return m.Capability(str(name), self._head(keyword, name), str(scope), attrs=attrs, repeated=repeated, **fields)
 
     def interface(self, children: list[Any]) -> m.Interface:
@@ -372,7 +374,8 @@ class SpecBuilder(Transformer):
         return _Item("kind", str(children[1]), self._extent(children))
 
     def cap_before(self, children: list[Any]) -> _Item:
-        return _Item("before", str(children[1]), self._extent(children))
+        errno = self._name(children[3]) if len(children) > 3 else None
+        return _Item("before", (str(children[1]), errno), self._extent(children))
 
     def cap_host(self, children: list[Token]) -> _Item:
         return _Item("host", unquote(children[1]), self._extent(children))

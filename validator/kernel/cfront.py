@@ -67,6 +67,23 @@ class Layout:
     members: dict[str, int]
 
 
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A struct's member as the language can say it: `type` a fixed-width scalar, `ptr` or a
+    struct's name (`tag` then names it), or empty with `why` it cannot be said."""
+
+    name: str
+    type: str
+    tag: str | None
+    why: str
+    count: int | None = None
+
+
+# The UAPI's fixed-width typedefs (linux/types.h, asm-generic/int-ll64.h).
+FIXED_WIDTH = {f"__{s}{n}": f"{s}{n}" for s in ("u", "s") for n in (8, 16, 32, 64)}
+FIXED_WIDTH |= {f"__{e}{n}": f"u{n}" for e in ("le", "be") for n in (16, 32, 64)}
+
+
 @dataclass
 class CHeaders:
     """What a set of headers declares, on one ABI."""
@@ -90,6 +107,20 @@ class CHeaders:
         if node is None:
             raise HeaderError(f"{tag} is not defined by the headers")
         return self._evaluator.leaves(node, "", 0)
+
+    def members(self, tag: str) -> list[Member]:
+        """The direct members of a struct or union, in order, each with its type as the
+        language can say it (`u64`, `ptr`, a struct's name) or why it cannot."""
+        node = self._evaluator.tags.get(tag)
+        if node is None:
+            raise HeaderError(f"{tag} is not defined by the headers")
+        return self._evaluator.members(node)
+
+    def definition(self, name: str) -> str:
+        """A macro's body as written (`_IOW(KVMIO, 0xaa, struct kvm_dirty_tlb)`), whitespace
+        collapsed; empty for a name that is no macro."""
+        macro = self._preprocessor.macros.get(name)
+        return " ".join("".join(t.value for t in macro.value).split()) if macro is not None else ""
 
     def where(self, name: str) -> tuple[str, int]:
         """The file and line that define a macro or an enumerator."""
@@ -251,7 +282,8 @@ class _Preprocessor(Preprocessor):
         else:
             found, roots = os.path.realpath(includepath), [os.path.realpath(root) for root in self.roots]
         if not any(_inside(found, root) for root in roots):
-            if self.read is not None or os.path.exists(found):  # there, but not for us to read
+            # There, but not for us to read (on disk; through a reader nothing outside is asked).
+            if self.read is None and os.path.exists(found):
                 self.outside.append(includepath)
             raise OSError(f"{includepath}: outside the include directories")  # pcpp tries the next directory
         if len(self.files) >= MAX_HEADERS:
@@ -809,6 +841,52 @@ class _Evaluator:
         if inner is not None:
             return self.leaves(inner, f"{path}.", offset)
         return [(path, offset, self._size_align(member_type)[0])]
+
+    def members(self, aggregate: Any) -> list[Member]:
+        found: list[Member] = []
+        for member in aggregate.decls or ():
+            if member.bitsize is not None:
+                found.append(Member(member.name or "", "", None, "a bitfield: the language has none"))
+                continue
+            node, count = member.type, None
+            if isinstance(node, c_ast.ArrayDecl):
+                count = self._value(node.dim).value if node.dim is not None else 0
+                node = node.type
+            found.append(Member(member.name or "", *self._type_words(node), count=count))
+        return found
+
+    def _type_words(self, node: Any) -> tuple[str, str | None, str]:
+        """(the language's type, the struct or union tag it names, why it cannot say it)."""
+        if isinstance(node, c_ast.PtrDecl):
+            return "ptr", None, ""
+        if isinstance(node, c_ast.ArrayDecl):
+            return "", None, "an array of arrays"
+        inner = node.type if isinstance(node, c_ast.TypeDecl) else node
+        while isinstance(inner, c_ast.AttributedType):
+            inner = inner.type
+        if isinstance(inner, (c_ast.Struct, c_ast.Union)):
+            if not inner.name:
+                return "", None, "an anonymous struct or union"
+            keyword = "union" if isinstance(inner, c_ast.Union) else "struct"
+            return inner.name, f"{keyword} {inner.name}", ""
+        if isinstance(inner, c_ast.Enum):
+            return "", None, "an enum (its size is the compiler's choice)"
+        if isinstance(inner, c_ast.IdentifierType):
+            if len(inner.names) == 1 and inner.names[0] in FIXED_WIDTH:
+                return FIXED_WIDTH[inner.names[0]], None, ""
+            resolved = self._resolve(inner)
+            if isinstance(resolved, (c_ast.Struct, c_ast.Union)) and resolved.name:
+                keyword = "union" if isinstance(resolved, c_ast.Union) else "struct"
+                return resolved.name, f"{keyword} {resolved.name}", ""
+            kind = self._scalar(inner)
+            if isinstance(kind, _Int):
+                if kind.size in (1, 2, 4, 8) and self._scalar_kind(self._resolve(inner)) not in (LONG, CHAR):
+                    return f"{'s' if kind.signed else 'u'}{kind.size * 8}", None, ""
+                if kind.size not in (1, 2, 4, 8):
+                    return "", None, f"a {kind.size * 8}-bit integer, which the language has not"
+                what = "long (4 or 8 bytes by ABI)" if kind.size in (4, 8) else "char"
+                return f"{'s' if kind.signed else 'u'}{kind.size * 8}", None, f"a {what} in the header"
+        return "", None, "a type the language cannot say"
 
     def _member_types(self, aggregate: Any) -> dict[str, Any]:
         types: dict[str, Any] = {}

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from validator.frontend.resolve import ResolvedSpec
-from validator.kernel.cfront import CHeaders, HeaderError, Layout, Reader, read_c_headers
+from validator.kernel.cfront import FIXED_WIDTH, CHeaders, HeaderError, Layout, Reader, read_c_headers
 from validator.model import spec as m
 from validator.model.spans import Span
 
@@ -319,3 +319,92 @@ def import_spec(registers: HeaderRegisters, families: list[str], prefix: str | N
         }
         for value, name, macro in chosen
     ]
+
+
+_IOCTL_DEFINITION = re.compile(r"^_IO(?P<dir>R|W|WR)?\s*\(\s*KVMIO\s*,\s*[^,()]+?\s*(?:,\s*(?P<arg>.+?))?\s*\)$")
+_DIRECTIONS = {None: "none", "W": "in", "R": "out", "WR": "inout"}
+# Scalar arguments whose size is the same on every ABI the tool knows (not long, not a pointer).
+_C_SCALARS = {"int": "s32", "unsigned int": "u32", "unsigned": "u32", "long long": "s64", "unsigned long long": "u64"}
+_PADDING = re.compile(r"^(?:__)?(?:pad|padding|reserved|rsvd|unused)\w*$")
+
+
+def import_ioctls(headers: CHeaders, prefix: str | None) -> dict[str, object]:
+    """The KVM ioctls the headers define (`_IO*(KVMIO, ...)`, under a name prefix), and the
+    structs they copy, with everything they reach, as data for the import template."""
+    ioctls, wanted = [], []
+    for name in sorted(headers.macros):
+        found = _IOCTL_DEFINITION.match(headers.definition(name))
+        if found is None or (prefix is not None and not name.startswith(prefix)):
+            continue
+        value = headers.macros[name] & 0xFFFF_FFFF
+        arg_text = " ".join((found.group("arg") or "").split())
+        arg, todo = "", ""
+        if arg_text.startswith(("struct ", "union ")):
+            arg = arg_text.split()[1]
+            wanted.append(arg_text)
+        elif arg_text:
+            arg = FIXED_WIDTH.get(arg_text, "") or _C_SCALARS.get(arg_text, "")
+            todo = "" if arg else f"the argument is {arg_text}, which the language cannot say"
+        path, line = headers.where(name)
+        ioctls.append(
+            {
+                "name": name,
+                "nr": value & 0xFF,
+                "dir": _DIRECTIONS[found.group("dir")],
+                "arg": arg,
+                "todo": todo,
+                "source": f"{path}:{line}",
+            }
+        )
+    structs, skipped = _structs_reached(headers, wanted)
+    declared = {str(s["name"]) for s in structs}
+    for ioctl in ioctls:
+        if ioctl["arg"] and ioctl["arg"] not in declared and ioctl["arg"] not in FIXED_WIDTH.values():
+            ioctl["todo"] = f"the argument, {ioctl['arg']}, is not imported (see the end of the file)"
+            ioctl["arg"] = ""
+    return {"ioctls": ioctls, "structs": structs, "skipped": skipped}
+
+
+def _structs_reached(headers: CHeaders, wanted: list[str]) -> tuple[list[dict[str, object]], list[str]]:
+    """The structs in the order a declaration needs them (what a struct holds first)."""
+    done: dict[str, dict[str, object] | None] = {}
+    skipped: list[str] = []
+
+    def visit(tag: str) -> None:
+        if tag in done:
+            return
+        done[tag] = None  # a struct that holds itself ends here
+        try:
+            members = headers.members(tag)
+        except HeaderError as exc:
+            skipped.append(f"{tag}: {exc}")
+            return
+        cannot = [f"{m.name or '(unnamed)'} is {m.why}" for m in members if m.why and not m.type]
+        if cannot:
+            skipped.append(f"{tag}: {'; '.join(cannot)}")
+            done.pop(tag)
+            return
+        for member in members:
+            if member.tag:
+                visit(member.tag)
+        missing = [m.tag for m in members if m.tag and m.tag not in done]
+        if missing:
+            skipped.append(f"{tag}: it holds {', '.join(dict.fromkeys(missing))}, not imported")
+            done.pop(tag)
+            return
+        fields = [
+            {
+                "kind": "pad" if _PADDING.match(member.name) else "field",
+                "name": member.name,
+                "type": member.type + (f"[{member.count}]" if member.count is not None else ""),
+                "why": member.why,
+            }
+            for member in members
+        ]
+        keyword, name = tag.split(" ", 1)
+        done.pop(tag)  # after what it holds
+        done[tag] = {"keyword": keyword, "name": name, "fields": fields}
+
+    for tag in dict.fromkeys(wanted):
+        visit(tag)
+    return [entry for entry in done.values() if entry is not None], skipped

@@ -136,6 +136,7 @@ class Capability:
     scope: str
     kind: str | None = None
     before: str | None = None
+    before_errno: Name | None = None  # what enabling it after `before` gets (`before EVENT else ERRNO`)
     # Offered only where the host has this (TSC scaling hardware, a vendor module): conform
     # does not count a 0 from KVM_CHECK_EXTENSION against the spec.
     host: str | None = None

@@ -166,7 +166,8 @@ def _without_folders(message: str, headers: tuple[str, ...]) -> str:
     """A header error names the header by its file name: the same spec checked from another
     folder (a baseline's copy) has the same finding."""
     for header in (h for h in headers if not h.startswith("<")):
-        for folder in {os.path.dirname(header), os.path.dirname(os.path.abspath(header))} - {""}:
+        folders = {os.path.dirname(header), os.path.dirname(os.path.abspath(header))} - {""}
+        for folder in sorted(folders, key=len, reverse=True):  # the absolute form first: it holds the other
             message = message.replace(folder.rstrip(os.sep) + os.sep, "")
     return message
 

@@ -343,7 +343,8 @@ def _scenario_bounds(scenario: m.Scenario) -> Iterator[Problem]:
 def unknown_errno(spec: ResolvedSpec) -> Iterator[Problem]:
     """
     ## What it finds
-    An errno name (in `writable ... else`, `rewrite`, `uniform enforced`, `reserved reject`)
+    An errno name (in `writable ... else`, `rewrite`, `uniform enforced`, `reserved reject`,
+    a capability's `before ... else`, a flags set's `unknown reject`, a pad's `check zero`)
     that Linux does not define.
 
     ## Why it matters
@@ -355,10 +356,14 @@ def unknown_errno(spec: ResolvedSpec) -> Iterator[Problem]:
     """
     for decl in spec.declarations():
         names = []
-        for attr in ("writable", "rewrite", "uniform", "reserved"):
+        for attr in ("writable", "rewrite", "uniform", "reserved", "unknown"):
             value = getattr(decl, attr, None)
             if value is not None and getattr(value, "errno", None) is not None:
                 names.append(value.errno)
+        if isinstance(decl, m.Capability) and decl.before_errno is not None:
+            names.append(decl.before_errno)
+        if isinstance(decl, m.Struct):
+            names += [f.errno for f in decl.fields if f.errno is not None]
         for name in names:
             if name.text not in LINUX_ERRNOS:
                 yield Problem(

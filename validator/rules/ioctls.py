@@ -389,6 +389,43 @@ def no_extension_path(spec: ResolvedSpec) -> Iterator[Problem]:
             )
 
 
+def _opt_in_deadlines(spec: ResolvedSpec) -> Iterator[m.Capability]:
+    return (c for c in spec.capabilities.values() if isinstance(c, m.Capability) and c.kind == "opt_in" and c.before)
+
+
+@rule("I112", "deadline-errnos-differ", WARNING, "one deadline refused with different errnos", stage=HAZARD)
+def deadline_errnos_differ(spec: ResolvedSpec) -> Iterator[Problem]:
+    """
+    ## What it finds
+    Opt-in capabilities whose deadline is the same event but whose late enables are refused
+    with different errnos ("vCPUs already created" is EEXIST for `KVM_CAP_SPLIT_IRQCHIP`,
+    EINVAL for `KVM_CAP_PMU_CAPABILITY`, EBUSY for `KVM_SET_BOOT_CPU_ID`). Reported at each
+    capability that differs from the first one of its event.
+
+    ## Why it matters
+    Userspace cannot handle "too late" once: each capability needs its own errno table, and
+    EINVAL also means a bad argument.
+
+    ## How to fix
+    Use one errno per event for new capabilities (EBUSY is the kernel's usual "too late").
+    """
+    first: dict[str, m.Capability] = {}
+    for capability in _opt_in_deadlines(spec):
+        if capability.before_errno is None:
+            continue
+        event = capability.before or ""
+        earlier = first.setdefault(event, capability)
+        if earlier.before_errno and earlier.before_errno.text != capability.before_errno.text:
+            yield Problem(
+                capability.before_errno.span,
+                f"{capability.name} refuses a late enable (after {event}) with {capability.before_errno.text}; "
+                f"{earlier.name} with {earlier.before_errno.text}",
+                subject=f"capability/{capability.name}",
+                hint=f"use {earlier.before_errno.text}, as {earlier.name} does",
+                related=(Related(earlier.before_errno.span, f"{earlier.name}"),),
+            )
+
+
 RULES = (
     implicit_padding,
     layout_differs_between_abis,
@@ -401,4 +438,5 @@ RULES = (
     unknown_flags_accepted,
     pad_not_checked,
     no_extension_path,
+    deadline_errnos_differ,
 )

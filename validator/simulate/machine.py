@@ -192,7 +192,7 @@ class Machine:
                     None,
                     None,
                     None,
-                    DEFAULT_ERRNO,
+                    cap.before_errno.text if cap.before_errno else DEFAULT_ERRNO,
                     f"{cap.name} may be enabled only before {cap.before}",
                     cap,
                 )

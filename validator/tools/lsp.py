@@ -22,13 +22,16 @@ from pygls import uris
 from pygls.lsp.server import LanguageServer
 
 from validator import TOOL_NAME, __version__
+from validator.frontend.layout import LayoutError, ioctl_number, ioctl_size, lay_out
 from validator.frontend.load import load_text_unit
 from validator.frontend.resolve import KIND_WORD, ResolvedSpec
 from validator.frontend.sources import InputError
 from validator.frontend.textfile import MAX_FILE_BYTES, FileProblem
 from validator.model import spec as m
+from validator.model.abi import abi_of_api
 from validator.model.findings import ERROR, INFO, WARNING
 from validator.model.spans import Span
+from validator.model.words import describe
 from validator.pipeline.config import ConfigError, find_config, load_config
 from validator.pipeline.engine import Report, check_units, directive_baseline
 from validator.rules import lookup
@@ -47,6 +50,9 @@ _SYMBOL = {
     m.Capability: t.SymbolKind.Constant,
     m.Feature: t.SymbolKind.EnumMember,
     m.Scenario: t.SymbolKind.Event,
+    m.Struct: t.SymbolKind.Struct,
+    m.Flags: t.SymbolKind.Enum,
+    m.IoctlDecl: t.SymbolKind.Function,
 }
 
 
@@ -102,7 +108,15 @@ def _word_at(text: str, position: t.Position) -> str | None:
 
 
 def _declaration(spec: ResolvedSpec, name: str) -> m.Declaration | None:
-    for table in (spec.registers, spec.interfaces, spec.locks, spec.capabilities, spec.scenarios):
+    for table in (
+        spec.registers,
+        spec.interfaces,
+        spec.locks,
+        spec.capabilities,
+        spec.scenarios,
+        spec.types,
+        spec.ioctls,
+    ):
         if name in table:
             return table[name]
     return None
@@ -122,10 +136,19 @@ def hover_text(spec: ResolvedSpec, word: str) -> str | None:
         return None
     if isinstance(decl, m.Register):
         return _register_hover(spec, decl)
+    if isinstance(decl, m.Struct):
+        return _struct_hover(spec, decl)
     lines = [f"**{KIND_WORD[type(decl)]} {decl.name}**"]
     scope = getattr(decl, "scope", None)
     if scope:
         lines.append(f"scope: {scope}")
+    if isinstance(decl, m.IoctlDecl) and decl.nr is not None:
+        with contextlib.suppress(LayoutError):
+            numbers = [
+                f"0x{ioctl_number(decl.dir or 'none', decl.nr, ioctl_size(dict(spec.types), decl, abi)):08x} on {abi}"
+                for abi in _abis(spec)
+            ]
+            lines.append("number: " + ", ".join(numbers))
     if isinstance(decl, m.Interface):
         lines.append("ioctls: " + ", ".join(f"{i.role} {i.name.text}" for i in decl.ioctls))
         lines.append(
@@ -134,6 +157,32 @@ def hover_text(spec: ResolvedSpec, word: str) -> str | None:
     doc = getattr(decl, "doc", None)
     if doc:
         lines.append(str(doc))
+    return "\n\n".join(lines)
+
+
+def _abis(spec: ResolvedSpec) -> tuple[str, ...]:
+    return spec.abis or (abi_of_api(spec.api.name if spec.api else None),)
+
+
+def _struct_hover(spec: ResolvedSpec, struct: m.Struct) -> str:
+    """The layout on each of the spec's ABIs, holes marked, as a table per ABI."""
+    lines = [f"**{'union' if struct.union else 'struct'} {struct.name}**"]
+    for abi in _abis(spec):
+        try:
+            layout = lay_out(dict(spec.types), struct, abi)
+        except LayoutError as exc:
+            lines.append(f"{abi}: {exc}")
+            continue
+        holes = {offset: size for offset, size, _ in layout.holes()}
+        rows = ["| offset | size | field |", "| ---: | ---: | --- |"]
+        for placed in layout.fields:
+            for offset in sorted(o for o in holes if o < placed.offset):
+                rows.append(f"| {offset} | {holes.pop(offset)} | *hole* |")
+            rows.append(f"| {placed.offset} | {placed.size} | {describe(placed.field)} |")
+        rows += [f"| {offset} | {size} | *tail padding* |" for offset, size in sorted(holes.items())]
+        lines.append(f"{abi}: {layout.size} bytes, aligned to {layout.align}\n\n" + "\n".join(rows))
+    if struct.doc:
+        lines.append(struct.doc)
     return "\n\n".join(lines)
 
 
