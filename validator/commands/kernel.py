@@ -80,15 +80,19 @@ def import_header(args: argparse.Namespace) -> int:
     registers = import_spec(found, args.family, args.prefix)
     if not registers:
         raise UsageError(f"import: {_why_none(found, headers, args)}")
+    return _write_import(args, "import.uapi.j2", headers, families=args.family, registers=registers)
+
+
+def _write_import(args: argparse.Namespace, template: str, headers: CHeaders, **found: object) -> int:
+    """A starting spec from headers: the template given what was found, written where asked."""
     view = {
         "tool": {"name": TOOL_NAME, "version": __version__},
         "headers": args.header,
         "prefix": args.prefix,
-        "families": args.family,
         "api": args.api,
-        "registers": registers,
+        **found,
     }
-    write_text(render("import.uapi.j2", view), args.output, [*args.header, *headers.files])
+    write_text(render(template, view), args.output, [*args.header, *headers.files])
     return EXIT_OK
 
 
@@ -99,16 +103,7 @@ def _import_ioctls(args: argparse.Namespace) -> int:
     if not found["ioctls"]:
         what = f" starting with {args.prefix}" if args.prefix else ""
         raise UsageError(f"import: no _IO/_IOR/_IOW/_IOWR(KVMIO, ...) ioctl{what} in {', '.join(args.header)}")
-    view = {
-        "tool": {"name": TOOL_NAME, "version": __version__},
-        "headers": args.header,
-        "prefix": args.prefix,
-        "api": args.api,
-        "abi": abi,
-        **found,
-    }
-    write_text(render("import-ioctls.uapi.j2", view), args.output, [*args.header, *headers.files])
-    return EXIT_OK
+    return _write_import(args, "import-ioctls.uapi.j2", headers, abi=abi, **found)
 
 
 def _why_none(found: HeaderRegisters, headers: CHeaders, args: argparse.Namespace) -> str:
