@@ -14,6 +14,7 @@ from types import MappingProxyType
 
 from validator.frontend.load import Unit
 from validator.model import spec as m
+from validator.model.abi import abi_of_api
 
 _NAMESPACE = {
     m.Lock: "locks",
@@ -69,12 +70,12 @@ class ResolvedSpec:
 
     @property
     def abis(self) -> tuple[str, ...]:
-        """The ABIs the spec's structs are laid out for (`abi`), first statement wins; none: the
-        layouts are not compared across ABIs."""
+        """The ABIs the spec's structs are laid out and its ioctls numbered for: its `abi`
+        statement (the first wins), else the one its `api` names."""
         for spec_file in self.files:
             for statement in spec_file.abis:
                 return tuple(name.text for name in statement.names)
-        return ()
+        return (abi_of_api(self.api.name if self.api else None),)
 
     @property
     def features(self) -> Mapping[str, m.Feature]:

@@ -967,8 +967,6 @@ class _Evaluator:
         kind = self._scalar_kind(resolved)
         if kind in (FLOAT, DOUBLE, LONG_DOUBLE):
             return kind
-        if kind == POINTER:
-            return POINTER
         names = set(resolved.names) if isinstance(resolved, c_ast.IdentifierType) else set()
         signed = (
             "unsigned" not in names and kind != BOOL and (kind != CHAR or "signed" in names or self.abi.char_signed)

@@ -10,9 +10,8 @@ from collections.abc import Callable, Iterable, Iterator
 
 from validator.diff.compare import NOT_ABI, Comparison
 from validator.frontend.layout import LayoutError, ioctl_number, ioctl_size
-from validator.frontend.resolve import KIND_WORD, ResolvedSpec
+from validator.frontend.resolve import KIND_WORD
 from validator.model import spec as m
-from validator.model.abi import abi_of_api
 from validator.model.findings import ERROR, WARNING, Problem, Related
 from validator.model.spans import Span
 from validator.model.spec import attr_span
@@ -256,10 +255,6 @@ def reserved_loosened(comparison: Comparison) -> Iterator[Problem]:
             yield _register_problem(old, new, "reserved", message, "keep rejecting undefined bits", old.reserved.span)
 
 
-def _abis(spec: ResolvedSpec) -> tuple[str, ...]:
-    return spec.abis or (abi_of_api(spec.api.name if spec.api else None),)
-
-
 @_diff_rule(
     "B610",
     "layout-changed",
@@ -305,7 +300,7 @@ def ioctl_number_changed(comparison: Comparison) -> Iterator[Problem]:
     for old, new in comparison.pairs:
         if not isinstance(old, m.IoctlDecl) or not isinstance(new, m.IoctlDecl) or old.nr is None or new.nr is None:
             continue
-        for abi in _abis(comparison.proposal):
+        for abi in comparison.proposal.abis:
             try:
                 before = ioctl_number(old.dir or "none", old.nr, ioctl_size(dict(comparison.baseline.types), old, abi))
                 after = ioctl_number(new.dir or "none", new.nr, ioctl_size(dict(comparison.proposal.types), new, abi))

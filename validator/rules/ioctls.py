@@ -9,14 +9,8 @@ from collections.abc import Iterator
 from validator.frontend.layout import LayoutError, StructLayout, ioctl_number, ioctl_size, lay_out
 from validator.frontend.resolve import ResolvedSpec
 from validator.model import spec as m
-from validator.model.abi import abi_of_api
 from validator.model.findings import ERROR, INFO, WARNING, Problem, Related
 from validator.rules.catalog import HAZARD, rule
-
-
-def _abis(spec: ResolvedSpec) -> tuple[str, ...]:
-    """The ABIs the spec's layouts are judged on: its `abi` statement, else its api's."""
-    return spec.abis or (abi_of_api(spec.api.name if spec.api else None),)
 
 
 def _structs(spec: ResolvedSpec) -> Iterator[m.Struct]:
@@ -26,7 +20,7 @@ def _structs(spec: ResolvedSpec) -> Iterator[m.Struct]:
 def _layouts(spec: ResolvedSpec, struct: m.Struct) -> dict[str, StructLayout]:
     types = dict(spec.types)
     try:
-        return {abi: lay_out(types, struct, abi) for abi in _abis(spec)}
+        return {abi: lay_out(types, struct, abi) for abi in spec.abis}
     except LayoutError:
         return {}  # an undeclared type: E102's
 
@@ -230,7 +224,7 @@ def ioctl_size_mismatch(spec: ResolvedSpec) -> Iterator[Problem]:
         try:
             numbers = {
                 abi: ioctl_number(ioctl.dir or "none", ioctl.nr, ioctl_size(dict(spec.types), ioctl, abi))
-                for abi in _abis(spec)
+                for abi in spec.abis
             }
         except LayoutError:
             continue
@@ -250,7 +244,7 @@ def _numbers(spec: ResolvedSpec) -> dict[int, list[m.IoctlDecl]]:
     for ioctl in spec.ioctls.values():
         if ioctl.nr is None:
             continue
-        for abi in _abis(spec):
+        for abi in spec.abis:
             try:
                 number = ioctl_number(ioctl.dir or "none", ioctl.nr, ioctl_size(types, ioctl, abi))
             except LayoutError:

@@ -28,7 +28,6 @@ from validator.frontend.resolve import KIND_WORD, ResolvedSpec
 from validator.frontend.sources import InputError
 from validator.frontend.textfile import MAX_FILE_BYTES, FileProblem
 from validator.model import spec as m
-from validator.model.abi import abi_of_api
 from validator.model.findings import ERROR, INFO, WARNING
 from validator.model.spans import Span
 from validator.model.words import describe
@@ -146,7 +145,7 @@ def hover_text(spec: ResolvedSpec, word: str) -> str | None:
         with contextlib.suppress(LayoutError):
             numbers = [
                 f"0x{ioctl_number(decl.dir or 'none', decl.nr, ioctl_size(dict(spec.types), decl, abi)):08x} on {abi}"
-                for abi in _abis(spec)
+                for abi in spec.abis
             ]
             lines.append("number: " + ", ".join(numbers))
     if isinstance(decl, m.Interface):
@@ -160,14 +159,10 @@ def hover_text(spec: ResolvedSpec, word: str) -> str | None:
     return "\n\n".join(lines)
 
 
-def _abis(spec: ResolvedSpec) -> tuple[str, ...]:
-    return spec.abis or (abi_of_api(spec.api.name if spec.api else None),)
-
-
 def _struct_hover(spec: ResolvedSpec, struct: m.Struct) -> str:
     """The layout on each of the spec's ABIs, holes marked, as a table per ABI."""
     lines = [f"**{'union' if struct.union else 'struct'} {struct.name}**"]
-    for abi in _abis(spec):
+    for abi in spec.abis:
         try:
             layout = lay_out(dict(spec.types), struct, abi)
         except LayoutError as exc:
