@@ -81,3 +81,14 @@ def test_highlighting_appears_in_the_html_review() -> None:
     html = run_cli("review", str(ROOT / "spec/kvm/arm64/firmware.uapi"), "--format", "html").stdout
     assert '<pre class="hl">' in html and '<span class="kd">register</span>' in html
     assert ".hl .kd" in html  # the token colours are inline
+
+
+def test_textmate_grammar_scopes_every_attribute_keyword() -> None:
+    from validator.frontend.attributes import ORDER
+
+    # A flags bit is a number; `lock` inside a block is the top-level declaration's word too.
+    keywords = {k for table in ORDER.values() for k in table} - {"bit", "lock"}
+    unscoped = sorted(
+        k for k in keywords if ("keyword.other.attribute.uapi" not in {s for _, s in textmate_scopes(f"  {k} x")})
+    )
+    assert unscoped == []

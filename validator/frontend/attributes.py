@@ -152,6 +152,8 @@ CAPABILITY: tuple[Attribute, ...] = (
     Attribute("kind", "kind", "cap_kind"),
     Attribute("before", "before", "cap_before"),
     Attribute("host", "host", "cap_host"),
+    Attribute("value", "value", "cap_value"),
+    Attribute("supersedes", "supersedes", "cap_supersedes", compare=SET),
     Attribute("since", "since", "since", compare=VERSION),
     Attribute("doc", "doc", "doc", compare=None),
 )
@@ -204,6 +206,7 @@ IOCTL_DECLARATION: tuple[Attribute, ...] = (
     Attribute("nr", "nr", "ioctl_nr"),
     Attribute("dir", "dir", "ioctl_dir"),
     Attribute("arg", "arg", "ioctl_arg"),
+    Attribute("arch", "arch", "ioctl_arch", compare=SET),
     Attribute("cap", "cap", "iface_cap"),
     Attribute("extend", "extend", "extend", compare=SET),
     Attribute("since", "since", "since", compare=VERSION),

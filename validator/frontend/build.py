@@ -282,8 +282,15 @@ class SpecBuilder(Transformer):
         )
 
     def field(self, children: list[Any]) -> _Item:
-        _, name, field_type, direction = children
-        value = m.Field("field", self._name(name), field_type, self._extent(children), direction and str(direction))  # type: ignore[arg-type]
+        _, name, field_type, direction, written_on = children
+        value = m.Field(
+            "field",
+            self._name(name),  # type: ignore[arg-type]
+            field_type,
+            self._extent(children),
+            direction and str(direction),
+            written_on or (),
+        )
         return _Item("field", value, value.span)
 
     def pad(self, children: list[Any]) -> _Item:
@@ -301,6 +308,9 @@ class SpecBuilder(Transformer):
 
     def direction(self, children: list[Token]) -> Token:
         return children[0]
+
+    def written_on(self, children: list[Any]) -> tuple[m.Name, ...]:
+        return children[1]  # type: ignore[no-any-return]
 
     def flags(self, children: list[Any]) -> m.Flags:
         keyword, name, _, base = children[:4]
@@ -345,6 +355,9 @@ class SpecBuilder(Transformer):
     def extend(self, children: list[Any]) -> _Item:
         return _Item("extend", children[2], self._extent(children))
 
+    def ioctl_arch(self, children: list[Any]) -> _Item:
+        return _Item("arch", children[1], self._extent(children))
+
     # -- shared pieces -----------------------------------------------------------------------
 
     def scope(self, children: list[Token]) -> Token:
@@ -379,6 +392,12 @@ class SpecBuilder(Transformer):
 
     def cap_host(self, children: list[Token]) -> _Item:
         return _Item("host", unquote(children[1]), self._extent(children))
+
+    def cap_value(self, children: list[Token]) -> _Item:
+        return _Item("value", str(children[1]), self._extent(children))
+
+    def cap_supersedes(self, children: list[Any]) -> _Item:
+        return _Item("supersedes", children[1], self._extent(children))
 
     def iface_ioctl(self, children: list[Token]) -> _Item:
         role, name = children

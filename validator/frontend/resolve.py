@@ -14,7 +14,7 @@ from types import MappingProxyType
 
 from validator.frontend.load import Unit
 from validator.model import spec as m
-from validator.model.abi import abi_of_api
+from validator.model.abi import ABIS, ARCHITECTURES, abi_of_api, architecture_of_api
 
 _NAMESPACE = {
     m.Lock: "locks",
@@ -74,8 +74,16 @@ class ResolvedSpec:
         statement (the first wins), else the one its `api` names."""
         for spec_file in self.files:
             for statement in spec_file.abis:
-                return tuple(name.text for name in statement.names)
+                # An ABI this tool does not know is E102's; the rest are laid out.
+                known = tuple(name.text for name in statement.names if name.text in ABIS)
+                if known:
+                    return known
         return (abi_of_api(self.api.name if self.api else None),)
+
+    def architectures(self, ioctl: m.IoctlDecl) -> tuple[str, ...]:
+        """The architectures that offer an ioctl: its `arch` list, else the spec's own."""
+        named = tuple(name.text for name in ioctl.arch if name.text in ARCHITECTURES)
+        return named or (architecture_of_api(self.api.name if self.api else None),)
 
     @property
     def features(self) -> Mapping[str, m.Feature]:

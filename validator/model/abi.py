@@ -137,6 +137,26 @@ ABIS: dict[str, Abi] = {
 }
 
 
+# The architectures an ioctl may be offered on (`arch`, a field's `out on`), as the kernel's
+# arch/ folders name them, with the ABIs of each that this tool lays out.
+ARCHITECTURES: dict[str, tuple[str, ...]] = {
+    "x86": ("x86_64", "i386"),
+    "arm64": ("aarch64",),
+    "riscv": ("riscv64",),
+    "s390": (),
+    "powerpc": (),
+    "loongarch": (),
+    "mips": (),
+}
+
+
+def architecture_of_api(api: str | None) -> str:
+    """The architecture a spec's `api` name is about (`kvm/arm64` -> arm64); x86 where the
+    name says nothing, as for `abi_of_api`."""
+    abi = abi_of_api(api)
+    return next(arch for arch, abis in ARCHITECTURES.items() if abi in abis)
+
+
 def abi_of_api(api: str | None) -> str:
     """The ABI a spec's headers are read for, from its `api` name (`kvm/arm64` -> aarch64);
     x86_64 where the name says nothing (the machine most readers are on)."""

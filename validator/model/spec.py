@@ -140,6 +140,9 @@ class Capability:
     # Offered only where the host has this (TSC scaling hardware, a vendor module): conform
     # does not count a 0 from KVM_CHECK_EXTENSION against the spec.
     host: str | None = None
+    # What KVM_CHECK_EXTENSION answers where offered: bool (1) | count (a number) | mask.
+    value: str | None = None
+    supersedes: tuple[Name, ...] = ()  # the capabilities this one replaces
     since: str | None = None
     doc: str | None = None
     attrs: tuple[Attr, ...] = ()
@@ -302,6 +305,9 @@ class Field:
     type: FieldType
     span: Span  # the whole line
     direction: str | None = None  # in | out | inout (fields)
+    # `out on x86, arm64`: the architectures whose kernel writes this output; () = all that
+    # offer the ioctl.
+    written_on: tuple[Name, ...] = ()
     check: str | None = None  # pads: "zero" (refused otherwise, with `errno`) | "ignore"
     errno: Name | None = None
 
@@ -339,6 +345,7 @@ class IoctlDecl:
     nr: int | None = None
     dir: str | None = None  # none | in | out | inout (_IO, _IOW, _IOR, _IOWR)
     arg: FieldType | None = None
+    arch: tuple[Name, ...] = ()  # the architectures whose KVM offers it; () = the spec's own
     cap: Name | None = None
     extend: tuple[Name, ...] = ()  # flags | size | new_ioctl
     since: str | None = None

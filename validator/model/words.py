@@ -43,6 +43,8 @@ def describe(value: object) -> str:
         words = [value.kind, value.name.text, describe(value.type)]
         if value.direction:
             words.append(value.direction)
+        if value.written_on:
+            words += ["on", ", ".join(name.text for name in value.written_on)]
         if value.check == "zero":
             words += ["check zero", describe(value.errno)]
         elif value.check:

@@ -52,6 +52,18 @@ CONSTANTS = (
     "ioctls",
     "blackout",
     "sysreg",
+    "opt_out",
+    "bool",
+    "count",
+    "mask",
+    "in",
+    "out",
+    "inout",
+    "on",
+    "check",
+    "zero",
+    "by",
+    "new_ioctl",
 )
 
 

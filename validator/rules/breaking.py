@@ -7,6 +7,7 @@ proposal, paired) and judges one kind of break; the differ itself only says what
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 
 from validator.diff.compare import NOT_ABI, Comparison
 from validator.frontend.layout import LayoutError, ioctl_number, ioctl_size
@@ -274,7 +275,7 @@ def layout_changed(comparison: Comparison) -> Iterator[Problem]:
             continue
         for index, was in enumerate(old.fields):
             now = new.fields[index] if index < len(new.fields) else None
-            if now is not None and describe(now) == describe(was):
+            if now is not None and _placed(now) == _placed(was):
                 continue
             now_text = f"`{describe(now)}`" if now is not None else "nothing"
             yield Problem(
@@ -285,6 +286,12 @@ def layout_changed(comparison: Comparison) -> Iterator[Problem]:
                 related=(Related(was.span, "in the baseline"),),
             )
             break
+
+
+def _placed(field: m.Field) -> str:
+    """A field as its layout and meaning see it: which architectures write an output is
+    not part of where it is."""
+    return describe(replace(field, written_on=()))
 
 
 @_diff_rule(
@@ -317,6 +324,79 @@ def ioctl_number_changed(comparison: Comparison) -> Iterator[Problem]:
                 break
 
 
+def _capability_pairs(comparison: Comparison) -> Iterator[tuple[m.Capability, m.Capability]]:
+    for old, new in comparison.pairs:
+        if isinstance(old, m.Capability) and isinstance(new, m.Capability):
+            yield old, new
+
+
+def _enable_rank(capability: m.Capability) -> int:
+    """How late enabling (or disabling) a capability is still accepted: higher is later."""
+    if capability.before is None:
+        return len(m.EVENT_ORDER) + 1
+    return _deadline_rank(m.Writable("before", capability.span, capability.before))
+
+
+@_diff_rule(
+    "B612",
+    "capability-deadline-tightened",
+    "an opt-in capability's deadline moved earlier",
+    "An opt-in (or opt-out) capability whose `before` deadline is earlier than the baseline's, "
+    "or that gained a deadline it did not have.",
+    "VMMs enable capabilities at the point the baseline allowed (after creating vCPUs, after "
+    "adding memory): that enable is now refused, and the VM cannot be set up as before.",
+    "Keep the baseline's deadline; if the kernel cannot honour a late enable any more, refuse "
+    "it only for VMs that opted in to the new behaviour.",
+)
+def capability_deadline_tightened(comparison: Comparison) -> Iterator[Problem]:
+    for old, new in _capability_pairs(comparison):
+        if new.kind not in ("opt_in", "opt_out") or _enable_rank(new) >= _enable_rank(old):
+            continue
+        was = f"before {old.before}" if old.before else "at any time"
+        yield Problem(
+            attr_span(new, "before"),
+            f"{new.name} could be enabled {was} and now only before {new.before}: "
+            "VMMs that enable it where the baseline allowed are refused",
+            subject=f"capability/{new.name}",
+            hint="keep the baseline's deadline",
+            related=(Related(attr_span(old, "before") if old.before else old.span, "in the baseline"),),
+        )
+
+
+@_diff_rule(
+    "B613",
+    "superseded-capability-advertised",
+    "a capability the proposal supersedes stays advertised",
+    "A capability that a new one `supersedes` in the proposal, still declared (and so still "
+    "answered by KVM_CHECK_EXTENSION).",
+    "ABI cannot be withdrawn, so the old capability stays for good: every VMM now meets two "
+    "ways to do one thing and must learn both, and the kernel keeps both paths correct "
+    "together (XSAVE and XSAVE2, the DISABLE_QUIRKS pair). What one does to the other when "
+    "both are used is part of the new ABI.",
+    "Extend the old capability if it can grow (a flag, a bit of its answer); if a new one is "
+    "needed, document in `doc` how the two interact, and note it here with `# allow:`.",
+    WARNING,
+)
+def superseded_capability_advertised(comparison: Comparison) -> Iterator[Problem]:
+    baseline_caps = {n: c for n, c in comparison.baseline.capabilities.items() if isinstance(c, m.Capability)}
+    for new in comparison.proposal.capabilities.values():
+        if not isinstance(new, m.Capability):
+            continue
+        before = baseline_caps.get(new.name)
+        already = {n.text for n in before.supersedes} if before else set()
+        for replaced in new.supersedes:
+            old = comparison.proposal.capabilities.get(replaced.text)
+            if replaced.text in already or not isinstance(old, m.Capability):
+                continue
+            yield Problem(
+                replaced.span,
+                f"{new.name} supersedes {replaced.text}, which stays advertised: every VMM must handle both",
+                subject=f"capability/{new.name}",
+                hint=f"extend {replaced.text} if it can grow; else say in `doc` how the two interact",
+                related=(Related(old.span, f"{replaced.text}, still declared"),),
+            )
+
+
 RULES = (
     removed,
     id_changed,
@@ -329,4 +409,6 @@ RULES = (
     reserved_loosened,
     layout_changed,
     ioctl_number_changed,
+    capability_deadline_tightened,
+    superseded_capability_advertised,
 )

@@ -10,6 +10,7 @@ from validator.frontend.load import ESCAPE, MISSING, SYNTAX, Unit
 from validator.frontend.resolve import KIND_WORD, ResolvedSpec
 from validator.kernel.crosscheck import HeaderCheck, where
 from validator.model import spec as m
+from validator.model.abi import ABIS, ARCHITECTURES
 from validator.model.errnos import LINUX_ERRNOS
 from validator.model.findings import ERROR, Problem, Related
 from validator.model.spec import attr_span as _attr
@@ -65,7 +66,8 @@ def undefined_name(spec: ResolvedSpec) -> Iterator[Problem]:
     """
     ## What it finds
     A reference to a lock, interface, capability, feature, include, baseline or type (a
-    field's, an ioctl argument's) that no file of the spec declares.
+    field's, an ioctl argument's) that no file of the spec declares; an ABI (`abi`) or an
+    architecture (`arch`, a field's `out on`) this tool does not know.
 
     ## Why it matters
     Every judgement about scope and serialization follows these references: a misspelt lock
@@ -86,6 +88,15 @@ def undefined_name(spec: ResolvedSpec) -> Iterator[Problem]:
                 f"{kind} {name.text} is not declared",
                 subject=subject,
                 hint=_did_you_mean(name.text, known) or f"declare {kind} {name.text}",
+            )
+
+    def unknown(name: m.Name, kind: str, known: Collection[str], subject: str) -> Iterator[Problem]:
+        if name.text not in known:
+            yield Problem(
+                name.span,
+                f"{kind} {name.text} is not one this tool knows",
+                subject=subject,
+                hint=_did_you_mean(name.text, known) or f"one of: {', '.join(sorted(known))}",
             )
 
     for decl in spec.declarations():
@@ -111,12 +122,23 @@ def undefined_name(spec: ResolvedSpec) -> Iterator[Problem]:
         elif isinstance(decl, m.Struct):
             for field in decl.fields:
                 yield from missing(field.type.name, "type", known_types, subject)
+                for arch in field.written_on:
+                    yield from unknown(arch, "architecture", ARCHITECTURES, subject)
         elif isinstance(decl, m.Flags):
             yield from missing(decl.type, "type", SCALARS, subject)
         elif isinstance(decl, m.IoctlDecl):
             yield from missing(decl.cap, "capability", capabilities, subject)
             if decl.arg is not None:
                 yield from missing(decl.arg.name, "type", known_types, subject)
+            for arch in decl.arch:
+                yield from unknown(arch, "architecture", ARCHITECTURES, subject)
+        elif isinstance(decl, m.Capability):
+            for replaced in decl.supersedes:
+                yield from missing(replaced, "capability", capabilities, subject)
+    for spec_file in spec.files:
+        for statement in spec_file.abis:
+            for abi in statement.names:
+                yield from unknown(abi, "ABI", ABIS, "abi")
 
 
 @rule("E103", "duplicate-name", ERROR, "a second declaration of the same name", stage=RESOLVE)
@@ -398,7 +420,8 @@ def contradiction(spec: ResolvedSpec) -> Iterator[Problem]:
     Attributes that cannot hold together: `uniform none` on `vm` or `write_once` state (one
     value cannot differ per vCPU); `hint` without `scope write_once`; `rewrite` with
     `writable always` (there is no deadline to rewrite after); an `opt_in` naming a `query`
-    capability (it cannot be enabled); `before` on a `query` capability.
+    capability (it cannot be enabled); `before` on a `query` capability; `on ARCH` on a field
+    the kernel does not write (`in`, or no direction); a capability that supersedes itself.
 
     ## Why it matters
     A contradictory spec describes no kernel: every judgement drawn from it would be wrong.
@@ -441,6 +464,19 @@ def contradiction(spec: ResolvedSpec) -> Iterator[Problem]:
                 f"{decl.name} is a query capability; `before` applies to opt_in ones",
                 subject=subject,
             )
+        if isinstance(decl, m.Struct):
+            for field in decl.fields:
+                if field.written_on and field.direction not in ("out", "inout"):
+                    yield Problem(
+                        field.span,
+                        f"{decl.name}.{field.name.text} says which architectures write it, but it is not an output",
+                        subject=subject,
+                        hint="`out on ARCH` or `inout on ARCH`; an input is read, not written",
+                    )
+        if isinstance(decl, m.Capability):
+            for replaced in decl.supersedes:
+                if replaced.text == decl.name:
+                    yield Problem(replaced.span, f"{decl.name} supersedes itself", subject=subject)
         opt_ins = [getattr(decl, "opt_in", None)]
         uniform = getattr(decl, "uniform", None)
         if uniform is not None:

@@ -384,14 +384,19 @@ def no_extension_path(spec: ResolvedSpec) -> Iterator[Problem]:
 
 
 def _opt_in_deadlines(spec: ResolvedSpec) -> Iterator[m.Capability]:
-    return (c for c in spec.capabilities.values() if isinstance(c, m.Capability) and c.kind == "opt_in" and c.before)
+    """Capabilities userspace enables (opt_in) or disables (opt_out) by a deadline."""
+    return (
+        c
+        for c in spec.capabilities.values()
+        if isinstance(c, m.Capability) and c.kind in ("opt_in", "opt_out") and c.before
+    )
 
 
 @rule("I112", "deadline-errnos-differ", WARNING, "one deadline refused with different errnos", stage=HAZARD)
 def deadline_errnos_differ(spec: ResolvedSpec) -> Iterator[Problem]:
     """
     ## What it finds
-    Opt-in capabilities whose deadline is the same event but whose late enables are refused
+    Opt-in (or opt-out) capabilities whose deadline is the same event but whose late enables are refused
     with different errnos ("vCPUs already created" is EEXIST for `KVM_CAP_SPLIT_IRQCHIP`,
     EINVAL for `KVM_CAP_PMU_CAPABILITY`, EBUSY for `KVM_SET_BOOT_CPU_ID`). Reported at each
     capability that differs from the first one of its event.
@@ -420,6 +425,142 @@ def deadline_errnos_differ(spec: ResolvedSpec) -> Iterator[Problem]:
             )
 
 
+@rule(
+    "I113",
+    "capability-deadline-without-errno",
+    WARNING,
+    "a capability deadline with no errno, where the spec names one for others",
+    stage=HAZARD,
+)
+def capability_deadline_without_errno(spec: ResolvedSpec) -> Iterator[Problem]:
+    """
+    ## What it finds
+    An opt-in (or opt-out) capability with `before EVENT` and no `else ERRNO`, in a spec that
+    names the errno of another capability's deadline.
+
+    ## Why it matters
+    The refusal of a late enable is ABI like any other answer: VMMs that enable capabilities
+    in a different order match on it, and KVM's own answers differ (EEXIST, EINVAL, EBUSY;
+    see I112). A spec that names one errno is at the level where the others are owed too; a
+    design sketch that names none is not judged (the `writable` deadline has L401).
+
+    ## How to fix
+    Say what the kernel answers: `before vcpu_create else EBUSY`.
+    """
+    deadlines = list(_opt_in_deadlines(spec))
+    named = [c for c in deadlines if c.before_errno is not None]
+    if not named:
+        return
+    for capability in deadlines:
+        if capability.before_errno is None:
+            yield Problem(
+                m.attr_span(capability, "before"),
+                f"{capability.name} is refused after {capability.before}, with no errno said; "
+                f"{named[0].name} names {named[0].before_errno.text}",  # type: ignore[union-attr]
+                subject=f"capability/{capability.name}",
+                hint=f"`before {capability.before} else ERRNO`",
+                related=(Related(m.attr_span(named[0], "before"), named[0].name),),
+            )
+
+
+def _outputs(spec: ResolvedSpec, struct: m.Struct, path: str, seen: frozenset[str]) -> Iterator[tuple[str, m.Field]]:
+    """Every output field of a struct, nested structs' included, with its dotted path."""
+    for field in struct.fields:
+        if field.kind != "field":
+            continue
+        nested = spec.types.get(field.type.name.text)
+        if isinstance(nested, m.Struct) and nested.name not in seen:
+            yield from _outputs(spec, nested, f"{path}{field.name.text}.", seen | {nested.name})
+        elif field.direction in ("out", "inout"):
+            yield f"{path}{field.name.text}", field
+
+
+@rule(
+    "I114",
+    "output-not-written-everywhere",
+    WARNING,
+    "an output field some architecture offering the ioctl does not write",
+    stage=HAZARD,
+)
+def output_not_written_everywhere(spec: ResolvedSpec) -> Iterator[Problem]:
+    """
+    ## What it finds
+    An `out` or `inout` field of an ioctl's argument that says which architectures write it
+    (`out on x86`), where the ioctl is offered on more (`arch x86, arm64`, or the spec's own
+    architecture).
+
+    ## Why it matters
+    On the others the ioctl succeeds and leaves the field as userspace passed it: portable
+    code reads stale or uninitialised bytes as the kernel's answer, and can never tell an
+    unwritten field from a written zero. A generic ioctl implemented per architecture
+    drifts this way; `KVM_TRANSLATE` and `KVM_GET_FPU` answer only on some.
+
+    ## How to fix
+    Write the field on every architecture that offers the ioctl (zero it where it means
+    nothing), or offer the ioctl only where it is written and say so with `arch`.
+    """
+    for ioctl in spec.ioctls.values():
+        arg = spec.types.get(ioctl.arg.name.text) if ioctl.arg else None
+        if not isinstance(arg, m.Struct):
+            continue
+        offered = spec.architectures(ioctl)
+        for path, field in _outputs(spec, arg, "", frozenset({arg.name})):
+            if not field.written_on:
+                continue
+            written = {name.text for name in field.written_on}
+            unwritten = [arch for arch in offered if arch not in written]
+            if unwritten:
+                yield Problem(
+                    field.span,
+                    f"{ioctl.name} is offered on {', '.join(offered)}, but {arg.name}.{path} is written "
+                    f"on {', '.join(sorted(written))} only: on {', '.join(unwritten)} it returns what userspace passed in",
+                    subject=f"ioctl/{ioctl.name}/{path}",
+                    hint=f"write it on {', '.join(unwritten)} too (zero where it means nothing)",
+                    related=(Related(m.attr_span(ioctl, "arch"), f"{ioctl.name} offered here"),),
+                )
+
+
+@rule("I115", "feature-on-by-default", WARNING, "a feature that is on unless userspace turns it off", stage=HAZARD)
+def feature_on_by_default(spec: ResolvedSpec) -> Iterator[Problem]:
+    """
+    ## What it finds
+    A capability of `kind opt_out` (on unless userspace disables it with KVM_ENABLE_CAP), and
+    a `feature` whose `via` is a `query` capability (on wherever the kernel has it).
+
+    ## Why it matters
+    KVM's review checklist (Documentation/virt/kvm/review-checklist.rst, item 5): "New
+    features must default to off (userspace should explicitly request them)". A feature on by
+    default changes what existing VMMs' guests see after a kernel upgrade, and a VMM that
+    migrates to an older kernel cannot reproduce it. Performance improvements may default to
+    on: say so with `# allow: I115` and the reason.
+
+    ## How to fix
+    Make it `kind opt_in`: off until userspace enables it.
+    """
+    capabilities = spec.capabilities
+    for capability in capabilities.values():
+        if isinstance(capability, m.Capability) and capability.kind == "opt_out":
+            yield Problem(
+                capability.span,
+                f"{capability.name} is on unless userspace turns it off: new features default to off",
+                subject=f"capability/{capability.name}",
+                hint="make it `kind opt_in`; a performance improvement may stay on (`# allow: I115 why`)",
+                related=(Related(m.attr_span(capability, "kind"), "kind opt_out"),),
+            )
+    for feature in capabilities.values():
+        if not isinstance(feature, m.Feature) or feature.via is None:
+            continue
+        gate = capabilities.get(feature.via.text)
+        if isinstance(gate, m.Capability) and gate.kind == "query":
+            yield Problem(
+                feature.span,
+                f"{feature.name} is on wherever {gate.name} is offered: userspace never asks for it",
+                subject=f"feature/{feature.name}",
+                hint=f"make {gate.name} `kind opt_in`, so VMMs enable the feature",
+                related=(Related(feature.via.span, f"via {gate.name}, a query capability"),),
+            )
+
+
 RULES = (
     implicit_padding,
     layout_differs_between_abis,
@@ -433,4 +574,7 @@ RULES = (
     pad_not_checked,
     no_extension_path,
     deadline_errnos_differ,
+    capability_deadline_without_errno,
+    output_not_written_everywhere,
+    feature_on_by_default,
 )
