@@ -310,7 +310,7 @@ class SpecBuilder(Transformer):
         return children[0]
 
     def written_on(self, children: list[Any]) -> tuple[m.Name, ...]:
-        return children[1]  # type: ignore[no-any-return]
+        return children[1]
 
     def flags(self, children: list[Any]) -> m.Flags:
         keyword, name, _, base = children[:4]

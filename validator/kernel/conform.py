@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import os
 import platform
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from validator.frontend.resolve import ResolvedSpec
+from validator.kernel.arguments import judge_arguments, judge_deadlines
 from validator.kernel.cfront import HeaderError, read_c_headers
 from validator.kernel.experiments import (
     Probed,
@@ -27,35 +28,28 @@ from validator.kernel.experiments import (
 )
 from validator.kernel.kvm import SIZE_FIELD, VALUE_IOCTLS, X86_MSR_ID_BASE, CpuidTable, IoctlValue, Kvm, cpuid_variant
 from validator.kernel.qemu import GuestKvm
+from validator.kernel.verdicts import (  # noqa: F401 - re-exported: the K rules and tests read them here
+    ARGUMENT,
+    CAPABILITY,
+    CONTRADICTED,
+    DEADLINE,
+    LIFECYCLE,
+    LISTED,
+    RESERVED,
+    RESET,
+    SCOPE,
+    UNIFORM,
+    UNTESTABLE,
+    VERIFIED,
+    WIDTH,
+    Conformance,
+    Verdict,
+)
 from validator.model import spec as m
-from validator.model.spans import Span
 from validator.model.words import describe
 
-VERIFIED, CONTRADICTED, UNTESTABLE = "verified", "contradicted", "not testable here"
-# The kinds of claim, each judged by one K rule.
-LISTED, RESET, SCOPE, LIFECYCLE, UNIFORM, CAPABILITY, RESERVED, WIDTH = (
-    "listed",
-    "reset",
-    "scope",
-    "lifecycle",
-    "uniform",
-    "capability",
-    "reserved",
-    "width",
-)
 MSR_LIST = "KVM_GET_MSR_INDEX_LIST"
 _MSR_ID_MASK = 0xFFFF_FFFF_0000_0000
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    kind: str  # LISTED, RESET, ...
-    subject: str  # register/NAME or capability/NAME
-    span: Span  # the claim's attribute line
-    claimed: str  # as the spec writes it
-    observed: str  # what the kernel did, or why it could not be asked
-    status: str  # VERIFIED, CONTRADICTED or UNTESTABLE
-    errno_only: bool = False  # refused as claimed, with another errno
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,26 +58,6 @@ class Listing:
 
     ioctl: str
     ids: frozenset[int]
-
-
-@dataclass(frozen=True, slots=True)
-class Conformance:
-    """What the CONFORM-stage rules judge: every claim's verdict, and the kernel asked."""
-
-    verdicts: tuple[Verdict, ...]
-    kernel: str
-
-    def contradicted(self, kind: str) -> Iterable[Verdict]:
-        """Contradicted claims of a kind, but for those refused with another errno (K105's)."""
-        return (v for v in self.verdicts if v.kind == kind and v.status == CONTRADICTED and not v.errno_only)
-
-    def errno_contradicted(self) -> Iterable[Verdict]:
-        return (v for v in self.verdicts if v.status == CONTRADICTED and v.errno_only)
-
-    def counts(self) -> dict[str, int]:
-        return {
-            status: sum(v.status == status for v in self.verdicts) for status in (VERIFIED, CONTRADICTED, UNTESTABLE)
-        }
 
 
 def is_msr_id(register_id: int | None) -> bool:
@@ -452,7 +426,10 @@ def kvm_conformer(kvm: Kvm, vcpu_count: int, release: str) -> Callable[[Resolved
             )
 
         absent = absent_capabilities(spec, numbers, vm.check_extension)
-        return run_conform(spec, vcpus, target, capabilities, table_probe, value_probe, absent)
+        conformance = run_conform(spec, vcpus, target, capabilities, table_probe, value_probe, absent)
+        asked = judge_arguments(spec, kvm.open_fd, "x86_64", version)
+        asked += judge_deadlines(spec, numbers, kvm.open_fd, vm.check_extension, version)
+        return replace(conformance, verdicts=conformance.verdicts + tuple(asked))
 
     return conformer
 
@@ -486,6 +463,9 @@ def guest_conformer(guest: GuestKvm, vcpu_count: int) -> Callable[[ResolvedSpec]
         target = Target(f"Linux {guest.release} (aarch64, emulated)", version, listing, is_arm64_id)
         capabilities = judge_capabilities(spec, numbers, vm.check_extension, version)
         absent = absent_capabilities(spec, numbers, vm.check_extension)
-        return run_conform(spec, vcpus, target, capabilities, absent=absent)
+        conformance = run_conform(spec, vcpus, target, capabilities, absent=absent)
+        asked = judge_arguments(spec, guest.open_fd, "aarch64", version)
+        asked += judge_deadlines(spec, numbers, guest.open_fd, vm.check_extension, version)
+        return replace(conformance, verdicts=conformance.verdicts + tuple(asked))
 
     return conformer

@@ -22,7 +22,9 @@ import mmap
 import os
 import platform
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 KVMIO = 0xAE
 DEVICE = "/dev/kvm"
@@ -86,6 +88,13 @@ def _call(fd: int, request: int, argument: ctypes.c_void_p | int | None) -> tupl
         number = ctypes.get_errno()
         return result, errno.errorcode.get(number, str(number))
     return result, None
+
+
+def raw_ioctl(fd: int, request: int, payload: bytes) -> Outcome:
+    """An ioctl whose argument points at `payload` (a copy); its result, or the errno."""
+    buffer = ctypes.create_string_buffer(payload, max(len(payload), 1))
+    result, failed = _call(fd, request, ctypes.cast(buffer, ctypes.c_void_p))
+    return Outcome(errno=failed) if failed else Outcome(result)
 
 
 def msr_id(index: int) -> int:
@@ -266,6 +275,21 @@ class Kvm:
         vm = Vm(self, fd)
         self.vms.append(vm)
         return vm
+
+    def open_fd(self, scope: str, event: str | None) -> Callable[[int, bytes], Outcome] | None:
+        """An ioctl issuer on a fresh fd of `scope`, on a new VM that has passed `event`
+        (vcpu_create, first_run, memslot_create; x86 has no vcpu_init or finalize step)."""
+        if scope == "system":
+            return None if event else partial(raw_ioctl, self.fd)
+        if scope not in ("vm", "vcpu") or event in ("vcpu_init", "finalize"):
+            return None
+        vm = self.create_vm()
+        vcpu = vm.create_vcpu() if scope == "vcpu" or event in ("vcpu_create", "first_run") else None
+        if event == "first_run" and vcpu is not None and not vcpu.run().ok:
+            return None
+        if event == "memslot_create":
+            vm.map_halting_guest()
+        return partial(raw_ioctl, vcpu.fd if scope == "vcpu" and vcpu is not None else vm.fd)
 
     def supported_cpuid(self) -> bytes:
         """KVM_GET_SUPPORTED_CPUID: the table a VMM starts from."""

@@ -19,6 +19,8 @@ import stat
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from validator.kernel.kvm import KvmUnavailable, Outcome
@@ -166,6 +168,28 @@ class GuestKvm:
 
     def check_extension(self, capability: int) -> int:
         return int(self.call(f"cap -1 {capability:x}").split()[1], 16)
+
+    def ioctl(self, fd: str, handle: int, request: int, payload: bytes) -> Outcome:
+        """An ioctl on a guest fd (sys, vm or vcpu) whose argument is a copy of `payload`."""
+        return _outcome(self.call(f"ioctl {fd} {handle:x} {request:x} {payload.hex() or '00'}"))
+
+    def open_fd(self, scope: str, event: str | None) -> Callable[[int, bytes], Outcome] | None:
+        """An ioctl issuer on a fresh fd of `scope`, on a new VM that has passed `event`. A
+        vCPU is created and initialised in one step here, so vcpu_create and vcpu_init are
+        passed together; finalize is not reached."""
+        if scope == "system":
+            return None if event else partial(self.ioctl, "sys", 0)
+        if scope not in ("vm", "vcpu") or event == "finalize":
+            return None
+        vm = _handle(self.call("vm" if event in ("memslot_create", "first_run") else "vm bare"))
+        vcpu = None
+        if scope == "vcpu" or event in ("vcpu_create", "vcpu_init", "first_run"):
+            vcpu = _handle(self.call(f"vcpu {vm:x}"))
+        if event == "first_run" and not _outcome(self.call(f"run {vcpu:x}")).ok:
+            return None
+        if scope == "vcpu" and vcpu is not None:
+            return partial(self.ioctl, "vcpu", vcpu)
+        return partial(self.ioctl, "vm", vm)
 
     def close(self) -> None:
         if self._process.poll() is None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator
 
-from validator.frontend.layout import LayoutError, ioctl_number, ioctl_size, lay_out
+from validator.frontend.layout import LayoutError, Placed, ioctl_number, ioctl_size, lay_out
 from validator.kernel.crosscheck import HeaderCheck, bit_macros, register_family, where
 from validator.model import spec as m
 from validator.model.findings import ERROR, INFO, Problem, Related
@@ -189,6 +189,24 @@ def bit_differs_from_header(check: HeaderCheck) -> Iterator[Problem]:
                 )
 
 
+def _anonymous_in_header(
+    types: dict[str, m.Struct | m.Flags], placed: Placed, members: dict[str, int], abi: str
+) -> bool:
+    """A field of a declared struct or union type standing for the header's anonymous one:
+    the header's struct has each of its members, at the same offsets (C lifts an anonymous
+    member's members into the struct that holds it)."""
+    nested = types.get(placed.field.type.name.text)
+    if not isinstance(nested, m.Struct) or placed.field.type.count is not None:
+        return False
+    try:
+        inner = lay_out(types, nested, abi)
+    except LayoutError:
+        return False
+    return all(
+        members.get(p.field.name.text) == placed.offset + p.offset for p in inner.fields if p.field.kind != "pad"
+    )
+
+
 @rule(
     "H906",
     "layout-differs-from-header",
@@ -229,6 +247,8 @@ def layout_differs_from_header(check: HeaderCheck) -> Iterator[Problem]:
         for placed in ours.fields:
             name = placed.field.name.text
             if placed.field.kind == "pad":
+                continue
+            if name not in header.members and _anonymous_in_header(types, placed, header.members, check.header.abi):
                 continue
             if name not in header.members:
                 differences.append(f"{name} is not a member of the header's {tag}")

@@ -92,13 +92,21 @@ def layout_differs_between_abis(spec: ResolvedSpec) -> Iterator[Problem]:
             ]
             if layout.size != first.size or moved:
                 related = tuple(
-                    Related(a.field.span, f"{a.field.name.text}: offset {a.offset} on {first_abi}, {b.offset} on {abi}")
+                    Related(
+                        a.field.span,
+                        f"{a.field.name.text}: {a.size} byte(s) at offset {a.offset} on {first_abi}, "
+                        f"{b.size} at {b.offset} on {abi}",
+                    )
                     for a, b in moved[:3]
+                )
+                sizes = (
+                    f"is {first.size} bytes on {first_abi} and {layout.size} on {abi}"
+                    if layout.size != first.size
+                    else f"is {first.size} bytes on {first_abi} and {abi}"
                 )
                 yield Problem(
                     struct.span,
-                    f"{struct.name} is {first.size} bytes on {first_abi} and {layout.size} on {abi}"
-                    + (f"; {len(moved)} field(s) move" if moved else ""),
+                    f"{struct.name} {sizes}" + (f"; {len(moved)} field(s) differ in offset or size" if moved else ""),
                     subject=_subject(struct),
                     hint="align 64-bit fields to 8 explicitly and pad the struct to a multiple of 8",
                     related=related,

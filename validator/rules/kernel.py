@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from validator.kernel.conform import (
+    ARGUMENT,
     CAPABILITY,
+    DEADLINE,
     LIFECYCLE,
     LISTED,
     RESERVED,
@@ -219,6 +221,58 @@ def width_contradicted(conformance: Conformance) -> Iterator[Problem]:
     return _problems(conformance.contradicted(WIDTH), conformance.kernel)
 
 
+@rule(
+    "K110",
+    "argument-check-contradicted",
+    ERROR,
+    "undefined flag bits or reserved space the kernel treats otherwise than the spec says",
+    stage=CONFORM,
+)
+def argument_check_contradicted(conformance: Conformance) -> Iterator[Problem]:
+    """
+    ## What it finds
+    A `flags` set's `unknown reject ERRNO`, or a `pad`'s `check zero ERRNO` or `ignore`, that
+    the kernel contradicts. `conform` issues each declared ioctl that copies a struct in,
+    with a zeroed argument (the control) and with one undefined bit of a top-level flags
+    field set, or one pad made nonzero: an undefined bit accepted, or a pad refused that the
+    spec says is ignored (or the reverse), is this finding. Claims are testable only where
+    the kernel accepts the zeroed argument; the others are counted as not testable here.
+
+    ## Why it matters
+    This is the history of unchecked flags (`KVM_X86_SET_MSR_FILTER` until a 2022 fix): bits
+    an old kernel accepted can never be given a meaning, because VMMs already pass them.
+
+    ## How to fix
+    Write what the kernel checks; if it does not check, fix the kernel before the ioctl ships.
+    """
+    return _problems(conformance.contradicted(ARGUMENT), conformance.kernel)
+
+
+@rule(
+    "K111",
+    "capability-deadline-contradicted",
+    ERROR,
+    "a capability enabled after the deadline the spec gives it",
+    stage=CONFORM,
+)
+def capability_deadline_contradicted(conformance: Conformance) -> Iterator[Problem]:
+    """
+    ## What it finds
+    An opt-in (or opt-out) capability's `before EVENT` that the kernel contradicts:
+    `KVM_ENABLE_CAP` with zero arguments succeeds on a fresh VM (the control) and succeeds
+    again on a VM that has passed EVENT. (Refused with another errno than `else ERRNO` is
+    K105's.)
+
+    ## Why it matters
+    VMMs order their setup by these deadlines: one that does not exist makes them serialize
+    for nothing, and one the kernel enforces at another event breaks their setup.
+
+    ## How to fix
+    Write the deadline the kernel enforces, or none.
+    """
+    return _problems(conformance.contradicted(DEADLINE), conformance.kernel)
+
+
 RULES = (
     listing_contradicted,
     reset_contradicted,
@@ -229,4 +283,6 @@ RULES = (
     capability_contradicted,
     reserved_contradicted,
     width_contradicted,
+    argument_check_contradicted,
+    capability_deadline_contradicted,
 )

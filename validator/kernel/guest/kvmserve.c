@@ -13,6 +13,9 @@
  *   run VCPU                -> @@ ok EXIT_REASON | @@ err ERRNO
  *   cap VM CAPABILITY       -> @@ ok ANSWER          (KVM_CHECK_EXTENSION on the VM fd)
  *   reglist VCPU            -> @@ ok ID ID ...       (KVM_GET_REG_LIST)
+ *   vm bare                 -> @@ ok HANDLE          (a VM with no memory: before memslot_create)
+ *   ioctl FD HANDLE REQUEST HEX -> @@ ok RESULT | @@ err ERRNO
+ *                              (FD: sys, vm or vcpu; the argument points at the HEX bytes)
  *   quit                    -> powers the guest off
  *
  * The first line is `@@ ready API_VERSION RELEASE`. Numbers are hexadecimal without 0x; errnos are numbers (asm-generic, as on the host).
@@ -39,6 +42,7 @@
 #define MAX_VCPUS 256
 #define GUEST_CODE_ADDRESS 0x80000000ULL
 #define ONE_REG_MAX_BYTES 256 /* KVM_REG_SIZE_U2048 */
+#define MAX_ARGUMENT 4096 /* the largest ioctl argument `ioctl` copies */
 
 static int kvm_fd = -1;
 static int vm_fds[MAX_VMS], vm_count;
@@ -57,7 +61,7 @@ static void reply_errno(int number)
 	fflush(stdout);
 }
 
-static int new_vm(void)
+static int new_vm(int bare)
 {
 	/* movz x0, #0x8; movk x0, #0x8400, lsl #16 (PSCI SYSTEM_OFF); hvc #0; b . */
 	static const uint32_t code[] = { 0xd2800100, 0xf2b08000, 0xd4000002, 0x14000000 };
@@ -76,7 +80,7 @@ static int new_vm(void)
 		.memory_size = 0x10000,
 		.userspace_addr = (uint64_t)(uintptr_t)memory,
 	};
-	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+	if (!bare && ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
 		return -errno;
 	memset(&preferred[vm_count], 0, sizeof(preferred[vm_count]));
 	if (ioctl(vm, KVM_ARM_PREFERRED_TARGET, &preferred[vm_count]) < 0)
@@ -120,17 +124,54 @@ static int vcpu_of(const char *word)
 	return handle >= 0 && handle < vcpu_count ? vcpu_fds[handle] : -1;
 }
 
+static int hex_digit(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* ioctl FD HANDLE REQUEST HEX: the argument is a copy of the HEX bytes. */
+static void serve_ioctl(char **words)
+{
+	static uint8_t argument[MAX_ARGUMENT];
+	long handle = strtol(words[2], NULL, 16);
+	int fd = -1;
+	if (!strcmp(words[1], "sys"))
+		fd = kvm_fd;
+	else if (!strcmp(words[1], "vm") && handle >= 0 && handle < vm_count)
+		fd = vm_fds[handle];
+	else if (!strcmp(words[1], "vcpu") && handle >= 0 && handle < vcpu_count)
+		fd = vcpu_fds[handle];
+	size_t length = strlen(words[4]);
+	if (fd < 0 || length % 2 || length / 2 > sizeof(argument))
+		return reply_errno(EBADF);
+	memset(argument, 0, sizeof(argument));
+	for (size_t i = 0; i < length / 2; i++) {
+		int high = hex_digit(words[4][2 * i]), low = hex_digit(words[4][2 * i + 1]);
+		if (high < 0 || low < 0)
+			return reply_errno(EINVAL);
+		argument[i] = (uint8_t)(high << 4 | low);
+	}
+	int result = ioctl(fd, strtoul(words[3], NULL, 16), argument);
+	if (result < 0)
+		return reply_errno(errno);
+	char text[32];
+	snprintf(text, sizeof(text), "ok %x", result);
+	reply(text);
+}
+
 static void serve(char *line)
 {
-	char *words[4] = { 0 };
+	char *words[5] = { 0 };
 	int count = 0;
-	for (char *word = strtok(line, " \r\n"); word && count < 4; word = strtok(NULL, " \r\n"))
+	for (char *word = strtok(line, " \r\n"); word && count < 5; word = strtok(NULL, " \r\n"))
 		words[count++] = word;
 	if (count == 0)
 		return;
 	char text[64];
+	if (!strcmp(words[0], "ioctl") && count == 5)
+		return serve_ioctl(words);
 	if (!strcmp(words[0], "vm")) {
-		int handle = new_vm();
+		int handle = new_vm(count == 2 && !strcmp(words[1], "bare"));
 		if (handle < 0)
 			return reply_errno(-handle);
 		snprintf(text, sizeof(text), "ok %x", handle);
@@ -232,7 +273,7 @@ int main(void)
 	uname(&host);
 	printf("@@ ready %x %s\n", ioctl(kvm_fd, KVM_GET_API_VERSION, 0), host.release);
 	fflush(stdout);
-	char line[256];
+	static char line[2 * MAX_ARGUMENT + 64];
 	size_t used = 0;
 	for (;;) {
 		char c;
