@@ -172,3 +172,56 @@ def test_import_ioctls_finds_the_historical_hazards_in_the_real_header(tmp_path)
     findings = json.loads(run_cli("check", str(out), "--format", "json").stdout)["findings"]
     # kvm_msr_filter_range.bitmap is a pointer: the compat handler it needed, found from the header.
     assert any(f["code"] == "I103" and "kvm_msr_filter_range.bitmap is a pointer" in f["message"] for f in findings)
+
+
+def test_the_new_capability_ioctl_and_field_attributes_parse_format_and_resolve(tmp_path) -> None:
+    text = (
+        'api "kvm/x86" version "6.12"\nabi x86_64\n'
+        "capability KVM_CAP_OLD : vm {\n  kind query\n}\n"
+        "capability KVM_CAP_NEW : vm {\n  supersedes KVM_CAP_OLD\n  value count\n  kind opt_out\n}\n"
+        "struct s {\n  field a u64 out on x86, arm64\n  field b u64 in\n}\n"
+        "ioctl KVM_S : vcpu {\n  arch x86, arm64\n  nr 1\n  dir inout\n  arg s\n  extend by new_ioctl\n}\n"
+    )
+    spec = resolve(load_units([str(write(tmp_path, "a.uapi", text))])[0])
+    new = spec.capabilities["KVM_CAP_NEW"]
+    assert (new.kind, new.value, [n.text for n in new.supersedes]) == ("opt_out", "count", ["KVM_CAP_OLD"])
+    assert [n.text for n in spec.types["s"].fields[0].written_on] == ["x86", "arm64"]
+    assert spec.architectures(spec.ioctls["KVM_S"]) == ("x86", "arm64")
+    formatted = format_text(text)
+    assert "  kind       opt_out\n  value      count\n  supersedes KVM_CAP_OLD\n" in formatted
+    assert formatted.index("  arg ") < formatted.index("  arch ") and format_text(formatted) == formatted
+    assert "field a u64 out on x86, arm64" in formatted
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("abi x86_64, pdp11", "ABI pdp11 is not one this tool knows"),
+        ("struct s {\n  field a u64 out on vax\n}", "architecture vax is not one this tool knows"),
+        ("struct s {\n  field a u64 in on x86\n}", "s.a says which architectures write it, but it is not an output"),
+        ("capability C : vm {\n  supersedes D\n}", "capability D is not declared"),
+    ],
+)
+def test_unknown_abis_architectures_and_misplaced_outputs_are_one_finding_each(line, message, tmp_path) -> None:
+    path = write(tmp_path, "a.uapi", line + "\n")
+    result = run_cli("check", str(path), "--format", "json")
+    findings = json.loads(result.stdout)["findings"]
+    assert result.returncode == 1 and [f["message"] for f in findings] == [message], result.stdout + result.stderr
+
+
+def test_the_review_tables_each_structs_layout_with_its_holes_and_abi_differences() -> None:
+    from validator.report.review import layout_tables
+
+    spec = resolve(load_units([str(ROOT / "spec/kvm/x86/ioctls.uapi")])[0])
+    tables = {t["name"]: t for t in layout_tables((spec,))}
+    tlb = tables["kvm_dirty_tlb"]
+    assert tlb["sizes"] == {"x86_64": 16, "i386": 12} and tlb["differs"]
+    assert [(r["kind"], r["name"], r["cells"]) for r in tlb["rows"]] == [
+        ("field", "bitmap", {"x86_64": [0, 8], "i386": [0, 8]}),
+        ("field", "num_dirty", {"x86_64": [8, 4], "i386": [8, 4]}),
+        ("tail", "(tail padding)", {"x86_64": [12, 4], "i386": None}),
+    ]
+    rows = {r["name"]: r for r in tables["kvm_msr_filter_range"]["rows"]}
+    assert rows["(hole before bitmap)"]["cells"] == {"x86_64": [12, 4], "i386": None}
+    assert rows["bitmap"]["differs"] and not rows["flags"]["differs"]
+    assert not tables["kvm_one_reg"]["differs"] and tables["kvm_one_reg"]["holes"] == 0

@@ -142,3 +142,23 @@ def test_probe_of_the_guest_finds_the_firmware_bitmaps_per_vm_on_the_vcpu_path(t
         "register/KVM_REG_ARM_VENDOR_HYP_BMAP",
     ]
     assert 'api "kvm/arm64" version "6.1"' in draft.read_text()
+
+
+@needs_guest
+def test_the_guest_asks_arguments_and_capability_deadlines_through_its_ioctl_command(tmp_path) -> None:
+    # KVM_CAP_ARM_NISV_TO_USER may be enabled at any time (arch/arm64/kvm/arm.c); a zeroed
+    # kvm_vcpu_init names no target, so the vCPU-init probes have no control.
+    for name in ("common.uapi", "ioctls.uapi"):
+        (tmp_path / name).write_text((FIRMWARE / name).read_text())
+    planted = tmp_path / "ioctls.uapi"
+    planted.write_text(
+        planted.read_text()
+        + "\ncapability KVM_CAP_ARM_NISV_TO_USER : vm {\n  kind   opt_in\n  before vcpu_create else EBUSY\n}\n"
+    )
+    result = run_cli("conform", str(planted), "--target", "qemu-aarch64", "--kernel", IMAGE, "--format", "json")
+    document = json.loads(result.stdout)
+    lines = planted.read_text().splitlines()
+    found = [(f["code"], lines[f["line"] - 1].split()[0]) for f in document["findings"]]
+    assert found == [("K111", "before")], result.stdout + result.stderr
+    assert "after vcpu_create" in document["findings"][0]["message"]
+    assert any("KVM_ARM_VCPU_INIT refuses a zeroed argument too (EINVAL)" in note for note in document["notes"])

@@ -12,10 +12,12 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from validator import TOOL_NAME, __version__
+from validator.frontend.layout import LayoutError, StructLayout, lay_out
 from validator.frontend.resolve import ResolvedSpec
 from validator.model import spec as m
 from validator.model.findings import SEVERITIES, SEVERITY_RANK, Finding
 from validator.model.spans import Span
+from validator.model.words import describe
 from validator.pipeline.engine import Report
 from validator.report.view import SourceLines, change_record, finding_record, scenario_record
 from validator.rules import BY_CODE
@@ -108,6 +110,72 @@ def _checklist(report: Report, findings: list[Finding]) -> list[dict[str, Any]]:
     return items
 
 
+def layout_tables(spec_list: tuple[ResolvedSpec, ...]) -> list[dict[str, Any]]:
+    """Each declared struct's layout on each of its spec's ABIs, a row per field, with the
+    holes and tail padding the compiler adds as rows of their own; `differs` marks a row (and
+    a struct) whose offset or size is not the same on every ABI."""
+    tables: dict[str, dict[str, Any]] = {}
+    for spec in spec_list:
+        types = dict(spec.types)
+        for struct in spec.types.values():
+            if not isinstance(struct, m.Struct) or struct.name in tables:
+                continue
+            try:
+                layouts = {abi: lay_out(types, struct, abi) for abi in spec.abis}
+            except LayoutError:
+                continue  # an undeclared type: E102's
+            tables[struct.name] = _layout_table(struct, layouts)
+    return [tables[name] for name in sorted(tables)]
+
+
+def _layout_table(struct: m.Struct, layouts: dict[str, StructLayout]) -> dict[str, Any]:
+    abis = list(layouts)
+    holes = {
+        abi: {(f.name.text if f else None): (o, n) for o, n, f in layout.holes()} for abi, layout in layouts.items()
+    }
+    rows: list[dict[str, Any]] = []
+
+    def gap_row(key: str | None, what: str) -> None:
+        cells = {abi: holes[abi].get(key) for abi in abis}
+        if any(cells.values()):
+            rows.append(
+                {
+                    "kind": "hole" if key is not None else "tail",
+                    "name": what,
+                    "type": "",
+                    "cells": {abi: list(cell) if cell else None for abi, cell in cells.items()},
+                    "differs": len({cell for cell in cells.values()}) > 1,
+                }
+            )
+
+    for index, field in enumerate(struct.fields):
+        gap_row(field.name.text, f"(hole before {field.name.text})")
+        placed = {abi: layouts[abi].fields[index] for abi in abis}
+        cells = {abi: [p.offset, p.size] for abi, p in placed.items()}
+        rows.append(
+            {
+                "kind": field.kind,
+                "name": field.name.text,
+                "type": describe(field.type),
+                "cells": cells,
+                "differs": len({tuple(cell) for cell in cells.values()}) > 1,
+            }
+        )
+    gap_row(None, "(tail padding)")
+    sizes = {abi: layout.size for abi, layout in layouts.items()}
+    return {
+        "name": struct.name,
+        "union": struct.union,
+        "path": struct.span.path,
+        "line": struct.span.line,
+        "abis": abis,
+        "sizes": sizes,
+        "rows": rows,
+        "differs": len(set(sizes.values())) > 1 or any(row["differs"] for row in rows),
+        "holes": sum(row["kind"] in ("hole", "tail") for row in rows),
+    }
+
+
 def review_view(
     report: Report,
     *,
@@ -144,6 +212,7 @@ def review_view(
         "suppressed": [_finding(source, f, docs) for f in report.findings if f.suppressed is not None],
         "scenarios": [scenario_record(r) for r in report.results],
         "checklist": _checklist(report, shown),
+        "layouts": layout_tables(report.specs),
         "conformed": [
             {
                 "root": c.root,
