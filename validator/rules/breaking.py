@@ -158,7 +158,8 @@ def access_path_removed(comparison: Comparison) -> Iterator[Problem]:
     "lifecycle-tightened",
     "a write the baseline allowed is now refused",
     "A write the baseline accepted that the proposal refuses: an earlier deadline, `writable never`, "
-    "a new opt-in, an identical rewrite now rejected.",
+    "a new opt-in, an identical rewrite now rejected, undefined bits of a register or of a flags set "
+    "now refused.",
     "Existing VMMs issue the write at the time the baseline allowed it: they now fail mid-restore.",
     "Keep the old deadline, or refuse the write only after an opt-in.",
 )
@@ -184,6 +185,18 @@ def lifecycle_tightened(comparison: Comparison) -> Iterator[Problem]:
         if old.reserved and old.reserved.kind == "ignore" and new.reserved and new.reserved.kind == "reject":
             message = "writes with undefined bits were accepted and are now refused"
             yield _register_problem(old, new, "reserved", message, hint)
+    for was, now in comparison.pairs:
+        if not isinstance(was, m.Flags) or not isinstance(now, m.Flags) or now.unknown is None:
+            continue
+        if now.unknown.kind == "reject" and (was.unknown is None or was.unknown.kind == "ignore"):
+            yield Problem(
+                now.unknown.span,
+                f"{now.name}: undefined bits were accepted and are now refused with {describe(now.unknown.errno)}; "
+                "VMMs that passed them now fail",
+                subject=f"flags/{now.name}",
+                hint="check flags from the first release; a late check breaks whoever relied on the old kernel",
+                related=(Related(was.unknown.span if was.unknown else was.span, "in the baseline"),),
+            )
 
 
 def _deadline_rank(writable: m.Writable | None) -> int:
