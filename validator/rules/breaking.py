@@ -185,17 +185,17 @@ def lifecycle_tightened(comparison: Comparison) -> Iterator[Problem]:
         if old.reserved and old.reserved.kind == "ignore" and new.reserved and new.reserved.kind == "reject":
             message = "writes with undefined bits were accepted and are now refused"
             yield _register_problem(old, new, "reserved", message, hint)
-    for was, now in comparison.pairs:
-        if not isinstance(was, m.Flags) or not isinstance(now, m.Flags) or now.unknown is None:
+    for old_flags, new_flags in comparison.pairs:
+        if not isinstance(old_flags, m.Flags) or not isinstance(new_flags, m.Flags) or new_flags.unknown is None:
             continue
-        if now.unknown.kind == "reject" and (was.unknown is None or was.unknown.kind == "ignore"):
+        if new_flags.unknown.kind == "reject" and (old_flags.unknown is None or old_flags.unknown.kind == "ignore"):
             yield Problem(
-                now.unknown.span,
-                f"{now.name}: undefined bits were accepted and are now refused with {describe(now.unknown.errno)}; "
+                new_flags.unknown.span,
+                f"{new_flags.name}: undefined bits were accepted and are now refused with {describe(new_flags.unknown.errno)}; "
                 "VMMs that passed them now fail",
-                subject=f"flags/{now.name}",
+                subject=f"flags/{new_flags.name}",
                 hint="check flags from the first release; a late check breaks whoever relied on the old kernel",
-                related=(Related(was.unknown.span if was.unknown else was.span, "in the baseline"),),
+                related=(Related(old_flags.unknown.span if old_flags.unknown else old_flags.span, "in the baseline"),),
             )
 
 
