@@ -4,6 +4,7 @@ H907): declared layouts against gcc, the bundled ioctl spec against the real hea
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 from pathlib import Path
@@ -225,3 +226,33 @@ def test_the_review_tables_each_structs_layout_with_its_holes_and_abi_difference
     assert rows["(hole before bitmap)"]["cells"] == {"x86_64": [12, 4], "i386": None}
     assert rows["bitmap"]["differs"] and not rows["flags"]["differs"]
     assert not tables["kvm_one_reg"]["differs"] and tables["kvm_one_reg"]["holes"] == 0
+
+
+ARM64_HEADERS = Path("/usr/aarch64-linux-gnu/include")
+KERNEL_TREE = os.environ.get("UAPI_KERNEL_TREE", "")
+
+
+@pytest.mark.parametrize("source", ["cross", "tree"])
+def test_the_arm64_ioctl_spec_agrees_with_the_aarch64_headers(source, tmp_path) -> None:
+    if source == "cross":
+        if not (ARM64_HEADERS / "linux" / "kvm.h").is_file():
+            pytest.skip("no aarch64 cross headers (linux-libc-dev-arm64-cross)")
+        arguments = ["--header", "<linux/kvm.h>", "-I", str(ARM64_HEADERS)]
+    else:
+        if not KERNEL_TREE:
+            pytest.skip("no kernel tree (UAPI_KERNEL_TREE; .ci/kernel-source extracts one)")
+        tree = Path(KERNEL_TREE)
+        arguments = ["--header", "<linux/kvm.h>", "-I", str(tree / "include/uapi")]
+        arguments += ["-I", str(tree / "arch/arm64/include/uapi")]
+    spec = ROOT / "spec/kvm/arm64/ioctls.uapi"
+    result = run_cli("crosscheck", str(spec), *arguments, "--abi", "aarch64", "--format", "json")
+    assert result.returncode == 0 and json.loads(result.stdout)["findings"] == [], result.stdout + result.stderr
+    # The check has teeth: kvm_vcpu_init's words moved are the header's layout no more.
+    planted = spec.read_text().replace("  field target u32\n", "  field target u64\n")
+    assert planted != spec.read_text()
+    path = tmp_path / "ioctls.uapi"
+    path.write_text(planted)
+    (path.parent / "common.uapi").write_text((ROOT / "spec/kvm/arm64/common.uapi").read_text())
+    result = run_cli("crosscheck", str(path), *arguments, "--abi", "aarch64", "--format", "json")
+    codes = sorted({f["code"] for f in json.loads(result.stdout)["findings"]})
+    assert codes == ["H906", "H907"], result.stdout
