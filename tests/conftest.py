@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 EXAMPLES = SHARED / "dsl" / "examples"
 SARIF_SCHEMA = SHARED / "data" / "sarif-schema-2.1.0.json"
+JUNIT_SCHEMA = SHARED / "data" / "junit-10.xsd"
 
 needs_examples = pytest.mark.skipif(not EXAMPLES.is_dir(), reason="../shared/dsl/examples is not beside the project")
 

@@ -241,7 +241,7 @@ def test_sarif_validates_against_the_schema(repo) -> None:
     related = gone["relatedLocations"][0]
     assert related["physicalLocation"]["artifactLocation"]["uri"] == "spec/arm.uapi"  # the file in the repository
     assert related["message"]["text"].endswith("(at git revision HEAD)")
-    assert gone["partialFingerprints"]["uapiValidator/v1"] and gone["baselineState"] == "new"
+    assert gone["partialFingerprints"]["uapiValidator/v2"] and gone["baselineState"] == "new"
     assert {r["baselineState"] for r in run["results"] if r["ruleId"] == "S201"} == {"unchanged"}
 
 

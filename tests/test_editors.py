@@ -10,7 +10,8 @@ import pytest
 from tests.conftest import EXAMPLES, ROOT, run_cli
 from validator.report.highlight import UapiLexer, highlight_html
 
-GRAMMAR = json.loads((ROOT / "editors" / "uapi.tmLanguage.json").read_text())
+VSCODE = ROOT / "editors" / "vscode"
+GRAMMAR = json.loads((VSCODE / "syntaxes" / "uapi.tmLanguage.json").read_text())
 SPECS = sorted((ROOT / "spec").rglob("*.uapi")) + (sorted(EXAMPLES.glob("*.uapi")) if EXAMPLES.is_dir() else [])
 
 
@@ -86,9 +87,36 @@ def test_highlighting_appears_in_the_html_review() -> None:
 def test_textmate_grammar_scopes_every_attribute_keyword() -> None:
     from validator.frontend.attributes import ORDER
 
-    # A flags bit is a number; `lock` inside a block is the top-level declaration's word too.
-    keywords = {k for table in ORDER.values() for k in table} - {"bit", "lock"}
+    keywords = {k for table in ORDER.values() for k in table} - {"bit"}  # a flags bit is a number
     unscoped = sorted(
         k for k in keywords if ("keyword.other.attribute.uapi" not in {s for _, s in textmate_scopes(f"  {k} x")})
     )
     assert unscoped == []
+
+
+def test_textmate_grammar_scopes_the_words_inside_lines_and_tells_a_lock_reference_from_its_declaration() -> None:
+    assert ("since", "keyword.other.uapi") in textmate_scopes('    0 TRNG_V1_0 since "5.13"')
+    assert ("version", "keyword.other.uapi") in textmate_scopes('api "kvm/arm64" version "5.18"')
+    assert ("before", "keyword.other.uapi") in textmate_scopes("  writable before first_run else EBUSY")
+    declared = textmate_scopes('lock config_lock : vm "kvm->arch.config_lock"')
+    assert declared[:2] == [("lock", "storage.type.declaration.uapi"), ("config_lock", "entity.name.type.uapi")]
+    assert [(t.strip(), s) for t, s in textmate_scopes("  lock config_lock")] == [
+        ("lock", "keyword.other.attribute.uapi")
+    ]
+    assert ("config_lock", "entity.name.type.uapi") not in textmate_scopes("  lock config_lock")
+
+
+def test_the_vscode_extension_folder_declares_the_language_and_its_grammar() -> None:
+    manifest = json.loads((VSCODE / "package.json").read_text())
+    [language] = manifest["contributes"]["languages"]
+    [grammar] = manifest["contributes"]["grammars"]
+    assert language["id"] == grammar["language"] == "uapi" and language["extensions"] == [".uapi"]
+    assert grammar["scopeName"] == GRAMMAR["scopeName"] and (VSCODE / grammar["path"]).resolve().is_file()
+    configuration = json.loads((VSCODE / language["configuration"]).read_text())
+    assert configuration["comments"] == {"lineComment": "#"}
+    # The indentation rules agree with fmt: a block opens on `{` (a comment may follow) and
+    # closes on a line of its own.
+    assert re.search(configuration["indentationRules"]["increaseIndentPattern"], "register R {  # expect: S201")
+    assert re.match(configuration["indentationRules"]["decreaseIndentPattern"], "  }")
+    for key in ("name", "publisher", "version", "engines"):
+        assert manifest[key]

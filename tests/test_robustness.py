@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import EXAMPLES, ROOT, run_cli, write
 from validator.pipeline.engine import check_paths
-from validator.report.formats import junit_document, sarif_document
+from validator.report.formats import SarifOptions, junit_document, sarif_document
 from validator.report.render import render
 from validator.report.view import json_document, text_view
 
@@ -114,7 +114,7 @@ def test_mutated_specs_never_crash_and_every_report_renders(tmp_path_factory, da
     for finding in report.findings:
         assert finding.span.line >= 1 and finding.span.column >= 1, finding
     json.loads(json_document(report))
-    json.loads(sarif_document(report))
+    json.loads(sarif_document(report, SarifOptions(str(ROOT))))
     ET.fromstring(junit_document(report, "error", False))
     text = render("check.txt.j2", text_view(report, color=False))
     assert "\x1b" not in text and "\r" not in text and "\x07" not in text  # shown escaped, never raw
@@ -193,7 +193,7 @@ def test_json_and_sarif_stay_valid_for_any_character(tmp_path) -> None:
     path = write(tmp_path, "odd \u2603.uapi", text)
     report = check_paths([str(path)])
     assert json.loads(json_document(report))["findings"][0]["path"].endswith("odd \u2603.uapi")
-    assert json.loads(sarif_document(report))["runs"][0]["results"]
+    assert json.loads(sarif_document(report, SarifOptions(str(ROOT))))["runs"][0]["results"]
 
 
 FORMAT_COMMANDS = [

@@ -5,21 +5,23 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NamedTuple
 
 from validator.frontend.bundled import bundled_kvm_spec_dir, bundled_spec_dir
-from validator.frontend.load import EMPTY_UNIT, Unit, load_units
+from validator.frontend.load import EMPTY_UNIT, Unit, load_bytes_unit, load_units
 from validator.frontend.sources import LOCAL, GitFiles, LocalFiles
+from validator.frontend.textfile import MAX_FILE_BYTES
 from validator.kernel.conform import NotConformable, kvm_conformer
 from validator.kernel.crosscheck import HeaderOptions
 from validator.kernel.kvm import Kvm, KvmUnavailable, available
 from validator.model.abi import ABIS
 from validator.model.findings import Finding
 from validator.model.spec import SpecFile
-from validator.pipeline.config import Config, find_config, load_config
+from validator.pipeline.config import Config, as_selector, find_config, load_config
 from validator.pipeline.engine import Report, check_paths, check_units, conform_units, directive_baseline
 from validator.rules import lookup
 from validator.rules.catalog import CONFORM
@@ -71,6 +73,31 @@ def output_options(command: argparse.ArgumentParser) -> None:
     )
     command.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     command.add_argument("--config", metavar="FILE", help="configuration file (default: found upward from the spec)")
+    selection = command.add_argument_group("rule selection (as ruff and flake8 take it; codes, names or prefixes)")
+    selection.add_argument("--select", metavar="CODES", help="only these rules, in place of the configuration's")
+    selection.add_argument("--extend-select", metavar="CODES", help="these rules too, beside the selected ones")
+    selection.add_argument("--ignore", metavar="CODES", help="not these rules (added to the configuration's)")
+    selection.add_argument("--extend-ignore", metavar="CODES", help="the same as --ignore")
+    shown = command.add_argument_group("what the text output shows")
+    shown.add_argument("-q", "--quiet", action="store_true", help="the findings, and no notes or summary")
+    shown.add_argument("--statistics", action="store_true", help="a count per rule instead of each finding")
+    shown.add_argument(
+        "--no-show-source", dest="show_source", action="store_false", help="no quoted line and caret under a finding"
+    )
+    shown.add_argument("--show-source", dest="show_source", action="store_true", default=True, help=argparse.SUPPRESS)
+    command.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings would fail the run")
+    command.add_argument(
+        "--stdin-filename", metavar="PATH", help="with `-` as the path: the name (and folder, for includes) of stdin"
+    )
+    sarif = command.add_argument_group("SARIF")
+    sarif.add_argument(
+        "--category",
+        metavar="NAME",
+        help="automationDetails.id: one per analysis a repository uploads to code scanning",
+    )
+    sarif.add_argument(
+        "--show-suppressed", action="store_true", help="keep findings an `# allow:` suppresses, marked suppressed"
+    )
     scope = command.add_mutually_exclusive_group()
     scope.add_argument(
         "--new-only",
@@ -125,7 +152,29 @@ def _configuration(args: argparse.Namespace, start: Path) -> Config:
 
 
 def config_of(args: argparse.Namespace, paths: list[str]) -> Config:
-    return _configuration(args, Path(paths[0]))
+    return with_selection(_configuration(args, Path(paths[0] if paths[0] != "-" else ".")), args)
+
+
+def _codes(text: str | None) -> tuple[str, ...]:
+    return tuple(code.strip() for code in (text or "").split(",") if code.strip())
+
+
+def with_selection(config: Config, args: argparse.Namespace) -> Config:
+    """The configuration's rule selection with the command line's on top: `--select` in
+    place of `select`, `--extend-select` added to it, `--ignore`/`--extend-ignore` added to
+    `ignore`. An unknown code or name is a usage error, as it is in the configuration."""
+    given = {key: _codes(getattr(args, key, None)) for key in ("select", "extend_select", "ignore", "extend_ignore")}
+    for code in (code for codes in given.values() for code in codes):
+        if as_selector(code) is None:
+            raise UsageError(f"{code}: no rule, family or name matches it (`uapi-validator rules` lists them)")
+    select, extend = [tuple(as_selector(c) or c for c in given[k]) for k in ("select", "extend_select")]
+    ignore = tuple(as_selector(c) or c for c in given["ignore"] + given["extend_ignore"])
+    if not (select or extend or ignore):
+        return config
+    chosen = select or config.select
+    if extend and chosen:
+        chosen = (*chosen, *extend)
+    return replace(config, select=tuple(chosen), ignore=(*config.ignore, *ignore))
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,7 +283,8 @@ def header_arguments(parser: argparse.ArgumentParser, *, abi_default: str | None
 def report_of(args: argparse.Namespace) -> Report:
     """The report of the paths the command names (or configures), with what was checked."""
     paths = paths_of(args)
-    return replace(_report(args, paths, config_of(args, paths)), checked=tuple(paths))
+    shown = [getattr(args, "stdin_filename", None) or "-"] if paths == ["-"] else paths
+    return replace(_report(args, paths, config_of(args, paths)), checked=tuple(shown))
 
 
 def _report(args: argparse.Namespace, paths: list[str], config: Config) -> Report:
@@ -251,6 +301,12 @@ def _report(args: argparse.Namespace, paths: list[str], config: Config) -> Repor
             report = replace(report, findings=tuple(f for f in report.findings if _crosscheck_finding(f)))
         return report
     base = getattr(args, "base", None) or getattr(args, "baseline", None)
+    if paths == ["-"]:
+        if base:
+            raise UsageError(f"{args.command}: standard input has no baseline to compare with; name files")
+        return check_units([_stdin_unit(args)], config, directive_baseline)
+    if "-" in paths:
+        raise UsageError("`-` (standard input) is the only path when given")
     if not base:
         return check_paths(paths, config)
     units = load_units(paths)  # the proposal first: a path that exists nowhere is its error
@@ -272,6 +328,15 @@ def _report(args: argparse.Namespace, paths: list[str], config: Config) -> Repor
         kept = tuple(f for f in report.findings if f.from_diff or (f.code.startswith("E") and not f.baseline))
         report = replace(report, findings=kept)
     return report
+
+
+def _stdin_unit(args: argparse.Namespace) -> Unit:
+    """The spec on standard input, named by --stdin-filename (its folder anchors includes)."""
+    name = getattr(args, "stdin_filename", None) or "-"
+    stream = sys.stdin.buffer if sys.stdin is not None else None
+    if stream is None:
+        raise UsageError("`-`: there is no standard input to read")
+    return load_bytes_unit(stream.read(MAX_FILE_BYTES + 1), name)
 
 
 def with_conformance(report: Report, config: Config) -> tuple[Report, dict[str, str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from validator import TOOL_NAME
@@ -25,7 +26,7 @@ from validator.model.findings import SEVERITY_RANK
 from validator.pipeline.engine import Report
 from validator.pipeline.selftest import FAILED, PASSED, SKIPPED, compare
 from validator.report.docs import rule_doc_view
-from validator.report.formats import junit_document, sarif_document
+from validator.report.formats import SarifOptions, junit_document, sarif_document
 from validator.report.output import write_text
 from validator.report.render import render
 from validator.report.view import github_view, json_document, text_view
@@ -58,20 +59,45 @@ def render_report(report: Report, fmt: str, args: argparse.Namespace, destinatio
     if fmt == "json":
         return json_document(report)
     if fmt == "sarif":
-        return sarif_document(report)
+        options = SarifOptions(source_root(), getattr(args, "category", None), getattr(args, "show_suppressed", False))
+        return sarif_document(report, options)
     if fmt == "junit":
         return junit_document(report, args.fail_on, args.include_baseline)
     if fmt == "github":
         return render("github.txt.j2", github_view(report))
-    return render("check.txt.j2", text_view(report, color=use_color(args.color, destination)))
+    view = text_view(
+        report,
+        color=use_color(args.color, destination),
+        show_source=getattr(args, "show_source", True),
+        quiet=getattr(args, "quiet", False),
+        statistics=getattr(args, "statistics", False),
+    )
+    return render("check.txt.j2", view)
+
+
+def source_root() -> str:
+    """What SARIF URIs are relative to: the git top level above the current folder (a
+    `.git` folder or file), else the current folder."""
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / ".git").exists():
+            return str(folder)
+    return str(here)
 
 
 def extra_outputs(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """The FORMAT=FILE outputs beside the main one. A bare FORMAT (ruff's `--output-format
+    json`) names the main output's format."""
     outputs = []
     for item in args.output_format:
         fmt, sep, destination = item.partition("=")
+        if not sep and fmt in FORMATS:
+            args.format = fmt
+            continue
         if not sep or fmt not in FORMATS or not destination:
-            raise UsageError(f"--output-format takes FORMAT=FILE with FORMAT one of {', '.join(FORMATS)}, not {item!r}")
+            raise UsageError(
+                f"--output-format takes FORMAT or FORMAT=FILE with FORMAT one of {', '.join(FORMATS)}, not {item!r}"
+            )
         outputs.append((fmt, destination))
     return outputs
 
@@ -87,6 +113,8 @@ def emit_report(report: Report, args: argparse.Namespace, extra: list[tuple[str,
     for fmt, destination in extra:
         write_text(render_report(report, fmt, args, destination), destination, inputs)
     write_text(render_report(report, args.format, args, args.output), args.output, inputs)
+    if getattr(args, "exit_zero", False):
+        return EXIT_OK
     return EXIT_FINDINGS if fails(report, args.fail_on, args.include_baseline) else EXIT_OK
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from validator.frontend.parse import decode, parse_file
 from validator.frontend.sources import LOCAL, GitFiles, InputError, LocalFiles
-from validator.frontend.textfile import FileProblem
+from validator.frontend.textfile import MAX_FILE_BYTES, FileProblem
 from validator.model.findings import Problem
 from validator.model.spans import Span
 from validator.model.spec import Include, SpecFile
@@ -125,6 +125,23 @@ def load_text_unit(text: str, path: str) -> Unit:
     """A unit from text in memory (editors, tests); includes are read from disk."""
     loader = _Loader(LOCAL)
     loader.cache[path] = _load_text(text, path)
+    return _load_unit(path, display_path(Path(path).parent), loader)
+
+
+def load_bytes_unit(data: bytes, path: str) -> Unit:
+    """A unit from bytes read elsewhere (standard input), named `path`: its folder anchors
+    the includes, read from disk. Bytes that are not a spec's text are its E101."""
+    if len(data) > MAX_FILE_BYTES:
+        raise InputError(f"{path}: more than {MAX_FILE_BYTES // (1024 * 1024)} MiB: not a spec")
+    text = decode(data, path)
+    if isinstance(text, Problem):
+        return _unit_of_problem(path, text)
+    return load_text_unit(text, path)
+
+
+def _unit_of_problem(path: str, problem: Problem) -> Unit:
+    loader = _Loader(LOCAL)
+    loader.cache[path] = _Loaded(SpecFile(path, syntax_error=problem), problem)
     return _load_unit(path, display_path(Path(path).parent), loader)
 
 

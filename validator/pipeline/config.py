@@ -132,11 +132,19 @@ def _string_list(value: object, source: str, key: str) -> list[str]:
     return value
 
 
-def _selector(text: str, source: str, key: str) -> str:
-    """A code, a family prefix (`S`, `S2`) or a rule name, as a code prefix."""
+def as_selector(text: str) -> str | None:
+    """A code, a family prefix (`S`, `S2`) or a rule name, as a code prefix; None if it
+    names nothing."""
     if text.lower() in BY_NAME:
         return BY_NAME[text.lower()].code
     prefix = text.upper()
     if prefix and any(code.startswith(prefix) for code in BY_CODE):
         return prefix
-    raise ConfigError(f"{source}: {key}: {text!r} names no rule, family or code prefix")
+    return None
+
+
+def _selector(text: str, source: str, key: str) -> str:
+    selector = as_selector(text)
+    if selector is None:
+        raise ConfigError(f"{source}: {key}: {text!r} names no rule, family or code prefix")
+    return selector

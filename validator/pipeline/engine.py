@@ -32,7 +32,7 @@ from validator.model.spec import SpecFile
 from validator.pipeline import policy
 from validator.pipeline.config import Config
 from validator.rules import run_stage
-from validator.rules.catalog import CONFORM, CROSSCHECK, DIFF, HAZARD, LOAD, RESOLVE, SCENARIO
+from validator.rules.catalog import CONFORM, CROSSCHECK, DIFF, HAZARD, LOAD, POLICY, RESOLVE, SCENARIO
 from validator.rules.errors import STRUCTURAL_ERRORS, include_escapes_root, undefined_name
 from validator.simulate.scenario import ScenarioResult, run_all
 
@@ -50,6 +50,11 @@ class Report:
     baseline_revision: str = ""
     checked: tuple[str, ...] = ()  # the paths the user named (or the configuration did)
     conformed: tuple[ConformSummary, ...] = ()  # what the running kernel said, per unit (conform)
+    # The stages whose rules ran (None: not recorded, every stage counts as run), and the
+    # files whose hazard stages did not run because their spec has errors: a report that
+    # lists rules per file (JUnit) tells those from rules that ran and found nothing.
+    stages: frozenset[str] | None = None
+    blocked: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,9 +210,17 @@ def check_units(
     base_by_headers: dict[tuple[str, ...], tuple[LocalFiles | GitFiles, list[ResolvedSpec]]] = {}
     known_policy: set[str] = set()
     diffed = False
+    stages = {LOAD, RESOLVE, POLICY}
+    judged_files: set[str] = set()
+    blocked_files: set[str] = set()
     for unit in units:
         spec, unit_findings, unit_results = check_unit(unit)
         results.extend(unit_results)
+        if _has_errors(unit_findings):
+            blocked_files.update(f.path for f in unit.files)
+        else:
+            stages |= {HAZARD, SCENARIO}
+            judged_files.update(f.path for f in unit.files)
         headers = headers_of(unit)
         if headers and isinstance(headers[0], Finding):
             unit_findings.extend(headers)
@@ -238,6 +251,8 @@ def check_units(
         for key, (source, group) in base_by_headers.items()
         for f in _crosscheck(group, key if headers_for else key[:-1], options, source)
     }
+    if by_headers:
+        stages.add(CROSSCHECK)
     for key, group in by_headers.items():
         for finding in _crosscheck(group, key if headers_for else key[:-1], options):
             if fingerprint(finding) in known_header_findings:
@@ -256,8 +271,18 @@ def check_units(
     ordered = tuple(sorted(decided, key=lambda f: f.sort_key))
     unique_changes = tuple(dict.fromkeys(changes))
     files_in_order = {path: files[path] for path in sorted(files)}
+    if diffed:
+        stages.add(DIFF)
     return Report(
-        ordered, files_in_order, tuple(specs), unique_changes, diffed, tuple(dict.fromkeys(notes)), tuple(results)
+        ordered,
+        files_in_order,
+        tuple(specs),
+        unique_changes,
+        diffed,
+        tuple(dict.fromkeys(notes)),
+        tuple(results),
+        stages=frozenset(stages),
+        blocked=frozenset(blocked_files - judged_files),
     )
 
 
@@ -321,11 +346,13 @@ def conform_units(units: Iterable[Unit], conformer: Conformer, config: Config | 
     specs: list[ResolvedSpec] = []
     notes: list[str] = []
     summaries: list[ConformSummary] = []
+    blocked: set[str] = set()
     for unit in units:
         spec, unit_findings, _ = check_unit(unit)
         specs.append(spec)
         files.update((f.path, f) for f in unit.files)
         if _has_errors(unit_findings):
+            blocked.update(f.path for f in unit.files)
             findings.extend(f for f in unit_findings if f.code in STRUCTURAL_ERRORS)
             notes.append(f"{unit.root}: not asked of the kernel: the spec has errors")
             continue
@@ -342,6 +369,8 @@ def conform_units(units: Iterable[Unit], conformer: Conformer, config: Config | 
         tuple(specs),
         notes=tuple(notes),
         conformed=tuple(summaries),
+        stages=frozenset({LOAD, RESOLVE, CONFORM}),
+        blocked=frozenset(blocked),
     )
 
 

@@ -5,8 +5,12 @@ SARIF 2.1.0 for code scanning, JUnit XML for GitLab, Jenkins and others.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -17,26 +21,46 @@ from validator.pipeline.engine import Report
 from validator.report import jsondoc
 from validator.report.textsafe import visible
 from validator.rules import CATALOG
-from validator.rules.catalog import DOC_SECTIONS
+from validator.rules.catalog import CONFORM, CROSSCHECK, DIFF, DOC_SECTIONS, HAZARD, SCENARIO
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 INFORMATION_URI = "https://github.com/uapi-validator/uapi-validator"
 
 
-def _uri(path: str) -> str:
-    # A baseline path such as HEAD:spec/x.uapi would read as a URI scheme: escape the colon.
-    return quote(path, safe="/")
+SRCROOT = "%SRCROOT%"
+
+
+@dataclass(frozen=True, slots=True)
+class SarifOptions:
+    """Where URIs are relative to, and what code scanning is told about the run."""
+
+    root: str  # the git top level, else the current folder: the %SRCROOT% base of every URI
+    category: str | None = None  # automationDetails.id, one per analysis a repository uploads
+    show_suppressed: bool = False  # keep `# allow:`-ed findings, as suppressed results
+
+
+def _artifact(path: str, options: SarifOptions, in_repository: bool = False) -> dict[str, str]:
+    """An artifact location: relative to %SRCROOT% when the file is under it, else an
+    absolute file URI. A path is the user's (from the current folder), except a baseline's
+    read from git as REV:path, which is the repository's."""
+    absolute = os.path.abspath(os.path.join(options.root, path) if in_repository else path)
+    inside = os.path.commonpath([absolute, os.path.abspath(options.root)]) == os.path.abspath(options.root)
+    if inside:
+        # A colon in a relative path would read as a URI scheme: escape it.
+        return {"uri": quote(Path(os.path.relpath(absolute, options.root)).as_posix(), safe="/"), "uriBaseId": SRCROOT}
+    return {"uri": Path(absolute).as_uri()}
 
 
 def _region(span: Span) -> dict[str, int]:
     return {"startLine": span.line, "startColumn": span.column, "endLine": span.end_line, "endColumn": span.end_column}
 
 
-def _location(span: Span, revision: str = "") -> dict[str, Any]:
+def _location(span: Span, options: SarifOptions, revision: str = "") -> dict[str, Any]:
+    path, at_revision = _at_revision(span.path, revision)
     return {
         "physicalLocation": {
-            "artifactLocation": {"uri": _uri(_at_revision(span.path, revision)[0])},
+            "artifactLocation": _artifact(path, options, in_repository=bool(at_revision)),
             "region": _region(span),
         }
     }
@@ -51,7 +75,7 @@ def _at_revision(path: str, revision: str) -> tuple[str, str]:
     return path, ""
 
 
-def sarif_document(report: Report) -> str:
+def sarif_document(report: Report, options: SarifOptions) -> str:
     rules = [
         {
             "id": rule.code,
@@ -68,52 +92,57 @@ def sarif_document(report: Report) -> str:
         for rule in CATALOG
     ]
     index = {rule.code: i for i, rule in enumerate(CATALOG)}
-    results = [_sarif_result(f, index[f.code], report.diffed, report.baseline_revision) for f in report.findings]
-    document = {
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": TOOL_NAME,
-                        "version": __version__,
-                        "informationUri": INFORMATION_URI,
-                        "rules": rules,
-                    }
-                },
-                "columnKind": "unicodeCodePoints",
-                "results": results,
-            }
-        ],
+    results = [
+        _sarif_result(f, index[f.code], report, options)
+        for f in report.findings
+        if f.suppressed is None or options.show_suppressed
+    ]
+    run: dict[str, Any] = {
+        "tool": {
+            "driver": {"name": TOOL_NAME, "version": __version__, "informationUri": INFORMATION_URI, "rules": rules}
+        },
+        "originalUriBaseIds": {SRCROOT: {"uri": Path(os.path.abspath(options.root)).as_uri().rstrip("/") + "/"}},
+        "columnKind": "unicodeCodePoints",
+        "results": results,
     }
+    if options.category:
+        run["automationDetails"] = {"id": options.category.rstrip("/") + "/"}
+    document = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
     return jsondoc.dumps(document)
 
 
-def _sarif_result(finding: Finding, rule_index: int, diffed: bool, revision: str) -> dict[str, Any]:
+def _sarif_result(finding: Finding, rule_index: int, report: Report, options: SarifOptions) -> dict[str, Any]:
+    revision = report.baseline_revision
     where = _at_revision(finding.span.path, revision)[1]
+    location = _location(finding.span, options, revision)
+    uri = location["physicalLocation"]["artifactLocation"]["uri"]
     result: dict[str, Any] = {
         "ruleId": finding.code,
         "ruleIndex": rule_index,
         "level": _SARIF_LEVEL[finding.severity],
         "message": {"text": finding.message + where + (f" (fix: {finding.hint})" if finding.hint else "")},
-        "locations": [_location(finding.span, revision)],
-        "partialFingerprints": {"uapiValidator/v1": fingerprint(finding)},
+        "locations": [location],
+        # Per file, and line-independent: a finding keeps its identity when lines move.
+        "partialFingerprints": {"uapiValidator/v2": _file_fingerprint(uri, fingerprint(finding))},
     }
     if finding.related:
         result["relatedLocations"] = [
             {
                 "id": i,
-                **_location(r.span, revision),
+                **_location(r.span, options, revision),
                 "message": {"text": r.message + _at_revision(r.span.path, revision)[1]},
             }
             for i, r in enumerate(finding.related)
         ]
-    if diffed:
+    if report.diffed:
         result["baselineState"] = "unchanged" if finding.baseline else "new"
     if finding.suppressed is not None:
         result["suppressions"] = [{"kind": "inSource", "justification": finding.suppressed}]
     return result
+
+
+def _file_fingerprint(uri: str, identity: str) -> str:
+    return hashlib.sha256(f"{uri}\0{identity}".encode()).hexdigest()[:32]
 
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -124,37 +153,72 @@ def _xml(text: str) -> str:
     return _NOT_XML.sub(visible, text)
 
 
+# Why a stage's rules did not run for a whole run.
+_NOT_RUN = {
+    DIFF: "not run: no baseline was compared",
+    CROSSCHECK: "not run: no C header was cross-checked",
+    CONFORM: "not run: no kernel was asked (conform)",
+    HAZARD: "not run: the spec has errors",
+    SCENARIO: "not run: the spec has errors",
+}
+_AFTER_ERRORS = (HAZARD, SCENARIO, DIFF, CROSSCHECK, CONFORM)
+
+
+def _not_run(report: Report, path: str, stage: str) -> str | None:
+    """Why a rule of `stage` did not run on a file, or None if it ran."""
+    if report.stages is not None and stage not in report.stages:
+        return _NOT_RUN.get(stage, "not run")
+    if path in report.blocked and stage in _AFTER_ERRORS:
+        return "not run: the spec has errors, so no hazard is judged on it"
+    return None
+
+
 def junit_document(report: Report, fail_on: str, include_baseline: bool) -> str:
-    """One test case per rule and file; a failure for each finding at the fail level."""
+    """One test case per rule and file (Jenkins' junit-10.xsd): a failure for the findings at
+    the fail level, the others as the case's output, and a skipped case where the rule did not
+    run (no baseline, no header, or a spec with errors)."""
     threshold = SEVERITY_RANK.get(fail_on, 99)
     by_case: dict[tuple[str, str], list[Finding]] = {}
     for finding in report.findings:
-        by_case.setdefault((finding.span.path, finding.code), []).append(finding)
+        if finding.suppressed is None:
+            by_case.setdefault((finding.span.path, finding.code), []).append(finding)
     paths = sorted(set(report.files) | {p for p, _ in by_case})
     suites = ET.Element("testsuites", name=TOOL_NAME)
-    total_failures = 0
+    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for path in paths:
         suite = ET.SubElement(suites, "testsuite", name=_xml(path))
-        failures = 0
+        counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         for rule in CATALOG:
             case = ET.SubElement(suite, "testcase", classname=_xml(path), name=f"{rule.code} {rule.name}")
+            counts["tests"] += 1
+            found = by_case.get((path, rule.code), [])
+            why = _not_run(report, path, rule.stage)
+            if why is not None and not found:
+                ET.SubElement(case, "skipped", message=why)
+                counts["skipped"] += 1
+                continue
             failing = [
-                f
-                for f in by_case.get((path, rule.code), [])
-                if f.suppressed is None
-                and SEVERITY_RANK[f.severity] >= threshold
-                and (include_baseline or not f.baseline)
+                f for f in found if SEVERITY_RANK[f.severity] >= threshold and (include_baseline or not f.baseline)
             ]
             if failing:
-                failures += 1
+                counts["failures"] += 1
                 failure = ET.SubElement(case, "failure", message=_xml(failing[0].message), type=failing[0].severity)
-                failure.text = _xml(
-                    "\n".join(f"{f.span.path}:{f.span.line}:{f.span.column}: {f.message}" for f in failing)
-                )
-        suite.set("tests", str(len(CATALOG)))
-        suite.set("failures", str(failures))
-        total_failures += failures
-    suites.set("tests", str(len(CATALOG) * len(paths)))
-    suites.set("failures", str(total_failures))
+                failure.text = _xml("\n".join(_junit_line(f) for f in failing))
+            others = [f for f in found if f not in failing]
+            if others:
+                ET.SubElement(case, "system-out").text = _xml("\n".join(_junit_line(f) for f in others))
+        for key, value in counts.items():
+            suite.set(key, str(value))
+            totals[key] += value
+    for key, value in totals.items():
+        if key != "skipped":  # junit-10.xsd has `skipped` on a testsuite only
+            suites.set(key, str(value))
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+
+def _junit_line(finding: Finding) -> str:
+    where = f"{finding.span.path}:{finding.span.line}:{finding.span.column}"
+    return f"{where}: {finding.severity}: {finding.message}" + (
+        " (the baseline has it too)" if finding.baseline else ""
+    )

@@ -20,6 +20,7 @@ from validator.model.spec import SpecFile
 from validator.pipeline.engine import Report
 from validator.report import jsondoc
 from validator.report.textsafe import Trusted, terminal_safe
+from validator.rules import lookup
 from validator.simulate.machine import Failure
 from validator.simulate.scenario import DEFAULT_IOCTL_NS, DEFAULT_LOCK_NS, DEFAULT_THREADS, ScenarioResult
 
@@ -133,13 +134,31 @@ _SGR = {
 }
 
 
-def text_view(report: Report, *, color: bool) -> dict[str, Any]:
+def _rule_name(code: str) -> str:
+    rule = lookup(code)
+    return rule.name if rule else ""
+
+
+def text_view(
+    report: Report, *, color: bool, show_source: bool = True, quiet: bool = False, statistics: bool = False
+) -> dict[str, Any]:
+    """The terminal report. `show_source`: quote each finding's line with a caret; `quiet`:
+    the findings and nothing else (no notes, changes or summary); `statistics`: a count per
+    rule instead of the findings, most frequent first."""
     shown = [f for f in report.findings if f.suppressed is None]
     source = SourceLines(report.files)
+    counted = Counter(f.code for f in shown)
     return {
         "color": color,
+        "quiet": quiet,
+        "statistics": [
+            {"count": n, "code": code, "name": _rule_name(code)}
+            for code, n in sorted(counted.items(), key=lambda item: (-item[1], item[0]))
+        ]
+        if statistics
+        else None,
         "sgr_codes": {name: Trusted(code) if color else "" for name, code in _SGR.items()},
-        "findings": [{**finding_record(f), "snippet": _snippet(source, f)} for f in shown],
+        "findings": [{**finding_record(f), "snippet": _snippet(source, f) if show_source else None} for f in shown],
         "summary": summary(report.findings),
         "suppressed": sum(1 for f in report.findings if f.suppressed is not None),
         "file_count": len(report.files),
