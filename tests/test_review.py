@@ -241,3 +241,83 @@ def test_html_review_renders_in_headless_chromium(tmp_path) -> None:
     assert "CONSOLE" not in logs and "Uncaught" not in logs
     if os.environ.get("UAPI_VALIDATOR_KEEP_SCREENSHOT"):  # to look at it by hand
         shutil.copy(shot, os.environ["UAPI_VALIDATOR_KEEP_SCREENSHOT"])
+
+
+DENSE = """api "kvm/arm64" version "6.1"
+lock config_lock : vm
+interface one_reg : vcpu {
+  get  KVM_GET_ONE_REG
+  set  KVM_SET_ONE_REG
+  list KVM_GET_REG_LIST
+}
+register KVM_REG_ARM_STD_BMAP {
+  id       0x6030_0000_0016_0000
+  width    64
+  scope    vm
+  via      one_reg
+  lock     config_lock
+  migrate  yes
+  uniform  last_wins
+  writable always
+}
+scenario dense : restore {
+  vcpus  1, 2, 3, 4, 6, 8, 16, 64, 100, 128, 512
+  budget serialized 64
+}
+"""
+# Measures every label of the vCPU axis as the browser laid it out, and writes what overlaps.
+_MEASURE = """<script>
+window.addEventListener("load", () => {
+  const found = [];
+  for (const svg of document.querySelectorAll("figure.chart svg")) {
+    const boxes = [...svg.querySelectorAll("text.tick")].filter(t => t.getAttribute("text-anchor") === "middle")
+      .map(t => t.getBBox());
+    for (let i = 1; i < boxes.length; i++)
+      if (boxes[i].x < boxes[i - 1].x + boxes[i - 1].width) found.push(i);
+  }
+  document.body.setAttribute("data-overlaps", JSON.stringify(found));
+  document.body.setAttribute("data-labels", String(document.querySelectorAll("figure.chart text.tick").length));
+});
+</script>"""
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+def test_chart_axis_labels_never_overlap_and_the_budget_and_axis_titles_are_drawn(tmp_path) -> None:
+    spec = write(tmp_path, "dense.uapi", DENSE)
+    page = tmp_path / "review.html"
+    run_cli("review", str(spec), "--format", "html", "-o", str(page))
+    html = page.read_text()
+    assert "1 vCPU:" in html and "1 vCPUs" not in html  # the tooltip of one vCPU
+    assert html.count('class="budget"') == 1 and "budget 64" in html  # serialized: a budget; blackout: none
+    assert "vCPUs (log scale)" in html and ">writes</text>" in html and ">blackout (time)</text>" in html
+    page.write_text(html.replace("</body>", _MEASURE + "</body>"))
+    dom = chromium("--virtual-time-budget=3000", "--dump-dom", page.as_uri(), profile=tmp_path / "p")
+    overlaps = re.search(r'data-overlaps="([^"]*)"', dom.stdout)
+    assert overlaps is not None, dom.stderr[-2000:]
+    assert json.loads(overlaps.group(1).replace("&quot;", '"')) == []
+    # Labels were left out to get there: 11 vCPU counts, fewer labels under each axis.
+    drawn = re.findall(r'<text class="tick" x="[\d.]+" y="\d+" text-anchor="middle">(\d+)</text>', html)
+    assert 4 <= len(drawn) // 2 < 11 and drawn[:1] == ["1"]
+
+
+@needs_examples
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+def test_printed_review_keeps_each_group_heading_with_its_first_finding(tmp_path) -> None:
+    pypdf = pytest.importorskip("pypdf")
+    page = tmp_path / "review.html"
+    run_cli("review", str(EXAMPLES / "hypercall-bitmaps.uapi"), "--format", "html", "-o", str(page))
+    pdf = tmp_path / "review.pdf"
+    printed = chromium("--no-pdf-header-footer", f"--print-to-pdf={pdf}", page.as_uri(), profile=tmp_path / "p")
+    assert pdf.is_file(), printed.stderr[-2000:]
+    pages = [p.extract_text() for p in pypdf.PdfReader(str(pdf)).pages]
+    assert len(pages) > 1
+    heading = re.compile(r"^(Error|Warning|Info) \(\d+\)$")
+    for text in pages[:-1]:
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        assert lines and not heading.match(lines[-1]), lines[-3:]
+    # Every group heading is on a page with a finding of its group after it.
+    for text in pages:
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        for index, line in enumerate(lines):
+            if heading.match(line) and not line.endswith("(0)"):
+                assert index < len(lines) - 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from functools import cache
 from pathlib import Path
@@ -106,6 +107,7 @@ def environment(override_dir: str | None = None, kind: str = "text") -> jinja2.E
         uapi_string=uapi_string,
         uapi_comment=uapi_comment,
         uapi_html=highlight_html,
+        log2=lambda n: math.log2(max(n, 1)),
     )
     env.globals["highlight_css"] = highlight_css
     return env
