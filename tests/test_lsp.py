@@ -195,3 +195,111 @@ def test_hover_on_a_struct_shows_its_layout_per_abi_with_holes_and_an_ioctl_its_
     assert "number: 0x4010aeaa on x86_64, 0x400caeaa on i386" in (hover_text(spec, "KVM_DIRTY_TLB") or "")
     names = {symbol.name: symbol.kind for symbol in symbols(spec, path)}
     assert names["kvm_dirty_tlb"] == 23 and names["KVM_DIRTY_TLB"] == 12  # Struct, Function
+
+
+ENCODED = 'api "kvm/x86" version "6.1"\nlock l : vm "😀 é" junk\n'
+ACTIONS = """api "kvm/x86" version "6.1"
+interface one_reg : vcpu {
+  get KVM_GET_ONE_REG
+  set KVM_SET_ONE_REG
+}
+register R {  # "😀 é"
+  id 0x6030_0000_0010_0000
+  width 64
+  scope vcpu
+  via one_reg
+  migrate no
+  writable before first_run
+  reserved ignore
+  bits {
+    0 A
+  }
+}
+"""
+
+
+def _session_with(encodings: list[str] | None, text: str, path: Path) -> tuple[Client, dict, dict]:
+    client = Client()
+    capabilities = {"general": {"positionEncodings": encodings}} if encodings is not None else {}
+    reply = client.request("initialize", {"processId": None, "rootUri": None, "capabilities": capabilities})
+    client.notify("initialized", {})
+    client.notify(
+        "textDocument/didOpen",
+        {"textDocument": {"uri": path.as_uri(), "languageId": "uapi", "version": 1, "text": text}},
+    )
+    published = client.wait(lambda m: m.get("method") == "textDocument/publishDiagnostics")
+    return client, reply["result"]["capabilities"], published["params"]
+
+
+@pytest.mark.parametrize(
+    "offered, negotiated, units",
+    [
+        (None, "utf-16", lambda s: len(s.encode("utf-16-le")) // 2),  # the protocol's default
+        (["utf-8"], "utf-8", lambda s: len(s.encode())),  # Neovim 0.11 offers utf-8 first
+        (["utf-32", "utf-16"], "utf-32", len),
+    ],
+)
+def test_columns_follow_the_negotiated_position_encoding(offered, negotiated, units, tmp_path) -> None:
+    client, capabilities, published = _session_with(offered, ENCODED, tmp_path / "e.uapi")
+    try:
+        assert capabilities.get("positionEncoding", "utf-16") == negotiated
+        [diagnostic] = published["diagnostics"]
+        line = ENCODED.splitlines()[1]
+        assert diagnostic["range"]["start"] == {"line": 1, "character": units(line[: line.index("junk")])}
+        assert diagnostic["range"]["end"]["character"] == units(line[: line.index("junk") + 4])
+    finally:
+        client.close()
+
+
+def _apply(text: str, edits: list[dict]) -> str:
+    """Apply LSP text edits given in utf-16 units (the default encoding)."""
+    lines = text.splitlines(keepends=True)
+
+    def offset(position: dict) -> int:
+        line = lines[position["line"]] if position["line"] < len(lines) else ""
+        units, index = 0, 0
+        while units < position["character"] and index < len(line):
+            units += len(line[index].encode("utf-16-le")) // 2
+            index += 1
+        return sum(len(x) for x in lines[: position["line"]]) + index
+
+    for edit in sorted(
+        edits, key=lambda e: (e["range"]["start"]["line"], e["range"]["start"]["character"]), reverse=True
+    ):
+        start, end = offset(edit["range"]["start"]), offset(edit["range"]["end"])
+        text = text[:start] + edit["newText"] + text[end:]
+    return text
+
+
+def test_code_actions_fix_a_deadline_reject_undefined_bits_and_offer_an_allow(tmp_path) -> None:
+    path = tmp_path / "a.uapi"
+    client, capabilities, published = _session_with(None, ACTIONS, path)
+    try:
+        assert capabilities["codeActionProvider"]
+        codes = {d["code"] for d in published["diagnostics"]}
+        assert {"L401", "C502"} <= codes
+        whole = {"start": {"line": 0, "character": 0}, "end": {"line": 20, "character": 0}}
+        reply = client.request(
+            "textDocument/codeAction",
+            {"textDocument": {"uri": path.as_uri()}, "range": whole, "context": {"diagnostics": []}},
+        )
+        actions = {a["title"]: a for a in reply["result"]}
+        deadline = actions["Add `else EBUSY`"]
+        reserved = actions["Reject undefined bits: `reserved reject EINVAL`"]
+        fixed = _apply(ACTIONS, deadline["edit"]["changes"][path.as_uri()] + reserved["edit"]["changes"][path.as_uri()])
+        assert "  writable before first_run else EBUSY\n" in fixed and "  reserved reject EINVAL\n" in fixed
+        path.write_text(fixed)
+        checked = json.loads(
+            subprocess.run(
+                [sys.executable, "-m", "validator", "check", str(path), "--format", "json"],
+                capture_output=True,
+                text=True,
+                cwd=ROOT,
+            ).stdout
+        )
+        assert not {"L401", "C502"} & {f["code"] for f in checked["findings"]}
+        allow = next(a for title, a in actions.items() if title.startswith("Allow L401"))
+        [edit] = allow["edit"]["changes"][path.as_uri()]
+        assert edit["newText"] == "# allow: L401 -- \n" and edit["range"]["start"] == {"line": 5, "character": 0}
+    finally:
+        client.close()

@@ -13,13 +13,14 @@ import os
 import re
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import BinaryIO
 
 from lsprotocol import types as t
 from pygls import uris
 from pygls.lsp.server import LanguageServer
+from pygls.workspace.position_codec import PositionCodec
 
 from validator import TOOL_NAME, __version__
 from validator.frontend.layout import LayoutError, ioctl_number, ioctl_size, lay_out
@@ -56,8 +57,37 @@ _SYMBOL = {
 
 
 def _range(span: Span) -> t.Range:
-    """LSP positions are 0-based; ours are 1-based (end exclusive in both)."""
+    """LSP positions are 0-based; ours are 1-based (end exclusive in both). Columns here are
+    code points; `Positions` turns them into the units the client negotiated."""
     return t.Range(t.Position(span.line - 1, span.column - 1), t.Position(span.end_line - 1, span.end_column - 1))
+
+
+class Positions:
+    """Code-point positions (ours) to and from the client's units (utf-16 unless the client
+    offered utf-8 or utf-32 in `general.positionEncodings`), by the lines of each file."""
+
+    def __init__(self, codec: PositionCodec | None, texts: Mapping[str, str]) -> None:
+        self.codec, self.texts = codec, texts
+        self._lines: dict[str, list[str]] = {}
+
+    def lines(self, path: str) -> list[str]:
+        if path not in self._lines:
+            self._lines[path] = self.texts.get(path, "").splitlines()
+        return self._lines[path]
+
+    def out(self, span: Span) -> t.Range:
+        plain = _range(span)
+        return plain if self.codec is None else self.codec.range_to_client_units(self.lines(span.path), plain)
+
+    def range_out(self, path: str, plain: t.Range) -> t.Range:
+        """A code-point range of a file, in the client's units."""
+        return plain if self.codec is None else self.codec.range_to_client_units(self.lines(path), plain)
+
+    def into(self, path: str, position: t.Position) -> t.Position:
+        if self.codec is None:
+            return position
+        found = self.codec.position_from_client_units(self.lines(path), position)
+        return t.Position(found.line, found.character)
 
 
 def analyse(uri: str, text: str) -> tuple[Report, ResolvedSpec]:
@@ -71,21 +101,26 @@ def analyse(uri: str, text: str) -> tuple[Report, ResolvedSpec]:
     return report, report.specs[0]
 
 
-def diagnostics(report: Report, path: str) -> list[t.Diagnostic]:
+def _texts(report: Report) -> dict[str, str]:
+    return {path: spec_file.text for path, spec_file in report.files.items()}
+
+
+def diagnostics(report: Report, path: str, positions: Positions | None = None) -> list[t.Diagnostic]:
+    positions = positions or Positions(None, {})
     out = []
     for finding in report.findings:
         if finding.span.path != path or finding.suppressed is not None:
             continue
         related = [
             t.DiagnosticRelatedInformation(
-                t.Location(uris.from_fs_path(r.span.path) or r.span.path, _range(r.span)), r.message
+                t.Location(uris.from_fs_path(r.span.path) or r.span.path, positions.out(r.span)), r.message
             )
             for r in finding.related
         ]
         message = finding.message + (f"\nfix: {finding.hint}" if finding.hint else "")
         out.append(
             t.Diagnostic(
-                _range(finding.span),
+                positions.out(finding.span),
                 message,
                 severity=_SEVERITY[finding.severity],
                 code=finding.code,
@@ -243,6 +278,65 @@ def symbols(spec: ResolvedSpec, path: str) -> list[t.DocumentSymbol]:
     return out
 
 
+# The fixes that are mechanical, by the rule whose finding they answer.
+_ERRNO_AFTER_DEADLINE = ("L401", "I113")  # `before EVENT` with no `else ERRNO`
+_RESERVED = "C502"  # undefined bits accepted
+
+
+def code_actions(report: Report, path: str, text: str, first_line: int, last_line: int) -> list[t.CodeAction]:
+    """Quick fixes for the findings on lines first_line..last_line (0-based) of the document,
+    in code points: `else EBUSY` after a deadline, `reserved reject EINVAL`, and an
+    `# allow: CODE -- ` line above the finding for the user to give the reason."""
+    lines = text.splitlines()
+    actions: list[t.CodeAction] = []
+    uri = uris.from_fs_path(path) or path
+    for finding in report.findings:
+        span = finding.span
+        if span.path != path or finding.suppressed is not None or not first_line <= span.line - 1 <= last_line:
+            continue
+        if span.line - 1 >= len(lines):
+            continue
+        line = lines[span.line - 1]
+        diagnostic = t.Diagnostic(_range(span), finding.message, code=finding.code, source=TOOL_NAME)
+
+        def action(
+            title: str, edit: t.TextEdit, preferred: bool = False, diagnostic: t.Diagnostic = diagnostic
+        ) -> t.CodeAction:
+            return t.CodeAction(
+                title,
+                kind=t.CodeActionKind.QuickFix,
+                diagnostics=[diagnostic],
+                edit=t.WorkspaceEdit(changes={uri: [edit]}),
+                is_preferred=preferred or None,
+            )
+
+        # A hazard is reported at its declaration, the attribute lines that cause it related.
+        candidates = [span.line - 1, *(r.span.line - 1 for r in finding.related if r.span.path == path)]
+        attribute_lines = [(n, lines[n].split("#", 1)[0].rstrip()) for n in candidates if 0 <= n < len(lines)]
+        if finding.code in _ERRNO_AFTER_DEADLINE:
+            for number, attribute in attribute_lines:
+                if re.search(r"\bbefore\s+\w+$", attribute):
+                    at_end = t.Position(number, len(attribute))
+                    edit = t.TextEdit(t.Range(at_end, at_end), " else EBUSY")
+                    actions.append(action("Add `else EBUSY`", edit, True))
+                    break
+        if finding.code == _RESERVED:
+            ignored = [(n, found) for n, a in attribute_lines if (found := re.match(r"(\s*)reserved\s+ignore\b", a))]
+            if ignored:
+                number, found = ignored[0]
+                whole = t.Range(t.Position(number, 0), t.Position(number, found.end()))
+                edit = t.TextEdit(whole, f"{found.group(1)}reserved reject EINVAL")
+            else:
+                below = t.Position(span.line, 0)
+                edit = t.TextEdit(t.Range(below, below), "  reserved reject EINVAL\n")
+            actions.append(action("Reject undefined bits: `reserved reject EINVAL`", edit, True))
+        indent = line[: len(line) - len(line.lstrip())]
+        above = t.Position(span.line - 1, 0)
+        comment = f"{indent}# allow: {finding.code} -- \n"
+        actions.append(action(f"Allow {finding.code} here, with a reason", t.TextEdit(t.Range(above, above), comment)))
+    return actions
+
+
 def make_server() -> LanguageServer:
     server = LanguageServer(TOOL_NAME, __version__)
     # The latest analysis of each open document, with the version it was made from: hover,
@@ -281,7 +375,8 @@ def make_server() -> LanguageServer:
             )
             found = [t.Diagnostic(t.Range(t.Position(0, 0), t.Position(0, 0)), message, t.DiagnosticSeverity.Error)]
         else:
-            found = diagnostics(analysis[0], path)
+            texts = {**_texts(analysis[0]), path: document.source}
+            found = diagnostics(analysis[0], path, Positions(ls.workspace.position_codec, texts))
         ls.text_document_publish_diagnostics(t.PublishDiagnosticsParams(uri, found, document.version))
 
     @server.feature(t.TEXT_DOCUMENT_DID_OPEN)
@@ -309,7 +404,9 @@ def make_server() -> LanguageServer:
         if analysis is None:
             return None
         document = ls.workspace.get_text_document(params.text_document.uri)
-        word = _word_at(document.source, params.position)
+        path = uris.to_fs_path(params.text_document.uri) or ""
+        position = Positions(ls.workspace.position_codec, {path: document.source}).into(path, params.position)
+        word = _word_at(document.source, position)
         if word is None:
             return None
         text = hover_text(analysis[1], word)
@@ -322,14 +419,46 @@ def make_server() -> LanguageServer:
             return None
         document = ls.workspace.get_text_document(params.text_document.uri)
         path = uris.to_fs_path(params.text_document.uri) or ""
-        return definition(analysis[1], path, document.source, params.position)
+        positions = Positions(ls.workspace.position_codec, {**_texts(analysis[0]), path: document.source})
+        found = definition(analysis[1], path, document.source, positions.into(path, params.position))
+        if found is None:
+            return None
+        target = uris.to_fs_path(found.uri) or found.uri
+        if target not in positions.texts:
+            return found
+        return t.Location(found.uri, positions.range_out(target, found.range))
+
+    @server.feature(t.TEXT_DOCUMENT_CODE_ACTION, t.CodeActionOptions(code_action_kinds=[t.CodeActionKind.QuickFix]))
+    def actions(ls: LanguageServer, params: t.CodeActionParams) -> list[t.CodeAction]:
+        analysis = analysed(ls, params.text_document.uri)
+        if analysis is None:
+            return []
+        document = ls.workspace.get_text_document(params.text_document.uri)
+        path = uris.to_fs_path(params.text_document.uri) or ""
+        positions = Positions(ls.workspace.position_codec, {path: document.source})
+        first, last = positions.into(path, params.range.start).line, positions.into(path, params.range.end).line
+        found = code_actions(analysis[0], path, document.source, first, last)
+        for action in found:  # code points to the client's units
+            for edits in (action.edit.changes or {}).values() if action.edit else ():
+                for edit in edits:
+                    edit.range = positions.range_out(path, edit.range)
+            for diagnostic in action.diagnostics or ():
+                diagnostic.range = positions.range_out(path, diagnostic.range)
+        return found
 
     @server.feature(t.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
     def document_symbols(ls: LanguageServer, params: t.DocumentSymbolParams) -> list[t.DocumentSymbol]:
         analysis = analysed(ls, params.text_document.uri)
         if analysis is None:
             return []
-        return symbols(analysis[1], uris.to_fs_path(params.text_document.uri) or "")
+        path = uris.to_fs_path(params.text_document.uri) or ""
+        document = ls.workspace.get_text_document(params.text_document.uri)
+        positions = Positions(ls.workspace.position_codec, {path: document.source})
+        found = symbols(analysis[1], path)
+        for symbol in found:
+            symbol.range = positions.range_out(path, symbol.range)
+            symbol.selection_range = positions.range_out(path, symbol.selection_range)
+        return found
 
     return server
 
