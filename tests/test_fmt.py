@@ -77,7 +77,6 @@ register R {   # expect: S204
         == """api "a" version "1"
 lock b         : vcpu
 lock long_name : vm   "x"
-
 register R {                             # expect: S204
   width 64
   # on its own line: goes with scope
@@ -129,3 +128,21 @@ def test_fmt_exclude_in_the_configuration(tmp_path) -> None:
     kept = write(tmp_path, "keep/odd.uapi", "lock   a : vm\n")
     result = run_cli("fmt", str(tmp_path))
     assert result.returncode == 0 and kept.read_text() == "lock   a : vm\n"
+
+
+def test_the_normative_examples_are_already_in_the_canonical_layout() -> None:
+    # The pre-commit fmt hook must pass on LANGUAGE.md's own examples (a user's copies).
+    if not EXAMPLES.is_dir():
+        pytest.skip("../shared/dsl/examples is not beside the project")
+    for path in sorted(EXAMPLES.glob("*.uapi")):
+        text = path.read_text()
+        assert format_text(text, str(path)) == text, path.name
+
+
+def test_a_block_after_a_one_line_statement_keeps_the_authors_blank_line_and_column() -> None:
+    tight = 'lock l : vm\ninterface i : vcpu {\n  get  KVM_GET_ONE_REG\n  lock l\n  since "5.19"\n}\n'
+    assert format_text(tight) == tight  # no blank line added; `since` one space past the column
+    spaced = tight.replace("vm\ninterface", "vm\n\ninterface")
+    assert format_text(spaced) == spaced
+    wide = tight.replace("  get  KVM", "  get   KVM").replace("  lock l\n", "  lock  l\n").replace("since ", "since ")
+    assert format_text(wide) == wide  # the column counting `since`: kept too

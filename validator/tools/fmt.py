@@ -17,6 +17,7 @@ from validator.model.findings import Problem
 
 COMMENT_COLUMN = 42  # trailing comments start here when the code is shorter (as the examples do)
 INDENT = "  "
+_TRAILING = ("since", "doc")  # attributes that close a block: they do not widen its column
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[A-Za-z0-9_]+|[{}():,]|\S')
 
 
@@ -33,6 +34,7 @@ class _Line:
     code: str  # without its comment, whitespace collapsed
     comment: str | None  # trailing comment (with its '#')
     above: list[str] = field(default_factory=list)  # comment-only lines that belong to this line
+    raw: str = ""  # the code as written (its keyword's column of values)
 
 
 def _split(line: str) -> tuple[str, str | None]:
@@ -89,6 +91,7 @@ def format_text(text: str, path: str = "<text>") -> str:
     pending: list[str] = []  # comment-only lines waiting for the code line they belong to
     index = 0
     block_before = False
+    single_before = False  # the last line written is a one-line statement
     while index < len(lines):
         code, comment = lines[index]
         if not code and comment is None:  # blank
@@ -106,14 +109,16 @@ def format_text(text: str, path: str = "<text>") -> str:
         code = _normal(code)
         if code.endswith("{"):
             body, index = _block(lines, index + 1, code.split(" ", 1)[0])
-            if out and out[-1] != "":
+            # A block follows a one-line statement (`lock`, `include`) directly or after a
+            # blank line, as the author wrote it; anything else is set apart by one.
+            if out and out[-1] != "" and not (single_before and not pending):
                 out.append("")
             out.extend(pending)
             pending = []
             out.append(_with_comment(code, comment))
             out.extend(body)
             out.append("")
-            block_before = True
+            block_before, single_before = True, False
             index += 1
             continue
         if block_before and out and out[-1] != "":
@@ -122,6 +127,7 @@ def format_text(text: str, path: str = "<text>") -> str:
         out.extend(pending)
         pending = []
         out.append(_with_comment(code, comment))
+        single_before = True
         index += 1
     out.extend(pending)
     out = _align_locks(out)
@@ -141,7 +147,7 @@ def _read_line(lines: list[tuple[str, str | None]], index: int) -> tuple[_Line, 
     while True:
         code, comment = lines[index]
         if code:
-            return _Line(_normal(code), comment, above), index
+            return _Line(_normal(code), comment, above, code), index
         if comment is not None:
             above.append(comment)
         index += 1
@@ -172,7 +178,15 @@ def _block(lines: list[tuple[str, str | None]], index: int, kind: str) -> tuple[
         return order.index(keyword) if keyword in order else len(order)
 
     items.sort(key=rank)
-    width = max((len(_keyword(line.code)) for line, _ in items), default=0) + 1
+    # Values line up after the longest keyword. LANGUAGE.md's examples do it two ways where
+    # `since` or `doc` is the longest: the column counts them, or they take one space after
+    # the others' column. The author's way is kept; counting them is the default.
+    keywords = [_keyword(line.code) for line, _ in items]
+    core = [k for k in keywords if k not in _TRAILING] or keywords
+    width = max((len(k) for k in keywords), default=0) + 1
+    narrow = max((len(k) for k in core), default=0) + 1
+    if narrow < width and _written_column(items, core) == narrow:
+        width = narrow
     body: list[str] = []
     for line, nested in items:
         body.extend(INDENT + c for c in line.above)
@@ -180,12 +194,22 @@ def _block(lines: list[tuple[str, str | None]], index: int, kind: str) -> tuple[
         # `bits {` opens a block of its own: it is not a value to line up; nor is a flags
         # set's bit number.
         aligned = not nested and rest and not keyword[:1].isdigit()
-        code = INDENT + keyword.ljust(width) + rest if aligned else INDENT + line.code
+        code = INDENT + (keyword.ljust(width) if len(keyword) < width else keyword + " ") + rest
+        code = code if aligned else INDENT + line.code
         body.append(_with_comment(code, line.comment))
         body.extend(_bits(nested))
     body.extend(INDENT + c for c in closing.above)
     body.append(_with_comment("}", closing.comment))
     return body, index
+
+
+def _written_column(items: list[tuple[_Line, list[_Line]]], keywords: list[str]) -> int | None:
+    """Where the author put the values of the first line whose keyword is one of `keywords`."""
+    for line, nested in items:
+        if not nested and _keyword(line.code) in keywords:
+            found = re.match(r"(\S+)(\s+)\S", line.raw)
+            return len(found.group(1)) + len(found.group(2)) if found else None
+    return None
 
 
 def _bits(nested: list[_Line]) -> list[str]:
