@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -120,3 +125,36 @@ def test_the_vscode_extension_folder_declares_the_language_and_its_grammar() -> 
     assert re.match(configuration["indentationRules"]["decreaseIndentPattern"], "  }")
     for key in ("name", "publisher", "version", "engines"):
         assert manifest[key]
+
+
+NVIM = shutil.which("nvim")
+
+
+@pytest.mark.skipif(NVIM is None, reason="Neovim is not installed (.ci/run installs Debian's 0.7.2)")
+def test_neovim_with_the_readme_snippet_shows_diagnostics_at_the_right_column(tmp_path) -> None:
+    words = subprocess.run([NVIM, "--version"], capture_output=True, text=True).stdout.split()[1]
+    version = tuple(int(n) for n in re.findall(r"\d+", words)[:2])
+    snippet = VSCODE.parent / "neovim" / ("uapi.lua" if version >= (0, 10) else "uapi-0.7.lua")
+    spec = tmp_path / "e.uapi"
+    spec.write_text('api "kvm/x86" version "6.1"\nlock l : vm "😀 é" junk\n')
+    probe = tmp_path / "probe.lua"
+    probe.write_text(
+        "vim.wait(20000, function() return #vim.diagnostic.get(0) > 0 end, 100)\n"
+        "local out = {}\n"
+        "for _, d in ipairs(vim.diagnostic.get(0)) do\n"
+        '  table.insert(out, string.format("%d:%d:%s", d.lnum, d.col, tostring(d.code)))\n'
+        "end\n"
+        f'vim.fn.writefile(out, "{tmp_path / "result.txt"}")\n'
+        'vim.cmd("qa!")\n'
+    )
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    subprocess.run(
+        [NVIM, "--headless", "-u", str(snippet), str(spec), "-c", f"luafile {probe}"],
+        cwd=tmp_path,
+        env=env,
+        timeout=60,
+        capture_output=True,
+    )
+    line = spec.read_text().splitlines()[1]
+    byte_column = len(line[: line.index("junk")].encode())  # Neovim's columns are bytes
+    assert (tmp_path / "result.txt").read_text().split() == [f"1:{byte_column}:E101"]
