@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from typing import NoReturn
 
 from validator import TOOL_NAME, __version__
-from validator.commands import EXIT_INTERNAL, EXIT_USAGE, UsageError, authoring, documents, kernel
+from validator.commands import EXIT_INTERNAL, EXIT_USAGE, UsageError, authoring, documents, kernel, patch
 from validator.commands import check as checking
 from validator.frontend.sources import InputError
 from validator.frontend.textfile import FileProblem
@@ -37,6 +37,7 @@ class _Parser(argparse.ArgumentParser):
 ORDER = (
     "check",
     "diff",
+    "check-patch",
     "simulate",
     "review",
     "compare",
@@ -55,7 +56,7 @@ ORDER = (
 )
 COMMANDS = {
     command.name: command
-    for command in (*checking.COMMANDS, *documents.COMMANDS, *kernel.COMMANDS, *authoring.COMMANDS)
+    for command in (*checking.COMMANDS, *documents.COMMANDS, *kernel.COMMANDS, *patch.COMMANDS, *authoring.COMMANDS)
 }
 
 

@@ -95,7 +95,7 @@ class CHeaders:
     not_integers: tuple[str, ...]  # object-like macros that are not integer constants
     unreadable: dict[str, str]  # structs and unions that cannot be laid out, and why
     files: tuple[str, ...]  # every file read, in order
-    locations: dict[str, tuple[str, int]]  # where each macro and enumerator is defined
+    locations: dict[str, tuple[str, int]]  # where each macro, enumerator and struct tag ("struct x") is defined
     function_macros: frozenset[str]  # the function-like macros (ARM64_SYS_REG, ...)
     _evaluator: _Evaluator = field(repr=False)
     _preprocessor: _Preprocessor = field(repr=False)
@@ -618,6 +618,9 @@ class _Evaluator:
                     if key not in self.tags:
                         self.tag_order.append(key)
                     self.tags[key] = node
+                    coord = node.coord
+                    # `where("struct kvm_x")`: the line of the definition, as for a macro
+                    self.enumerator_lines[key] = (str(coord.file), int(coord.line)) if coord else ("<headers>", 1)
                 for member in node.decls:
                     self._tags_in(member.type)
             return

@@ -403,7 +403,8 @@ def _structs_reached(headers: CHeaders, wanted: list[str]) -> tuple[list[dict[st
         ]
         keyword, name = tag.split(" ", 1)
         done.pop(tag)  # after what it holds
-        done[tag] = {"keyword": keyword, "name": name, "fields": fields}
+        path, line = headers.where(tag)
+        done[tag] = {"keyword": keyword, "name": name, "fields": fields, "source": f"{path}:{line}"}
 
     for tag in dict.fromkeys(wanted):
         visit(tag)

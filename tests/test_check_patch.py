@@ -1,0 +1,131 @@
+"""`check-patch` on real patch fixtures (tests/data/patches), applied in memory to a small
+kernel-like repository (tests/patchrepo.py): checkpatch lines, the email reply and the JSON
+for patchwork, each compared with its expected file (`UAPI_UPDATE_GOLDEN=1` rewrites them)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import run_cli
+from tests.patchrepo import PATCHES, git, make_repository
+
+FIXTURES = ("series-register.mbox", "struct-insert.patch", "no-uapi.patch")
+FORMATS = {"checkpatch": "checkpatch", "email": "eml", "json": "json"}
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    return make_repository(tmp_path_factory.mktemp("kernel"))
+
+
+def _state(repo) -> tuple[str, str, str]:
+    return git(repo, "rev-parse", "HEAD"), git(repo, "status", "--porcelain"), git(repo, "ls-files", "-s")
+
+
+@pytest.mark.parametrize("fixture", FIXTURES)
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_each_fixture_gives_its_expected_output_and_leaves_the_tree_alone(repo, fixture, fmt) -> None:
+    before = _state(repo)
+    result = run_cli("check-patch", str(PATCHES / fixture), "--format", fmt, cwd=repo)
+    assert result.returncode in (0, 1) and not result.stderr, result.stderr
+    expected = PATCHES / f"{fixture.rsplit('.', 1)[0]}.{FORMATS[fmt]}"
+    if os.environ.get("UAPI_UPDATE_GOLDEN"):
+        expected.write_text(result.stdout)
+    assert result.stdout == expected.read_text()
+    assert _state(repo) == before  # no commit, no index entry, no file of the work tree changed
+
+
+def test_a_struct_field_inserted_in_the_middle_is_caught_from_the_header_alone(repo) -> None:
+    result = run_cli("check-patch", str(PATCHES / "struct-insert.patch"), "--format", "json", cwd=repo)
+    assert result.returncode == 1
+    [patch] = json.loads(result.stdout)["patches"]
+    found = {(f["code"], f["path"], f["patch_line"]) for f in patch["findings"]}
+    # B610 at the added line of the diff; the ioctl's new number where the header declares it.
+    assert ("B610", "include/uapi/linux/kvm.h", 19) in found
+    assert {f["code"] for f in patch["findings"]} >= {"B610", "B611", "I102"}
+    assert patch["state"] == "fail" and patch["context"] == "uapi-validator"
+
+
+def test_the_series_judges_each_patch_on_top_of_the_ones_before(repo) -> None:
+    text = (PATCHES / "series-register.mbox").read_text()
+    piped = subprocess.run(
+        [sys.executable, "-m", "validator", "check-patch", "-", "--format", "json"],
+        input=text,
+        capture_output=True,
+        text=True,
+        cwd=repo,
+    )
+    patches = json.loads(piped.stdout)["patches"]
+    assert [p["state"] for p in patches] == ["success", "warning"]
+    assert {f["code"] for f in patches[1]["findings"]} == {"S201", "S202"}  # the seed's design flaw
+    # The spec's include of common.uapi is read from the series' own tree.
+    assert all(f["path"] == "spec/kvm/arm64/new-svc.uapi" for f in patches[1]["findings"])
+
+
+def test_the_email_reply_quotes_the_patch_and_answers_the_patch_that_introduced_each_finding(repo) -> None:
+    result = run_cli("check-patch", str(PATCHES / "series-register.mbox"), "--format", "email", cwd=repo)
+    reply = result.stdout
+    assert reply.startswith("Subject: Re: [PATCH 2/2] KVM: arm64: Describe the NEW_SVC bitmap")
+    assert "In-Reply-To: <b00911c4e962b15b98e5aee5c18344cb2bb12a5e" in reply
+    assert "> +register KVM_REG_ARM_NEW_SVC_BMAP {\n\nS201 vm-state-on-vcpu-path" in reply
+    assert "[PATCH 1/2]" not in reply  # patch 1 has nothing to answer
+    assert all(
+        len(line) <= 72
+        for line in reply.splitlines()
+        if not line.startswith(("> ", "Subject:", "In-Reply-To:", "References:", "On "))
+    )
+
+
+@pytest.mark.parametrize(
+    "patch, message",
+    [
+        ("diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n", "does not apply"),
+        ("Subject: nothing\n\njust words\n", "no unified diff found"),
+    ],
+)
+def test_a_patch_that_does_not_apply_is_one_line_and_exit_2(repo, tmp_path, patch, message) -> None:
+    path = tmp_path / "bad.patch"
+    path.write_text(patch)
+    result = run_cli("check-patch", str(path), cwd=repo)
+    assert result.returncode == 2 and len(result.stderr.splitlines()) == 1 and message in result.stderr
+
+
+def test_an_unknown_base_commit_is_named(repo, tmp_path) -> None:
+    text = re.sub(r"base-commit: [0-9a-f]{40}", "base-commit: " + "0" * 40, (PATCHES / "no-uapi.patch").read_text())
+    path = tmp_path / "rebased.patch"
+    path.write_text(text)
+    result = run_cli("check-patch", str(path), cwd=repo)
+    assert result.returncode == 2 and "no such commit" in result.stderr
+
+
+def test_outside_a_git_repository_is_one_line(tmp_path) -> None:
+    if any((parent / ".git").exists() for parent in (tmp_path, *tmp_path.parents)):
+        pytest.skip("the temporary folder is inside a git work tree")
+    result = run_cli("check-patch", str(PATCHES / "no-uapi.patch"), cwd=tmp_path)
+    assert result.returncode == 2 and "not inside a git repository" in result.stderr
+
+
+B4 = shutil.which("b4")
+
+
+@pytest.mark.skipif(B4 is None, reason="b4 is not installed (pip install '.[test]' installs it from PyPI)")
+def test_b4_prep_check_shows_our_lines_for_each_patch(tmp_path) -> None:
+    work = make_repository(tmp_path / "kernel")
+    git(work, "config", "user.name", "A Developer")
+    git(work, "config", "user.email", "dev@example.org")
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "HOME": str(tmp_path)}
+    subprocess.run([B4, "prep", "-n", "priority", "-f", "master"], cwd=work, env=env, check=True, capture_output=True)
+    git(work, "am", "-q", str(PATCHES / "struct-insert.patch"))
+    # The README's one line of configuration.
+    git(work, "config", "b4.prep-perpatch-check-cmd", f"{sys.executable} -m validator check-patch -")
+    checked = subprocess.run([B4, "prep", "--check"], cwd=work, env=env, capture_output=True, text=True, timeout=300)
+    output = checked.stdout + checked.stderr
+    assert "ERROR: B610 layout-changed: kvm_userspace_memory_region2" in output, output[-3000:]
+    assert "#19: FILE: include/uapi/linux/kvm.h:42:" in output or "FILE: include/uapi/linux/kvm.h:42:" in output
