@@ -30,7 +30,7 @@ from pathlib import Path
 from validator import TOOL_NAME, __version__
 from validator.commands import EXIT_FINDINGS, EXIT_OK, Command, UsageError
 from validator.frontend.load import EMPTY_UNIT, Unit, load_units
-from validator.frontend.patches import Patch, _git, apply_series, read_patches, repository_of
+from validator.frontend.patches import Patch, apply_series, read_patches, repository_of, run_git
 from validator.frontend.sources import GitFiles, InputError
 from validator.kernel.cfront import HeaderError, read_c_headers
 from validator.kernel.crosscheck import import_ioctls
@@ -47,9 +47,8 @@ ARCH_ABIS = {"x86": ("x86_64", "i386"), "arm64": ("aarch64",), "riscv": ("riscv6
 _API_OF_ARCH = {"x86": "kvm/x86", "arm64": "kvm/arm64", "riscv": "kvm/riscv"}
 _SOURCE = re.compile(r"^# (\S+):(\d+)$")
 _CHECKPATCH = {"error": "ERROR", "warning": "WARNING", "info": "CHECK"}
-# What an imported header spec cannot help having: the import's todos, and what the
-# language cannot say of a header (E-codes of the import itself).
-_NOT_THE_PATCHS = ("D803",)
+# What an imported header spec cannot help having: the import's own todos.
+_IMPORT_TODOS = ("D803",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +67,7 @@ def check_patch(args: argparse.Namespace) -> int:
     repo = repository_of(os.getcwd())
     base = args.base or patches[0].base_commit or "HEAD"
     commits = apply_series(repo, base, patches)
-    parents = [_git(repo, "rev-parse", f"{base}^{{commit}}").decode().strip(), *commits[:-1]]
+    parents = [run_git(repo, "rev-parse", f"{base}^{{commit}}").decode().strip(), *commits[:-1]]
     config = _config(repo)
     results = [
         (patch, _findings(repo, before, after, patch, config))
@@ -168,10 +167,10 @@ def _materialise(repo: str, rev: str, into: str) -> str:
     """The UAPI headers of a revision (git archive: the work tree is not read), with the
     `<asm/...>` wrappers headers_install generates for what an architecture lacks."""
     os.makedirs(into)
-    listed = _git(repo, "ls-tree", "-r", "--name-only", rev, "--", "include/uapi", "arch").decode().splitlines()
+    listed = run_git(repo, "ls-tree", "-r", "--name-only", rev, "--", "include/uapi", "arch").decode().splitlines()
     wanted = [p for p in listed if UAPI_HEADER.match(p)]
     if wanted:
-        archive = _git(
+        archive = run_git(
             repo, "archive", "--format=tar", rev, "--", *sorted({p.split("/uapi/")[0] + "/uapi" for p in wanted})
         )
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
@@ -247,7 +246,7 @@ def _judged(before_text: str, after_text: str, tree: str, folder: str, patch: Pa
     lines = after_text.splitlines()
     out = []
     for finding in report.findings:
-        if finding.baseline or finding.code in _NOT_THE_PATCHS or finding.span.path != after_path:
+        if finding.baseline or finding.code in _IMPORT_TODOS or finding.span.path != after_path:
             continue
         source = _header_line(lines, finding.span.line)
         if source is None:
@@ -274,7 +273,7 @@ def _header_line(lines: list[str], line: int) -> tuple[str, int] | None:
 # -- formats -----------------------------------------------------------------------------
 
 
-def _source_text(patch: Patch, placed: Placed, text: str) -> str:
+def _source_text(placed: Placed, text: str) -> str:
     if placed.patch_line is None:
         return ""
     lines = text.split("\n")
@@ -293,7 +292,7 @@ def _checkpatch(results: list[tuple[Patch, list[Placed]]], text: str) -> str:
             out.append(f"{_CHECKPATCH[finding.severity]}: {finding.code} {finding.name}: {finding.message}")
             where = f"#{p.patch_line}: " if p.patch_line else ""
             out.append(f"{where}FILE: {p.path}:{p.line}:")
-            quoted = _source_text(patch, p, text)
+            quoted = _source_text(p, text)
             if quoted:
                 out.append(quoted)
             out.append("")

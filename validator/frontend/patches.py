@@ -201,7 +201,7 @@ def _read_file(lines: list[str], index: int, first: int) -> tuple[FilePatch | No
     return FilePatch(old, new, tuple(hunks)), index
 
 
-def _git(repo: str, *args: str, env: dict[str, str] | None = None, stdin: bytes | None = None) -> bytes:
+def run_git(repo: str, *args: str, env: dict[str, str] | None = None, stdin: bytes | None = None) -> bytes:
     try:
         done = subprocess.run(
             ["git", "-C", repo, *args],
@@ -222,7 +222,7 @@ def _git(repo: str, *args: str, env: dict[str, str] | None = None, stdin: bytes 
 
 def repository_of(folder: str) -> str:
     try:
-        return _git(folder, "rev-parse", "--show-toplevel").decode().strip()
+        return run_git(folder, "rev-parse", "--show-toplevel").decode().strip()
     except InputError:
         raise InputError(f"{folder}: not inside a git repository: check-patch applies patches to one") from None
 
@@ -231,7 +231,7 @@ def apply_series(repo: str, base: str, patches: list[Patch]) -> list[str]:
     """The commit each patch makes, applied in order on `base` in a temporary index; a patch
     that does not apply is an InputError naming it."""
     try:
-        base_commit = _git(repo, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}").decode().strip()
+        base_commit = run_git(repo, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}").decode().strip()
     except InputError:
         raise InputError(f"base {base}: no such commit in {repo} (fetch it, or apply the series elsewhere)") from None
     commits = []
@@ -245,15 +245,15 @@ def apply_series(repo: str, base: str, patches: list[Patch]) -> list[str]:
             "GIT_AUTHOR_DATE": "1970-01-01T00:00:00Z",
             "GIT_COMMITTER_DATE": "1970-01-01T00:00:00Z",
         }
-        _git(repo, "read-tree", base_commit, env=env)
+        run_git(repo, "read-tree", base_commit, env=env)
         parent = base_commit
         for patch in patches:
             try:
-                _git(repo, "apply", "--cached", "--whitespace=nowarn", "-", env=env, stdin=patch.text.encode())
+                run_git(repo, "apply", "--cached", "--whitespace=nowarn", "-", env=env, stdin=patch.text.encode())
             except InputError as exc:
                 raise InputError(f"patch {patch.index} ({patch.subject or 'untitled'}) does not apply: {exc}") from None
-            tree = _git(repo, "write-tree", env=env).decode().strip()
-            made = _git(repo, "commit-tree", tree, "-p", parent, "-m", patch.subject or "patch", env=env)
+            tree = run_git(repo, "write-tree", env=env).decode().strip()
+            made = run_git(repo, "commit-tree", tree, "-p", parent, "-m", patch.subject or "patch", env=env)
             parent = made.decode().strip()
             commits.append(parent)
     return commits
