@@ -32,7 +32,7 @@ from validator.commands import EXIT_FINDINGS, EXIT_OK, Command, UsageError
 from validator.frontend.load import EMPTY_UNIT, Unit, load_units
 from validator.frontend.patches import Patch, apply_series, read_patches, repository_of, run_git
 from validator.frontend.sources import GitFiles, InputError
-from validator.kernel.cfront import HeaderError, read_c_headers
+from validator.kernel.cfront import CHeaders, HeaderError, read_c_headers
 from validator.kernel.crosscheck import import_ioctls
 from validator.model.findings import SEVERITY_RANK, Finding
 from validator.model.spans import Span
@@ -232,8 +232,20 @@ def _imported(tree: str, target: str, arch: str) -> str | None:
         "abi": abis[0],
         **found,
     }
-    text = render("import-ioctls.uapi.j2", view)
+    text = render("import-ioctls.uapi.j2", view) + "".join(_capabilities(headers))
     return text.replace(f"\nabi {abis[0]}\n", f"\nabi {', '.join(abis)}\n", 1).replace(tree + "/", "")
+
+
+def _capabilities(headers: CHeaders) -> list[str]:
+    """The headers' KVM_CAP_* as capabilities with their numbers: a number changed (B614),
+    reused (I116) or a capability removed (B601) is then judged as any declaration is."""
+    out = []
+    for name in sorted(n for n in headers.macros if n.startswith("KVM_CAP_")):
+        path, line = headers.where(name)
+        out.append(
+            f"\n# {path}:{line}\ncapability {name} : vm {{\n  kind   query\n  number {headers.macros[name]}\n}}\n"
+        )
+    return out
 
 
 def _judged(before_text: str, after_text: str, tree: str, folder: str, patch: Patch) -> list[Placed]:

@@ -150,6 +150,7 @@ REGISTER: tuple[Attribute, ...] = (
 
 CAPABILITY: tuple[Attribute, ...] = (
     Attribute("kind", "kind", "cap_kind"),
+    Attribute("number", "number", "cap_number"),
     Attribute("before", "before", "cap_before"),
     Attribute("host", "host", "cap_host"),
     Attribute("value", "value", "cap_value"),

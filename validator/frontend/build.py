@@ -393,6 +393,9 @@ class SpecBuilder(Transformer):
     def cap_host(self, children: list[Token]) -> _Item:
         return _Item("host", unquote(children[1]), self._extent(children))
 
+    def cap_number(self, children: list[Token]) -> _Item:
+        return _Item("number", parse_int(str(children[1])), self._extent(children))
+
     def cap_value(self, children: list[Token]) -> _Item:
         return _Item("value", str(children[1]), self._extent(children))
 

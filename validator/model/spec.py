@@ -135,6 +135,7 @@ class Capability:
     span: Span
     scope: str
     kind: str | None = None
+    number: int | None = None  # its KVM_CAP_* value
     before: str | None = None
     before_errno: Name | None = None  # what enabling it after `before` gets (`before EVENT else ERRNO`)
     # Offered only where the host has this (TSC scaling hardware, a vendor module): conform

@@ -410,6 +410,27 @@ def superseded_capability_advertised(comparison: Comparison) -> Iterator[Problem
             )
 
 
+@_diff_rule(
+    "B614",
+    "capability-number-changed",
+    "a capability's KVM_CAP number changed",
+    "A capability whose `number` differs from the baseline's.",
+    "VMMs ask `KVM_CHECK_EXTENSION` and `KVM_ENABLE_CAP` by number, compiled in from the old "
+    "header: they now ask about another capability, or one that does not exist.",
+    "Keep the number; a capability number is ABI from its first release.",
+)
+def capability_number_changed(comparison: Comparison) -> Iterator[Problem]:
+    for old, new in _capability_pairs(comparison):
+        if old.number is not None and new.number is not None and old.number != new.number:
+            yield Problem(
+                attr_span(new, "number"),
+                f"{new.name} is number {new.number}, the baseline's {old.number}",
+                subject=f"capability/{new.name}",
+                hint="keep the number",
+                related=(Related(attr_span(old, "number"), "in the baseline"),),
+            )
+
+
 RULES = (
     removed,
     id_changed,
@@ -424,4 +445,5 @@ RULES = (
     ioctl_number_changed,
     capability_deadline_tightened,
     superseded_capability_advertised,
+    capability_number_changed,
 )

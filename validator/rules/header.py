@@ -125,6 +125,38 @@ def capability_unknown_to_header(check: HeaderCheck) -> Iterator[Problem]:
             )
 
 
+@rule(
+    "H908",
+    "capability-number-differs-from-header",
+    ERROR,
+    "a capability number other than the header's",
+    stage=CROSSCHECK,
+)
+def capability_number_differs_from_header(check: HeaderCheck) -> Iterator[Problem]:
+    """
+    ## What it finds
+    (crosscheck) A capability whose `number` is not the value the headers give its name.
+
+    ## Why it matters
+    The spec reviews the capability VMMs reach by that number: another number is another
+    capability, and every claim about it is about the wrong one.
+
+    ## How to fix
+    Write the header's number.
+    """
+    if check.error is not None:
+        return
+    for capability in check.capabilities:
+        macro = check.header.names.get(capability.name)
+        if capability.number is not None and macro is not None and macro.value != capability.number:
+            yield Problem(
+                m.attr_span(capability, "number"),
+                f"{capability.name} is number {capability.number}; the headers define {macro.value}",
+                subject=f"capability/{capability.name}",
+                hint=f"`number {macro.value}` ({macro.path}:{macro.line})",
+            )
+
+
 @rule("H904", "ioctl-unknown-to-header", ERROR, "an interface ioctl the headers do not define", stage=CROSSCHECK)
 def ioctl_unknown_to_header(check: HeaderCheck) -> Iterator[Problem]:
     """
@@ -317,4 +349,5 @@ RULES = (
     bit_differs_from_header,
     layout_differs_from_header,
     ioctl_number_differs_from_header,
+    capability_number_differs_from_header,
 )

@@ -569,6 +569,36 @@ def feature_on_by_default(spec: ResolvedSpec) -> Iterator[Problem]:
             )
 
 
+@rule("I116", "capability-number-shared", ERROR, "two capabilities with one KVM_CAP number", stage=HAZARD)
+def capability_number_shared(spec: ResolvedSpec) -> Iterator[Problem]:
+    """
+    ## What it finds
+    Two capabilities whose `number` is the same (a number reused, or two series that took
+    the next free number at once). Reported at the later one.
+
+    ## Why it matters
+    `KVM_CHECK_EXTENSION` and `KVM_ENABLE_CAP` know a capability only by its number: a VMM
+    asking for one gets the other's answer, and enables the other's behaviour.
+
+    ## How to fix
+    Give the new capability the next number no other capability has; a shipped number never
+    changes.
+    """
+    first: dict[int, m.Capability] = {}
+    for capability in spec.capabilities.values():
+        if not isinstance(capability, m.Capability) or capability.number is None:
+            continue
+        earlier = first.setdefault(capability.number, capability)
+        if earlier is not capability:
+            yield Problem(
+                m.attr_span(capability, "number"),
+                f"{capability.name} has number {capability.number}, as {earlier.name} does",
+                subject=f"capability/{capability.name}",
+                hint="take the next number no capability has",
+                related=(Related(m.attr_span(earlier, "number"), earlier.name),),
+            )
+
+
 RULES = (
     implicit_padding,
     layout_differs_between_abis,
@@ -585,4 +615,5 @@ RULES = (
     capability_deadline_without_errno,
     output_not_written_everywhere,
     feature_on_by_default,
+    capability_number_shared,
 )
