@@ -129,3 +129,25 @@ def test_b4_prep_check_shows_our_lines_for_each_patch(tmp_path) -> None:
     output = checked.stdout + checked.stderr
     assert "ERROR: B610 layout-changed: kvm_userspace_memory_region2" in output, output[-3000:]
     assert "#19: FILE: include/uapi/linux/kvm.h:42:" in output or "FILE: include/uapi/linux/kvm.h:42:" in output
+
+
+def test_a_renumbered_and_a_reused_capability_number_are_caught_from_the_header(tmp_path) -> None:
+    work = make_repository(tmp_path / "kernel")
+    header = work / "include/uapi/linux/kvm.h"
+    text = header.read_text()
+    changed = re.sub(r"#define KVM_CAP_SPLIT_IRQCHIP\s+121", "#define KVM_CAP_SPLIT_IRQCHIP 250", text)
+    changed = changed.replace(
+        "#define KVM_CAP_IMMEDIATE_EXIT", "#define KVM_CAP_SHINY_NEW 136\n#define KVM_CAP_IMMEDIATE_EXIT"
+    )
+    assert changed.count("250") >= 1 and "KVM_CAP_SHINY_NEW" in changed
+    header.write_text(changed)
+    diff = git(work, "diff")
+    git(work, "checkout", "--", ".")
+    patch = tmp_path / "caps.diff"
+    patch.write_text(diff)
+    result = run_cli("check-patch", str(patch), "--format", "json", cwd=work)
+    findings = json.loads(result.stdout)["patches"][0]["findings"]
+    codes = {(f["code"], f["message"].split()[0]) for f in findings}
+    assert ("B614", "KVM_CAP_SPLIT_IRQCHIP") in codes
+    assert any(code == "I116" and "KVM_CAP_SHINY_NEW" in f["message"] for f in findings for code in [f["code"]])
+    assert result.returncode == 1
