@@ -151,3 +151,19 @@ def test_a_renumbered_and_a_reused_capability_number_are_caught_from_the_header(
     assert ("B614", "KVM_CAP_SPLIT_IRQCHIP") in codes
     assert any(code == "I116" and "KVM_CAP_SHINY_NEW" in f["message"] for f in findings for code in [f["code"]])
     assert result.returncode == 1
+
+
+def test_a_changed_register_id_is_caught_at_its_macro(tmp_path) -> None:
+    work = make_repository(tmp_path / "kernel")
+    header = work / "arch/arm64/include/uapi/asm/kvm.h"
+    text = header.read_text()
+    old = "#define KVM_REG_ARM_VENDOR_HYP_BMAP\t\tKVM_REG_ARM_FW_FEAT_BMAP_REG(2)"
+    header.write_text(text.replace(old, old.replace("(2)", "(5)")))
+    patch = tmp_path / "id.diff"
+    patch.write_text(git(work, "diff"))
+    git(work, "checkout", "--", ".")
+    result = run_cli("check-patch", str(patch), cwd=work)
+    assert result.returncode == 1
+    assert result.stdout.startswith("ERROR: B602 id-changed: KVM_REG_ARM_VENDOR_HYP_BMAP: id changed")
+    line = text.splitlines().index(old) + 1
+    assert f"FILE: arch/arm64/include/uapi/asm/kvm.h:{line}:" in result.stdout

@@ -33,7 +33,7 @@ from validator.frontend.load import EMPTY_UNIT, Unit, load_units
 from validator.frontend.patches import Patch, apply_series, read_patches, repository_of, run_git
 from validator.frontend.sources import GitFiles, InputError
 from validator.kernel.cfront import CHeaders, HeaderError, read_c_headers
-from validator.kernel.crosscheck import import_ioctls
+from validator.kernel.crosscheck import header_registers, import_ioctls, spec_name
 from validator.model.findings import SEVERITY_RANK, Finding
 from validator.model.spans import Span
 from validator.pipeline.config import Config, find_config, load_config
@@ -232,8 +232,17 @@ def _imported(tree: str, target: str, arch: str) -> str | None:
         "abi": abis[0],
         **found,
     }
-    text = render("import-ioctls.uapi.j2", view) + "".join(_capabilities(headers))
+    text = render("import-ioctls.uapi.j2", view) + "".join(_capabilities(headers)) + "".join(_registers(headers))
     return text.replace(f"\nabi {abis[0]}\n", f"\nabi {', '.join(abis)}\n", 1).replace(tree + "/", "")
+
+
+def _registers(headers: CHeaders) -> list[str]:
+    """The headers' register id macros (every family the header reader knows) as registers
+    with their ids: an id changed (B602), reused (E104) or removed (B601) is judged."""
+    out = []
+    for name, (value, macro) in sorted(header_registers(headers).by_name.items()):
+        out.append(f"\n# {macro.path}:{macro.line}\nregister {spec_name(name)} {{\n  id 0x{value:x}\n}}\n")
+    return out
 
 
 def _capabilities(headers: CHeaders) -> list[str]:
@@ -277,7 +286,8 @@ def _header_line(lines: list[str], line: int) -> tuple[str, int] | None:
         found = _SOURCE.match(lines[index])
         if found:
             declaration = index + 2  # the declaration's own line, below its source comment
-            one_line = index + 1 < len(lines) and lines[index + 1].startswith("ioctl ")  # a macro
+            # A macro (an ioctl, a capability, a register id) is one line of the header.
+            one_line = index + 1 < len(lines) and lines[index + 1].startswith(("ioctl ", "capability ", "register "))
             return found.group(1), int(found.group(2)) + (0 if one_line else max(line - declaration, 0))
     return None
 
