@@ -167,9 +167,10 @@ def test_a_long_include_cycle_is_e109(tmp_path) -> None:
     assert finding.code == "E109" and finding.message.startswith("include cycle:")
 
 
-# The only modules that start processes: the git baseline reader, and the arm64 target's
-# runner (the cross compiler and qemu, on an explicit `--target qemu-aarch64`).
-PROCESS_STARTERS = ("sources.py", "qemu.py")
+# The only modules that start processes: the git baseline reader, the patch applier (git
+# plumbing, on an explicit `check-patch`), and the arm64 target's runner (the cross
+# compiler and qemu, on an explicit `--target qemu-aarch64`).
+PROCESS_STARTERS = ("sources.py", "patches.py", "qemu.py")
 
 
 def test_nothing_in_a_spec_is_executed_or_fetched() -> None:
