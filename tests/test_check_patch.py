@@ -167,3 +167,26 @@ def test_a_changed_register_id_is_caught_at_its_macro(tmp_path) -> None:
     assert result.stdout.startswith("ERROR: B602 id-changed: KVM_REG_ARM_VENDOR_HYP_BMAP: id changed")
     line = text.splitlines().index(old) + 1
     assert f"FILE: arch/arm64/include/uapi/asm/kvm.h:{line}:" in result.stdout
+
+
+def test_a_hostile_patch_reads_nothing_outside_and_is_never_a_silent_pass(tmp_path) -> None:
+    work = make_repository(tmp_path / "kernel")
+    header = work / "include/uapi/linux/kvm.h"
+    text = header.read_text()
+    header.write_text(text.replace("#include <linux/types.h>", '#include "/etc/passwd"\n#include <linux/types.h>', 1))
+    # A header that is a symbolic link out of the tree, and a spec that includes its way out.
+    (work / "include/uapi/linux/evil.h").symlink_to("/etc/passwd")
+    (work / "spec/kvm/arm64/evil.uapi").write_text('include "../../../../../../etc/passwd"\n')
+    git(work, "add", "-N", ".")
+    patch = tmp_path / "evil.diff"
+    patch.write_text(git(work, "diff"))
+    git(work, "reset", "-q", "--hard")
+    for leftover in ("include/uapi/linux/evil.h", "spec/kvm/arm64/evil.uapi"):
+        (work / leftover).unlink(missing_ok=True)
+    result = run_cli("check-patch", str(patch), "--format", "json", cwd=work)
+    assert "root:" not in result.stdout + result.stderr  # /etc/passwd was not read
+    findings = json.loads(result.stdout)["patches"][0]["findings"]
+    codes = {(f["code"], f["path"]) for f in findings}
+    assert ("E113", "include/uapi/linux/kvm.h") in codes  # the header change was not judged: said so
+    assert ("E109", "spec/kvm/arm64/evil.uapi") in codes
+    assert result.returncode == 1

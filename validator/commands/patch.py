@@ -34,13 +34,14 @@ from validator.frontend.patches import Patch, apply_series, read_patches, reposi
 from validator.frontend.sources import GitFiles, InputError
 from validator.kernel.cfront import CHeaders, HeaderError, read_c_headers
 from validator.kernel.crosscheck import header_registers, import_ioctls, spec_name
-from validator.model.findings import SEVERITY_RANK, Finding
+from validator.model.findings import SEVERITY_RANK, Finding, Problem
 from validator.model.spans import Span
 from validator.pipeline.config import Config, find_config, load_config
 from validator.pipeline.engine import check_units
 from validator.report import jsondoc
 from validator.report.output import write_text
 from validator.report.render import render
+from validator.rules.errors import header_unreadable
 
 UAPI_HEADER = re.compile(r"^(?:include/uapi/|arch/([^/]+)/include/uapi/)\S+\.h$")
 ARCH_ABIS = {"x86": ("x86_64", "i386"), "arm64": ("aarch64",), "riscv": ("riscv64",)}
@@ -155,10 +156,19 @@ def _header_findings(repo: str, before: str, after: str, patch: Patch) -> list[P
         }
         for target, arches in _targets(changed, trees["b"]).items():
             for arch in arches:
-                after_text = _imported(trees["b"], target, arch)
+                try:
+                    after_text = _imported(trees["b"], target, arch)
+                except HeaderError as exc:  # never a silent pass: the change was not judged
+                    problem = Problem(Span.point(target, 1, 1), f"{arch}: {exc}".replace(trees["b"] + "/", ""))
+                    finding = header_unreadable.report(problem)
+                    out.append(Placed(finding, target, 1, None))
+                    continue
                 if after_text is None:
                     continue
-                before_text = _imported(trees["a"], target, arch) or ""
+                try:
+                    before_text = _imported(trees["a"], target, arch) or ""
+                except HeaderError:
+                    before_text = ""  # the tree before did not read: everything is judged as new
                 out += _judged(before_text, after_text, trees["b"], folder, patch)
     return out
 
@@ -210,17 +220,15 @@ def _targets(changed: list[str], tree: str) -> dict[str, list[str]]:
 
 def _imported(tree: str, target: str, arch: str) -> str | None:
     """The declarations `import --ioctls` writes for a header on an architecture (laid out
-    for its ABIs), or None where it does not read or declares no ioctl."""
+    for its ABIs), or None where the header is absent or declares no ioctl; HeaderError
+    where it cannot be read."""
     path = os.path.join(tree, target)
     if not os.path.isfile(path):
         return None
     abis = ARCH_ABIS[arch]
     include = [os.path.join(tree, "include/uapi"), os.path.join(tree, "arch", arch, "include/uapi")]
     include.append(os.path.join(tree, "generated", arch))
-    try:
-        headers = read_c_headers([path], include, abis[0])
-    except HeaderError:
-        return None
+    headers = read_c_headers([path], include, abis[0])  # HeaderError: the caller reports it
     found = import_ioctls(headers, None)
     if not found["ioctls"]:
         return None
