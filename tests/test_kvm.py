@@ -16,17 +16,6 @@ from validator.frontend.load import load_units
 from validator.frontend.resolve import resolve
 from validator.kernel import kvm
 from validator.kernel.conform import (
-    CONTRADICTED,
-    LIFECYCLE,
-    LISTED,
-    RESERVED,
-    RESET,
-    SCOPE,
-    UNIFORM,
-    UNTESTABLE,
-    VERIFIED,
-    WIDTH,
-    Conformance,
     Listing,
     absent_capabilities,
     capability_numbers,
@@ -47,6 +36,19 @@ from validator.kernel.experiments import (
     probe_vm_value,
 )
 from validator.kernel.kvm import Outcome
+from validator.kernel.verdicts import (
+    CONTRADICTED,
+    LIFECYCLE,
+    LISTED,
+    RESERVED,
+    RESET,
+    SCOPE,
+    UNIFORM,
+    UNTESTABLE,
+    VERIFIED,
+    WIDTH,
+    Conformance,
+)
 from validator.pipeline.engine import conform_units
 from validator.simulate.measure import REPEATS, measure_restore
 

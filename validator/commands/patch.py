@@ -41,6 +41,7 @@ from validator.pipeline.engine import check_units
 from validator.report import jsondoc
 from validator.report.output import write_text
 from validator.report.render import render
+from validator.rules.directives import todo_left
 from validator.rules.errors import header_unreadable
 
 UAPI_HEADER = re.compile(r"^(?:include/uapi/|arch/([^/]+)/include/uapi/)\S+\.h$")
@@ -48,8 +49,6 @@ ARCH_ABIS = {"x86": ("x86_64", "i386"), "arm64": ("aarch64",), "riscv": ("riscv6
 _API_OF_ARCH = {"x86": "kvm/x86", "arm64": "kvm/arm64", "riscv": "kvm/riscv"}
 _SOURCE = re.compile(r"^# (\S+):(\d+)$")
 _CHECKPATCH = {"error": "ERROR", "warning": "WARNING", "info": "CHECK"}
-# What an imported header spec cannot help having: the import's own todos.
-_IMPORT_TODOS = ("D803",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +168,7 @@ def _header_findings(repo: str, before: str, after: str, patch: Patch) -> list[P
                     before_text = _imported(trees["a"], target, arch) or ""
                 except HeaderError:
                     before_text = ""  # the tree before did not read: everything is judged as new
-                out += _judged(before_text, after_text, trees["b"], folder, patch)
+                out += _judged(before_text, after_text, folder, patch)
     return out
 
 
@@ -265,7 +264,7 @@ def _capabilities(headers: CHeaders) -> list[str]:
     return out
 
 
-def _judged(before_text: str, after_text: str, tree: str, folder: str, patch: Patch) -> list[Placed]:
+def _judged(before_text: str, after_text: str, folder: str, patch: Patch) -> list[Placed]:
     work = tempfile.mkdtemp(dir=folder)
     before_path, after_path = os.path.join(work, "before.uapi"), os.path.join(work, "after.uapi")
     Path(before_path).write_text(before_text)
@@ -275,7 +274,8 @@ def _judged(before_text: str, after_text: str, tree: str, folder: str, patch: Pa
     lines = after_text.splitlines()
     out = []
     for finding in report.findings:
-        if finding.baseline or finding.code in _IMPORT_TODOS or finding.span.path != after_path:
+        # D803: the import marks what a header cannot tell (directions, deadlines): not the patch's.
+        if finding.baseline or finding.code == todo_left.code or finding.span.path != after_path:
             continue
         source = _header_line(lines, finding.span.line)
         if source is None:

@@ -24,7 +24,7 @@ import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from validator.frontend.layout import LayoutError, Placed, ioctl_number, ioctl_size, lay_out
+from validator.frontend.layout import SCALARS, LayoutError, Placed, ioctl_number, ioctl_size, lay_out
 from validator.frontend.resolve import ResolvedSpec
 from validator.kernel.experiments import bit_ranges
 from validator.kernel.kvm import Outcome
@@ -42,7 +42,6 @@ Opener = Callable[[str, "str | None"], "Issue | None"]
 # the same on every ABI; KVM_ENABLE_CAP is _IOW(KVMIO, 0xa3, struct kvm_enable_cap).
 ENABLE_CAP_SIZE = 104
 KVM_ENABLE_CAP = ioctl_number("in", 0xA3, ENABLE_CAP_SIZE)
-_SCALAR_BYTES = {"u8": 1, "s8": 1, "u16": 2, "s16": 2, "u32": 4, "s32": 4, "u64": 8, "s64": 8}
 
 
 def enable_cap_payload(capability: int) -> bytes:
@@ -89,7 +88,7 @@ def _probes_of(spec: ResolvedSpec, owner: str, placed: Placed) -> Iterator[Probe
         return
     if flags.unknown is None or flags.unknown.kind != "reject" or flags.unknown.errno is None:
         return
-    width = _SCALAR_BYTES.get(flags.type.text, 0) * 8
+    width = SCALARS.get(flags.type.text, 0) * 8
     defined = {bit.index for bit in flags.bits}
     for index in range(width):
         if index not in defined:

@@ -28,11 +28,9 @@ from validator.kernel.experiments import (
 )
 from validator.kernel.kvm import SIZE_FIELD, VALUE_IOCTLS, X86_MSR_ID_BASE, CpuidTable, IoctlValue, Kvm, cpuid_variant
 from validator.kernel.qemu import GuestKvm
-from validator.kernel.verdicts import (  # noqa: F401 - re-exported: the K rules and tests read them here
-    ARGUMENT,
+from validator.kernel.verdicts import (
     CAPABILITY,
     CONTRADICTED,
-    DEADLINE,
     LIFECYCLE,
     LISTED,
     RESERVED,

@@ -16,7 +16,6 @@ from validator.frontend.load import Unit, display_path, load_units
 from validator.frontend.resolve import ResolvedSpec, resolve
 from validator.frontend.sources import LOCAL, GitFiles, InputError, LocalFiles
 from validator.kernel.cfront import HeaderError, read_c_headers
-from validator.kernel.conform import UNTESTABLE, Conformance
 from validator.kernel.crosscheck import (
     EMPTY_HEADER,
     HeaderOptions,
@@ -25,6 +24,7 @@ from validator.kernel.crosscheck import (
     headers_version,
     with_version,
 )
+from validator.kernel.verdicts import UNTESTABLE, Conformance
 from validator.model.abi import abi_of_api
 from validator.model.findings import Finding, Problem, fingerprint
 from validator.model.spans import Span

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from validator.kernel.conform import (
+from validator.kernel.verdicts import (
     ARGUMENT,
     CAPABILITY,
     DEADLINE,

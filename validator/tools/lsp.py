@@ -76,8 +76,7 @@ class Positions:
         return self._lines[path]
 
     def out(self, span: Span) -> t.Range:
-        plain = _range(span)
-        return plain if self.codec is None else self.codec.range_to_client_units(self.lines(span.path), plain)
+        return self.range_out(span.path, _range(span))
 
     def range_out(self, path: str, plain: t.Range) -> t.Range:
         """A code-point range of a file, in the client's units."""
