@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import run_cli
 from tests.patchrepo import PATCHES, git, make_repository
 
-FIXTURES = ("series-register.mbox", "struct-insert.patch", "no-uapi.patch")
+FIXTURES = ("series-register.mbox", "struct-insert.patch", "no-uapi.patch", "header-unspecified.mbox")
 FORMATS = {"checkpatch": "checkpatch", "email": "eml", "json": "json"}
 
 
@@ -190,3 +190,46 @@ def test_a_hostile_patch_reads_nothing_outside_and_is_never_a_silent_pass(tmp_pa
     assert ("E113", "include/uapi/linux/kvm.h") in codes  # the header change was not judged: said so
     assert ("E109", "spec/kvm/arm64/evil.uapi") in codes
     assert result.returncode == 1
+
+
+def test_a_header_change_the_repository_specs_describe_but_the_patch_leaves_unspecified_is_h909(repo) -> None:
+    """Patch 1 makes firmware.uapi name the arm64 header (`# header:`); patch 2 adds an
+    enumerator to that header and no line to the spec: H909 at the added header line."""
+    result = run_cli("check-patch", str(PATCHES / "header-unspecified.mbox"), "--format", "json", cwd=repo)
+    first, second = json.loads(result.stdout)["patches"]
+    assert first["findings"] == [] and first["state"] == "success"
+    [finding] = second["findings"]
+    assert (finding["code"], finding["path"], finding["severity"]) == (
+        "H909",
+        "arch/arm64/include/uapi/asm/kvm.h",
+        "warning",
+    )
+    added = (PATCHES / "header-unspecified.mbox").read_text().splitlines()
+    assert added[finding["patch_line"] - 1] == "+\tKVM_REG_ARM_VENDOR_HYP_BIT_NEW_SVC\t= 2,"
+    assert "spec/kvm/arm64/firmware.uapi" in finding["message"] and second["state"] == "warning"
+
+
+def test_a_header_change_with_its_spec_change_in_the_same_patch_is_no_h909(tmp_path) -> None:
+    work = make_repository(tmp_path / "kernel")
+    spec = work / "spec/kvm/arm64/firmware.uapi"
+    spec.write_text("# header: ../../../arch/arm64/include/uapi/asm/kvm.h\n" + spec.read_text())
+    git(work, "commit", "-q", "-am", "spec: name the header")
+    header = work / "arch/arm64/include/uapi/asm/kvm.h"
+    bit = "\tKVM_REG_ARM_VENDOR_HYP_BIT_PTP\t\t= 1,\n"
+    header.write_text(header.read_text().replace(bit, bit + "\tKVM_REG_ARM_VENDOR_HYP_BIT_NEW_SVC\t= 2,\n"))
+    described = '    1 PTP       since "5.12"\n'
+    assert described in spec.read_text()
+    spec.write_text(spec.read_text().replace(described, described + '    2 NEW_SVC   since "6.13"\n'))
+    patch = tmp_path / "both.diff"
+    patch.write_text(git(work, "diff"))
+    git(work, "checkout", "--", ".")
+    result = run_cli("check-patch", str(patch), "--format", "json", cwd=work)
+    [only] = json.loads(result.stdout)["patches"]
+    assert "H909" not in {f["code"] for f in only["findings"]}, result.stdout
+    header.write_text(
+        header.read_text().replace("/* Device Control API on vm fd */", "/* Device Control API, on the vm fd */")
+    )
+    patch.write_text(git(work, "diff"))
+    git(work, "checkout", "--", ".")
+    result = run_cli("check-patch", str(patch), "--format", "json", cwd=work)
+    assert json.loads(result.stdout)["patches"][0]["findings"] == []  # a comment is no change

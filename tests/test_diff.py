@@ -334,3 +334,20 @@ def test_every_value_has_its_language_form_and_nothing_else_has_one() -> None:
     assert [describe(value) for value, _ in cases] == [text for _, text in cases]
     with pytest.raises(TypeError, match="no language form for Span"):
         describe(at)
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "same"),
+    [
+        ("#define A 1\n", "/* a comment */\n#define   A\t1 // why\n", True),
+        ("#define A 1\n", "#define A \\\n  1\n", True),
+        ("#define A 1\n", "#define A 2\n", False),
+        ("enum { X = 0, };\n", "enum { X = 0, Y = 1, };\n", False),
+        ('#define S "/* not a comment */"\n', '#define S "/* not  a comment */"\n', False),
+        ("struct s { int a; };\n", "struct s {\n\tint a; /* the a */\n};\n", True),
+    ],
+)
+def test_a_header_changes_for_h909_only_where_the_compiler_would_see_it(before, after, same) -> None:
+    from validator.diff.headers import header_tokens
+
+    assert (header_tokens(before.encode()) == header_tokens(after.encode())) is same

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import posixpath
 import re
 import sys
 import tarfile
@@ -43,11 +44,14 @@ from validator.report.output import write_text
 from validator.report.render import render
 from validator.rules.directives import todo_left
 from validator.rules.errors import header_unreadable
+from validator.rules.header import header_changed_spec_unchanged
 
 UAPI_HEADER = re.compile(r"^(?:include/uapi/|arch/([^/]+)/include/uapi/)\S+\.h$")
 ARCH_ABIS = {"x86": ("x86_64", "i386"), "arm64": ("aarch64",), "riscv": ("riscv64",)}
 _API_OF_ARCH = {"x86": "kvm/x86", "arm64": "kvm/arm64", "riscv": "kvm/riscv"}
 _SOURCE = re.compile(r"^# (\S+):(\d+)$")
+_HEADER_DIRECTIVE = re.compile(r"^# header:\s*(\S+)", re.M)
+_DIRECTIVES_WITHIN = 64 * 1024  # directives stand at the top of a root file
 _CHECKPATCH = {"error": "ERROR", "warning": "WARNING", "info": "CHECK"}
 
 
@@ -113,26 +117,73 @@ def _findings(repo: str, before: str, after: str, patch: Patch, config: Config |
 
 
 def _spec_findings(repo: str, before: str, after: str, patch: Patch, config: Config | None) -> list[Placed]:
-    touched = [f.new_path for f in patch.files if f.new_path and f.new_path.endswith(".uapi")]
-    if not touched:
-        return []
     after_files, before_files = GitFiles(repo, after), GitFiles(repo, before)
-    units = load_units([f"{after}:{path}" for path in touched], after_files)
-    present = [f"{before}:{path}" for path in touched if before_files.is_file(f"{before}:{path}")]
-    bases = {u.root.split(":", 1)[1]: u for u in load_units(present, before_files)} if present else {}
+    touched = [f.new_path for f in patch.files if f.new_path and f.new_path.endswith(".uapi")]
+    changed_headers = {f.path for f in patch.files if f.new_path and f.old_path and not f.path.endswith(".uapi")}
+    # A spec the patch leaves alone is judged too where its `# header:` names a header the
+    # patch changes (H909: the header's change is described nowhere).
+    describing = [p for p in _describing(after_files, changed_headers) if p not in touched]
+    if not touched and not describing:
+        return []
+    # The repository is the spec root: a spec may name a header anywhere in the tree.
+    named = touched + describing
+    units = load_units([f"{after}:{path}" for path in named], after_files, f"{after}:.")
+    present = [f"{before}:{path}" for path in named if before_files.is_file(f"{before}:{path}")]
+    bases = {u.root.split(":", 1)[1]: u for u in load_units(present, before_files, f"{before}:.")} if present else {}
 
     def baseline_for(unit: Unit) -> Unit:
         return bases.get(unit.root.split(":", 1)[1], EMPTY_UNIT)
 
-    report = check_units(units, config, baseline_for)
+    # The headers are judged as headers below, with the kernel's include layout: the specs'
+    # own cross-check against them is not run here.
+    report = check_units(units, config, baseline_for, headers_for=lambda _unit: [])
     out = []
     for finding in report.findings:
         if finding.baseline or finding.suppressed is not None:
             continue
         path = finding.span.path.split(":", 1)[1] if ":" in finding.span.path else finding.span.path
+        if finding.code == header_changed_spec_unchanged.code and path not in touched:
+            out += _at_header(finding, path, patch)
+            continue
         moved = _in_repository(finding, path)
         out.append(Placed(moved, path, moved.span.line, patch.patch_line(path, moved.span.line)))
     return out
+
+
+def _describing(files: GitFiles, headers: set[str]) -> list[str]:
+    """The repository's specs whose `# header:` lines name one of `headers`."""
+    found = []
+    for path in sorted(files.spec_files(".", ".uapi")) if headers else ():
+        relative = path.split(":", 1)[1] if ":" in path else path
+        try:
+            text = files.read_bytes(path)[:_DIRECTIVES_WITHIN].decode("utf-8", errors="replace")
+        except OSError:
+            continue  # check's to report
+        for written in _HEADER_DIRECTIVE.findall(text):
+            if posixpath.normpath(posixpath.join(posixpath.dirname(relative), written)) in headers:
+                found.append(relative)
+                break
+    return found
+
+
+def _at_header(finding: Finding, spec_path: str, patch: Patch) -> list[Placed]:
+    """H909 told at the header's first changed line in the patch (the spec is not in it)."""
+    written = finding.subject.split("/", 1)[1]
+    header = posixpath.normpath(posixpath.join(posixpath.dirname(spec_path), written))
+    lines = [
+        (kind, number, at) for f in patch.files if f.path == header for h in f.hunks for kind, _, number, at in h.lines
+    ]
+    # The first added line; a change that only removes lines, the line after the removal.
+    shown = [(n, at) for kind, n, at in lines if kind == "+" and n is not None] or [
+        (n, at) for _, n, at in lines if n is not None
+    ]
+    if not shown:
+        return []
+    number, at = shown[0]
+    message = (
+        f"{header} changed, but {spec_path}, which describes it (`# header:` at its line {finding.span.line}), did not"
+    )
+    return [Placed(replace(_in_repository(finding, header, number), message=message), header, number, at)]
 
 
 def _in_repository(finding: Finding, path: str, line: int | None = None) -> Finding:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from validator.diff.headers import ChangedHeader
 from validator.frontend import attributes
 from validator.frontend.attributes import IOCTL, SET, VERSION, WORD_VALUE, Attribute
 from validator.frontend.resolve import KIND_WORD, ResolvedSpec
@@ -190,6 +191,9 @@ class Comparison:
     added: tuple[Declared, ...]
     anchor: Span | None  # where a removal is reported; None: where the baseline declared it
     changes: tuple[Change, ...]
+    # The `# header:` files that changed under the spec (H909), found by the engine, which
+    # reads files: this module compares models only.
+    headers_changed: tuple[ChangedHeader, ...] = ()
 
     def register_pairs(self) -> Iterator[tuple[m.Register, m.Register]]:
         for old, new in self.pairs:
@@ -197,7 +201,13 @@ class Comparison:
                 yield old, new
 
 
-def compare(baseline: ResolvedSpec, proposal: ResolvedSpec, *, file_removed: bool = False) -> Comparison:
+def compare(
+    baseline: ResolvedSpec,
+    proposal: ResolvedSpec,
+    *,
+    file_removed: bool = False,
+    headers_changed: tuple[ChangedHeader, ...] = (),
+) -> Comparison:
     """What changed from baseline to proposal: the pairing, and every change of value.
 
     `file_removed`: the baseline's root file is gone (the proposal holds only what it
@@ -240,7 +250,9 @@ def compare(baseline: ResolvedSpec, proposal: ResolvedSpec, *, file_removed: boo
         if isinstance(old, m.Register | m.Flags) and isinstance(new, m.Register | m.Flags):
             changes.extend(_bit_changes(old, new, subject))
     anchor = None if file_removed else _anchor(proposal)
-    return Comparison(baseline, proposal, tuple(pairs), tuple(removed), tuple(added), anchor, tuple(changes))
+    return Comparison(
+        baseline, proposal, tuple(pairs), tuple(removed), tuple(added), anchor, tuple(changes), headers_changed
+    )
 
 
 def _of(types: Mapping[str, m.Struct | m.Flags], kind: type) -> dict[str, Any]:

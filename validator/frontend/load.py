@@ -84,9 +84,11 @@ def discover(paths: list[str], files: LocalFiles | GitFiles = LOCAL) -> list[tup
     return found
 
 
-def load_units(paths: list[str], files: LocalFiles | GitFiles = LOCAL) -> list[Unit]:
-    """Load every root the paths name, each with its includes."""
-    roots = discover(paths, files)
+def load_units(paths: list[str], files: LocalFiles | GitFiles = LOCAL, spec_root: str | None = None) -> list[Unit]:
+    """Load every root the paths name, each with its includes; `spec_root`, a folder that
+    holds them all, is the root includes and headers may not leave (default: the folder
+    named, or a named file's own)."""
+    roots = [(file, spec_root or root) for file, root in discover(paths, files)]
     for file, _ in roots:
         if not files.readable(file):
             raise InputError(f"{file}: cannot read file: permission denied")

@@ -114,7 +114,9 @@ class GitFiles:
         return result.stdout
 
     def real(self, path: str) -> str:
-        return "/" + self._relative(path)  # no symbolic links are followed in a revision
+        # No symbolic links are followed in a revision. Under a fixed top, so that a path
+        # that climbs out of the repository stays outside it (`/` would absorb the `..`).
+        return posixpath.normpath(posixpath.join("/revision", self._relative(path)))
 
     def spec_files(self, folder: str, suffix: str) -> list[str]:
         relative = self._relative(folder)

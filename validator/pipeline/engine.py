@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from validator.diff.compare import Change, DiffResult, compare
+from validator.diff.headers import ChangedHeader, changed_headers
 from validator.frontend.load import Unit, display_path, load_units
 from validator.frontend.resolve import ResolvedSpec, resolve
 from validator.frontend.sources import LOCAL, GitFiles, InputError, LocalFiles
@@ -103,9 +104,15 @@ def check_unit(unit: Unit) -> tuple[ResolvedSpec, list[Finding], list[ScenarioRe
     return spec, findings, results
 
 
-def diff(baseline: ResolvedSpec, proposal: ResolvedSpec, *, file_removed: bool = False) -> DiffResult:
-    """What changed, and the findings of the DIFF-stage rules on it (B60x, A302, C504)."""
-    comparison = compare(baseline, proposal, file_removed=file_removed)
+def diff(
+    baseline: ResolvedSpec,
+    proposal: ResolvedSpec,
+    *,
+    file_removed: bool = False,
+    headers_changed: tuple[ChangedHeader, ...] = (),
+) -> DiffResult:
+    """What changed, and the findings of the DIFF-stage rules on it (B60x, A302, C504, H909)."""
+    comparison = compare(baseline, proposal, file_removed=file_removed, headers_changed=headers_changed)
     return DiffResult(comparison.changes, tuple(run_stage(DIFF, comparison)))
 
 
@@ -116,7 +123,7 @@ def _baseline_error(findings: list[Finding]) -> Finding | None:
 
 
 def _compare(
-    base: Unit, spec: ResolvedSpec, findings: list[Finding], notes: list[str], config: Config
+    base: Unit, unit: Unit, spec: ResolvedSpec, findings: list[Finding], notes: list[str], config: Config
 ) -> tuple[list[Finding], tuple[Change, ...], ResolvedSpec, set[str]]:
     """Diff findings and changes, the proposal's findings with those the baseline had marked,
     the baseline's spec (for its header cross-check) and its suppression findings' fingerprints.
@@ -134,12 +141,20 @@ def _compare(
     if error is not None:
         notes.append(f"{spec.root}: neither the baseline nor the proposal loads; not compared")
     elif not _has_errors(findings):
-        d = diff(base_spec, spec)
+        d = diff(base_spec, spec, headers_changed=_headers_changed(base, unit))
         findings = findings + list(d.findings)
         result = d.changes
     known = {fingerprint(f) for f in base_findings}
     marked = [replace(f, baseline=True) if fingerprint(f) in known else f for f in findings]
     return marked, result, base_spec, _policy_findings(base, base_findings, config)
+
+
+def _headers_changed(base: Unit, unit: Unit) -> tuple[ChangedHeader, ...]:
+    """The proposal's `# header:` files whose tokens differ from the baseline's (H909)."""
+    before, after = directive_headers(base), directive_headers(unit)
+    if not after or isinstance(after[0], Finding) or (before and isinstance(before[0], Finding)):
+        return ()  # a header that cannot be named is E102/E109's
+    return changed_headers(base, unit, before, after)  # type: ignore[arg-type]
 
 
 def _policy_findings(unit: Unit, findings: list[Finding], config: Config) -> set[str]:
@@ -232,7 +247,7 @@ def check_units(
         elif base is not None:
             diffed = True
             unit_findings, unit_changes, base_spec, base_policy = _compare(
-                base, spec, unit_findings, notes, config or Config()
+                base, unit, spec, unit_findings, notes, config or Config()
             )
             changes.extend(unit_changes)
             known_policy |= base_policy

@@ -8,11 +8,12 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator
 
+from validator.diff.compare import Comparison
 from validator.frontend.layout import LayoutError, Placed, ioctl_number, ioctl_size, lay_out
 from validator.kernel.crosscheck import HeaderCheck, bit_macros, register_family, where
 from validator.model import spec as m
-from validator.model.findings import ERROR, INFO, Problem, Related
-from validator.rules.catalog import CROSSCHECK, rule
+from validator.model.findings import ERROR, INFO, WARNING, Problem, Related
+from validator.rules.catalog import CROSSCHECK, DIFF, rule
 
 
 def _newer_than_headers(since: str | None, check: HeaderCheck) -> bool:
@@ -341,6 +342,42 @@ def ioctl_number_differs_from_header(check: HeaderCheck) -> Iterator[Problem]:
 _DIRECTION_NAMES = {0: "none", 1: "in", 2: "out", 3: "inout"}
 
 
+@rule(
+    "H909",
+    "header-changed-spec-unchanged",
+    WARNING,
+    "a header the spec describes changed, the spec did not",
+    stage=DIFF,
+)
+def header_changed_spec_unchanged(comparison: Comparison) -> Iterator[Problem]:
+    """
+    ## What it finds
+    In diff mode (and in `check-patch`), a C header a spec names with `# header:` whose
+    declarations changed since the baseline (comments and white space do not count) while
+    the spec describes nothing new: no declaration of the spec was added, removed or changed.
+
+    ## Why it matters
+    The spec was written as the review of that header. A new register, flag, field or
+    ioctl that lands in the header without a line in the spec is reviewed by nobody: the
+    hazards the spec would show (VM state on the vCPU path, an unchecked flag) reach the ABI
+    unseen, and the spec silently describes less than the kernel exposes.
+
+    ## How to fix
+    Describe the change in the same patch (`uapi-validator crosscheck` shows what the header
+    has that the spec does not), or, where the change needs no description, say why with
+    `# allow: H909 -- why` on the `# header:` line.
+    """
+    if comparison.changes:
+        return
+    for header in comparison.headers_changed:
+        yield Problem(
+            header.span,
+            f"the header {header.written} changed since the baseline, but the spec that describes it did not",
+            subject=f"header/{header.written}",
+            hint="describe the header's change in the spec in the same patch, or say why none is needed",
+        )
+
+
 RULES = (
     register_missing_from_spec,
     register_missing_from_header,
@@ -350,4 +387,5 @@ RULES = (
     layout_differs_from_header,
     ioctl_number_differs_from_header,
     capability_number_differs_from_header,
+    header_changed_spec_unchanged,
 )
