@@ -233,3 +233,38 @@ def test_a_header_change_with_its_spec_change_in_the_same_patch_is_no_h909(tmp_p
     git(work, "checkout", "--", ".")
     result = run_cli("check-patch", str(patch), "--format", "json", cwd=work)
     assert json.loads(result.stdout)["patches"][0]["findings"] == []  # a comment is no change
+
+
+def test_flag_bits_and_enumerators_are_compared_by_name(tmp_path) -> None:
+    """A bit moved, a bit macro removed, an enumerator inserted in the middle of an enum: each
+    is caught from the header, at its line (a removal at the diff's `-` line); a value appended
+    at the end, which moves nothing but the enum's closing count, is not."""
+    work = make_repository(tmp_path / "kernel")
+    header = work / "include/uapi/linux/kvm.h"
+    text = header.read_text()
+    changed = text.replace("#define KVM_MEM_READONLY\t(1UL << 1)", "#define KVM_MEM_READONLY\t(1UL << 3)")
+    changed = changed.replace("#define KVM_NOTIFY_CONTEXT_INVALID\t(1 << 0)\n", "")
+    changed = changed.replace("\tKVM_DEV_TYPE_XICS,\n", "\tKVM_DEV_TYPE_NEW,\n\tKVM_DEV_TYPE_XICS,\n", 1)
+    assert changed.count("KVM_DEV_TYPE_NEW") == 1 and "(1UL << 3)" in changed and changed != text
+    header.write_text(changed)
+    patch = tmp_path / "constants.diff"
+    patch.write_text(git(work, "diff"))
+    git(work, "checkout", "--", ".")
+    result = run_cli("check-patch", str(patch), "--format", "json", cwd=work)
+    findings = json.loads(result.stdout)["patches"][0]["findings"]
+    diff_lines = patch.read_text().splitlines()
+    told = {(f["code"], f["message"].split()[0]): diff_lines[f["patch_line"] - 1] for f in findings if f["patch_line"]}
+    assert told[("B615", "KVM_MEM_READONLY")] == "+#define KVM_MEM_READONLY\t(1UL << 3)"
+    assert told[("B601", "flags")] == "-#define KVM_NOTIFY_CONTEXT_INVALID\t(1 << 0)"
+    assert told[("B615", "KVM_DEV_TYPE_XICS")] == " \tKVM_DEV_TYPE_XICS,"
+    shifted = {f["message"].split()[0] for f in findings if f["code"] == "B615"}
+    assert {"KVM_DEV_TYPE_VFIO", "KVM_DEV_TYPE_RISCV_AIA"} <= shifted and "KVM_DEV_TYPE_MAX" not in shifted
+    assert "KVM_DEV_TYPE_FSL_MPIC_42" not in shifted and result.returncode == 1
+
+    appended = text.replace("\tKVM_DEV_TYPE_MAX,", "\tKVM_DEV_TYPE_NEW,\n\tKVM_DEV_TYPE_MAX,", 1)
+    assert appended != text
+    header.write_text(appended)
+    patch.write_text(git(work, "diff"))
+    git(work, "checkout", "--", ".")
+    result = run_cli("check-patch", str(patch), "--format", "json", cwd=work)
+    assert json.loads(result.stdout)["patches"][0]["findings"] == [] and result.returncode == 0

@@ -160,7 +160,7 @@ def test_check_without_paths_checks_the_configured_paths() -> None:
         result = run_cli("check", "--color", "never", cwd=cwd)
         assert result.returncode == 1
         summary = result.stdout.splitlines()[-1]
-        assert summary.startswith(f"{'spec' if cwd == ROOT else ROOT / 'spec'}: 50 errors, ")
+        assert summary.startswith(f"{'spec' if cwd == ROOT else ROOT / 'spec'}: 52 errors, ")
         assert "spec/rules/E101-syntax-error/fail.uapi" in result.stdout
 
 

@@ -34,6 +34,7 @@ from validator.frontend.load import EMPTY_UNIT, Unit, load_units
 from validator.frontend.patches import Patch, apply_series, read_patches, repository_of, run_git
 from validator.frontend.sources import GitFiles, InputError
 from validator.kernel.cfront import CHeaders, HeaderError, read_c_headers
+from validator.kernel.constants import header_constants
 from validator.kernel.crosscheck import header_registers, import_ioctls, spec_name
 from validator.model.findings import SEVERITY_RANK, Finding, Problem
 from validator.model.spans import Span
@@ -290,7 +291,11 @@ def _imported(tree: str, target: str, arch: str) -> str | None:
         "abi": abis[0],
         **found,
     }
-    text = render("import-ioctls.uapi.j2", view) + "".join(_capabilities(headers)) + "".join(_registers(headers))
+    capabilities, registers = _capabilities(headers), _registers(headers)
+    ioctls: list[dict[str, object]] = found["ioctls"]  # type: ignore[assignment]
+    taken = frozenset(str(i["name"]) for i in ioctls) | {n for n in headers.macros if n.startswith("KVM_CAP_")}
+    taken |= {spec_name(n) for n in header_registers(headers).by_name}
+    text = render("import-ioctls.uapi.j2", view) + "".join(capabilities + registers + _constants(headers, taken))
     return text.replace(f"\nabi {abis[0]}\n", f"\nabi {', '.join(abis)}\n", 1).replace(tree + "/", "")
 
 
@@ -300,6 +305,19 @@ def _registers(headers: CHeaders) -> list[str]:
     out = []
     for name, (value, macro) in sorted(header_registers(headers).by_name.items()):
         out.append(f"\n# {macro.path}:{macro.line}\nregister {spec_name(name)} {{\n  id 0x{value:x}\n}}\n")
+    return out
+
+
+def _constants(headers: CHeaders, taken: frozenset[str]) -> list[str]:
+    """The headers' flag bits and enumerators, each a one-entry `flags` or `enum`: a bit or
+    value moved (B615) or removed (B601) is judged. Whether the kernel refuses undefined bits
+    is no header's to tell (I109 is not asked)."""
+    out = []
+    for c in header_constants(headers, taken):
+        allow = "  # allow: I109 -- imported from a header, which cannot tell" if c.kind == "flags" else ""
+        out.append(
+            f"\n# {c.path}:{c.line}\n{c.kind} {c.name} : {c.type} {{{allow}\n# {c.path}:{c.line}\n  {c.number} {c.name}\n}}\n"
+        )
     return out
 
 
@@ -322,18 +340,28 @@ def _judged(before_text: str, after_text: str, folder: str, patch: Patch) -> lis
     Path(after_path).write_text(after_text)
     (base,) = load_units([before_path]) if before_text else (EMPTY_UNIT,)
     report = check_units(load_units([after_path]), None, lambda _unit: base)
-    lines = after_text.splitlines()
+    lines, before_lines = after_text.splitlines(), before_text.splitlines()
     out = []
     for finding in report.findings:
         # D803: the import marks what a header cannot tell (directions, deadlines): not the patch's.
-        if finding.baseline or finding.code == todo_left.code or finding.span.path != after_path:
+        if finding.baseline or finding.suppressed is not None or finding.code == todo_left.code:
+            continue
+        if finding.span.path != after_path:
             continue
         source = _header_line(lines, finding.span.line)
-        if source is None:
+        if source is not None:
+            path, line = source
+            moved = _in_repository(finding, path, line)
+            out.append(Placed(moved, path, line, patch.patch_line(path, line)))
             continue
-        path, line = source
-        moved = _in_repository(finding, path, line)
-        out.append(Placed(moved, path, line, patch.patch_line(path, line)))
+        # A removal stands on no line of the header after the patch: tell it at the `-` line
+        # of what the baseline declared (its related span).
+        was = next((r.span for r in finding.related if r.span.path == before_path), None)
+        source = _header_line(before_lines, was.line) if was is not None else None
+        removed = patch.removal(*source) if source is not None else None
+        if source is not None and removed is not None:
+            line, at = removed
+            out.append(Placed(_in_repository(finding, source[0], line), source[0], line, at))
     return out
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from validator.diff.headers import ChangedHeader
 from validator.frontend import attributes
 from validator.frontend.attributes import IOCTL, SET, VERSION, WORD_VALUE, Attribute
-from validator.frontend.resolve import KIND_WORD, ResolvedSpec
+from validator.frontend.resolve import ResolvedSpec, kind_word
 from validator.model import spec as m
 from validator.model.findings import Finding
 from validator.model.spans import Span
@@ -133,7 +133,7 @@ def _struct_values(s: m.Struct) -> dict[str, str | frozenset[str]]:
 
 
 def _flags_values(f: m.Flags) -> dict[str, str | frozenset[str]]:
-    return {"type": f.type.text, **_table_values(f, attributes.FLAGS)}
+    return {"kind": f.kind, "type": f.type.text, **_table_values(f, attributes.FLAGS)}
 
 
 def _ioctl_values(i: m.IoctlDecl) -> dict[str, str | frozenset[str]]:
@@ -233,7 +233,7 @@ def compare(
         for name, old in base_table.items():
             new = new_table.get(name) or renamed.get(name)
             if new is None:
-                changes.append(Change("removed", f"{KIND_WORD[kind]}/{name}"))
+                changes.append(Change("removed", f"{kind_word(old)}/{name}"))
                 removed.append(old)
                 continue
             if new.name != name:
@@ -242,10 +242,10 @@ def compare(
         matched = {new.name for _, new in pairs if isinstance(new, kind)}
         for name, new in new_table.items():
             if name not in matched:
-                changes.append(Change("added", f"{KIND_WORD[kind]}/{name}"))
+                changes.append(Change("added", f"{kind_word(new)}/{name}"))
                 added.append(new)
     for old, new in pairs:
-        subject = f"{KIND_WORD[type(new)]}/{new.name}"
+        subject = f"{kind_word(new)}/{new.name}"
         changes.extend(_value_changes(old, new, subject))
         if isinstance(old, m.Register | m.Flags) and isinstance(new, m.Register | m.Flags):
             changes.extend(_bit_changes(old, new, subject))
@@ -286,4 +286,4 @@ def _bit_changes(old: m.Register | m.Flags, new: m.Register | m.Flags, subject: 
         before, after = old_bits.get(index, ""), new_bits.get(index, "")
         if before != after:
             kind = "added" if not before else "removed" if not after else "changed"
-            yield Change(kind, subject, "bit", before, after)
+            yield Change(kind, subject, new.entry if isinstance(new, m.Flags) else "bit", before, after)

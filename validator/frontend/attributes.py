@@ -223,6 +223,7 @@ BY_DECLARATION: dict[str, tuple[Attribute, ...]] = {
     "struct": STRUCT,
     "union": STRUCT,
     "flags": FLAGS,
+    "enum": FLAGS,  # the same attributes; an entry is a value, not a bit
     "ioctl": IOCTL_DECLARATION,
 }
 # The canonical order of each declaration's attributes: `fmt` sorts by it.

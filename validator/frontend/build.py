@@ -324,6 +324,7 @@ class SpecBuilder(Transformer):
             bits=bits,
             attrs=tuple(m.Attr(i.keyword, i.span) for i in items),
             repeated=repeated,
+            kind=str(keyword),
             **folded,
         )
 

@@ -70,6 +70,22 @@ class Patch:
                         return at
         return None
 
+    def removal(self, path: str, old_line: int) -> tuple[int, int] | None:
+        """Where the patch removes line `old_line` of `path`: (the line of the file after the
+        patch it stood before, the input line of the diff's `-` line); None where the patch
+        does not remove it."""
+        for file in self.files:
+            if file.path != path:
+                continue
+            for hunk in file.hunks:
+                old, new = hunk.old_start, hunk.new_start
+                for kind, _, _, at in hunk.lines:
+                    if kind == "-" and old == old_line:
+                        return new, at
+                    old += kind in " -"
+                    new += kind in " +"
+        return None
+
 
 def read_patches(text: str) -> list[Patch]:
     """Every patch of the input, in order; an input with no diff is an InputError."""

@@ -40,6 +40,11 @@ KIND_WORD = {
 }
 
 
+def kind_word(decl: object) -> str:
+    """The word a declaration is written with (`register`, `flags`, `enum` ...)."""
+    return decl.kind if isinstance(decl, m.Flags) else KIND_WORD[type(decl)]
+
+
 @dataclass(frozen=True, slots=True)
 class Duplicate:
     later: m.Declaration | m.Api

@@ -97,6 +97,7 @@ class CHeaders:
     files: tuple[str, ...]  # every file read, in order
     locations: dict[str, tuple[str, int]]  # where each macro, enumerator and struct tag ("struct x") is defined
     function_macros: frozenset[str]  # the function-like macros (ARM64_SYS_REG, ...)
+    enum_groups: tuple[tuple[str | None, tuple[str, ...]], ...]  # each enum (its tag, or None) and its enumerators
     _evaluator: _Evaluator = field(repr=False)
     _preprocessor: _Preprocessor = field(repr=False)
 
@@ -194,10 +195,13 @@ def read_c_headers(
         unreadable,
         tuple(preprocessor.files),
         {
-            **{name: (preprocessor.path_of(path), line) for name, (path, line) in evaluator.enumerator_lines.items()},
             **preprocessor.macro_lines(),
+            # `#define KVM_DEV_TYPE_XICS KVM_DEV_TYPE_XICS` marks an enumerator: the enumerator's
+            # line is where its value is made.
+            **{name: (preprocessor.path_of(path), line) for name, (path, line) in evaluator.enumerator_lines.items()},
         },
         frozenset(n for n, macro in preprocessor.macros.items() if macro.arglist is not None),
+        tuple((tag, tuple(names)) for tag, names in evaluator.enum_groups if names),
         evaluator,
         preprocessor,
     )
@@ -587,6 +591,7 @@ class _Evaluator:
         self.tag_order: list[str] = []
         self.enumerators: dict[str, int] = {}
         self.enum_tags: dict[str, Any] = {}  # enum tag -> its enumerator list
+        self.enum_groups: list[tuple[str | None, list[str]]] = []  # every enum, tagged or not: its enumerators
         self.enumerator_lines: dict[str, tuple[str, int]] = {}
         self._layouts: dict[int, Layout] = {}
         self._parser = _ExpressionParser(frozenset(BUILTIN_NAMES))
@@ -635,10 +640,13 @@ class _Evaluator:
 
     def _enumerate(self, node: c_ast.Enum) -> None:
         next_value = 0
+        names: list[str] = []
+        self.enum_groups.append((node.name, names))
         for enumerator in node.values.enumerators:
             if enumerator.value is not None:
                 next_value = self.value(enumerator.value).value
             self.enumerators[enumerator.name] = next_value
+            names.append(enumerator.name)
             coord = enumerator.coord
             self.enumerator_lines[enumerator.name] = (str(coord.file), int(coord.line)) if coord else ("<headers>", 1)
             next_value += 1

@@ -327,6 +327,9 @@ class Struct:
 
 @dataclass(frozen=True, slots=True)
 class Flags:
+    """`flags NAME : TYPE { INDEX NAME ... }`, or an `enum` of the same shape whose entries
+    are values (`kind`)."""
+
     name: str
     span: Span
     type: Name  # u8..u64
@@ -336,6 +339,12 @@ class Flags:
     doc: str | None = None
     attrs: tuple[Attr, ...] = ()
     repeated: tuple[RepeatedAttr, ...] = ()
+    kind: str = "flags"  # flags: each entry a bit index | enum: each entry a value
+
+    @property
+    def entry(self) -> str:
+        """What an entry's number is, in messages: a bit, or a value."""
+        return "value" if self.kind == "enum" else "bit"
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from pygments.token import Comment, Keyword, Name, Number, Operator, Punctuation
 from validator.frontend.attributes import ORDER
 
 STATEMENTS: tuple[str, ...] = ("api", "version", "include", "lock", "capability", "interface", "register")
-STATEMENTS += ("feature", "scenario", "abi", "struct", "union", "flags", "ioctl")
+STATEMENTS += ("feature", "scenario", "abi", "struct", "union", "flags", "enum", "ioctl")
 ATTRIBUTES = tuple(sorted(set().union(*ORDER.values())))
 CONSTANTS = (
     "system",

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from validator.diff.compare import NOT_ABI, Comparison
 from validator.frontend.layout import LayoutError, ioctl_number, ioctl_size
-from validator.frontend.resolve import KIND_WORD
+from validator.frontend.resolve import kind_word
 from validator.model import spec as m
 from validator.model.findings import ERROR, WARNING, Problem, Related
 from validator.model.spans import Span
@@ -60,11 +60,11 @@ def removed(comparison: Comparison) -> Iterator[Problem]:
     for old in comparison.removed:
         if isinstance(old, NOT_ABI):
             continue
-        what = f"{KIND_WORD[type(old)]} {old.name}"
+        what = f"{kind_word(old)} {old.name}"
         yield Problem(
             comparison.anchor or old.span,
             f"{what} is removed; userspace built against the baseline still uses it",
-            subject=f"{KIND_WORD[type(old)]}/{old.name}",
+            subject=f"{kind_word(old)}/{old.name}",
             hint="keep it: ABI is not removed (document it as deprecated instead)",
             related=(Related(old.span, f"{what} in the baseline"),),
         )
@@ -75,16 +75,22 @@ def removed(comparison: Comparison) -> Iterator[Problem]:
     ]
     for old_bitmap, new_bitmap in bitmaps:
         kept = {b.index for b in new_bitmap.bits}
-        kind = KIND_WORD[type(new_bitmap)]
+        names = {b.name for b in new_bitmap.bits}
+        kind = kind_word(new_bitmap)
+        entry = _entry(new_bitmap)
         for bit in old_bitmap.bits:
-            if bit.index not in kept:
+            if bit.index not in kept and bit.name not in names:  # a name kept elsewhere moved: B615
                 yield Problem(
                     new_bitmap.span,
-                    f"bit {bit.index} ({bit.name}) of {new_bitmap.name} is removed",
+                    f"{entry} {bit.index} ({bit.name}) of {new_bitmap.name} is removed",
                     subject=f"{kind}/{new_bitmap.name}/bits/{bit.index}",
-                    hint="keep the bit; ABI is not removed",
-                    related=(Related(bit.span, f"bit {bit.index} in the baseline"),),
+                    hint=f"keep the {entry}; ABI is not removed",
+                    related=(Related(bit.span, f"{entry} {bit.index} in the baseline"),),
                 )
+
+
+def _entry(bitmap: m.Register | m.Flags) -> str:
+    return bitmap.entry if isinstance(bitmap, m.Flags) else "bit"
 
 
 @_diff_rule(
@@ -431,6 +437,36 @@ def capability_number_changed(comparison: Comparison) -> Iterator[Problem]:
             )
 
 
+@_diff_rule(
+    "B615",
+    "constant-moved",
+    "a named bit or enum value now has another number",
+    "A bit of a register or `flags` set, or a value of an `enum`, whose name the baseline "
+    "gave another number: a bit renumbered, or an enumerator shifted by one inserted before it.",
+    "Userspace compiled against the baseline's header keeps the old number: it sets another bit, "
+    "or passes a value that now means something else (`enum { A, NEW, B }` moves B), and "
+    "nothing fails to compile.",
+    "Keep every shipped number; add the new name at an unused number (at the end of an enum).",
+)
+def constant_moved(comparison: Comparison) -> Iterator[Problem]:
+    for old, new in comparison.pairs:
+        if not (isinstance(old, m.Register | m.Flags) and isinstance(new, m.Register | m.Flags)):
+            continue
+        before = {b.name: b for b in old.bits}
+        entry = _entry(new)
+        for bit in new.bits:
+            was = before.get(bit.name)
+            if was is not None and was.index != bit.index:
+                yield Problem(
+                    bit.span,
+                    f"{'' if new.name == bit.name else new.name + ': '}{bit.name} is {entry} {bit.index}, "
+                    f"the baseline's {entry} {was.index}",
+                    subject=f"{kind_word(new)}/{new.name}/{bit.name}",
+                    hint=f"keep {bit.name} at {was.index}; give a new name an unused {entry}",
+                    related=(Related(was.span, f"{entry} {was.index} in the baseline"),),
+                )
+
+
 RULES = (
     removed,
     id_changed,
@@ -446,4 +482,5 @@ RULES = (
     capability_deadline_tightened,
     superseded_capability_advertised,
     capability_number_changed,
+    constant_moved,
 )

@@ -26,7 +26,7 @@ def _layouts(spec: ResolvedSpec, struct: m.Struct) -> dict[str, StructLayout]:
 
 
 def _subject(decl: m.Struct | m.Flags | m.IoctlDecl) -> str:
-    kind = "ioctl" if isinstance(decl, m.IoctlDecl) else "flags" if isinstance(decl, m.Flags) else "struct"
+    kind = "ioctl" if isinstance(decl, m.IoctlDecl) else decl.kind if isinstance(decl, m.Flags) else "struct"
     return f"{kind}/{decl.name}"
 
 
@@ -325,7 +325,12 @@ def unknown_flags_accepted(spec: ResolvedSpec) -> Iterator[Problem]:
     Reject undefined bits: `unknown reject EINVAL`.
     """
     for flags in spec.types.values():
-        if isinstance(flags, m.Flags) and (flags.unknown is None or flags.unknown.kind == "ignore"):
+        # An enum's unknown values are a question of its own, not of undefined bits.
+        if (
+            isinstance(flags, m.Flags)
+            and flags.kind == "flags"
+            and (flags.unknown is None or flags.unknown.kind == "ignore")
+        ):
             where = m.attr_span(flags, "unknown") if flags.unknown else flags.span
             said = "ignores" if flags.unknown else "does not say what it does with"
             yield Problem(
