@@ -268,3 +268,18 @@ def test_flag_bits_and_enumerators_are_compared_by_name(tmp_path) -> None:
     git(work, "checkout", "--", ".")
     result = run_cli("check-patch", str(patch), "--format", "json", cwd=work)
     assert json.loads(result.stdout)["patches"][0]["findings"] == [] and result.returncode == 0
+
+
+def test_a_capability_removed_from_the_header_is_told_at_the_removed_line(tmp_path) -> None:
+    work = make_repository(tmp_path / "kernel")
+    header = work / "include/uapi/linux/kvm.h"
+    text = header.read_text()
+    [line] = [x for x in text.splitlines(keepends=True) if x.startswith("#define KVM_CAP_IMMEDIATE_EXIT")]
+    header.write_text(text.replace(line, ""))
+    patch = tmp_path / "gone.diff"
+    patch.write_text(git(work, "diff"))
+    git(work, "checkout", "--", ".")
+    result = run_cli("check-patch", str(patch), cwd=work)
+    assert result.returncode == 1
+    assert "ERROR: B601 removed: capability KVM_CAP_IMMEDIATE_EXIT is removed" in result.stdout
+    assert "-" + line.rstrip("\n") in result.stdout.splitlines()
