@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -227,17 +229,18 @@ def test_the_cycle_collector_is_paused_only_while_a_command_runs(tmp_path, monke
     import gc
 
     from validator import cli
+    from validator.commands import authoring
     from validator.commands import check as checking
 
     seen = []
+
+    def watched(module, name, run):
+        patched = tuple(c._replace(run=run) if c.name == name else c for c in module.COMMANDS)
+        monkeypatch.setattr(module, "COMMANDS", patched)
+
     real_check = checking.check
-    check = cli.COMMANDS["check"]
-    monkeypatch.setitem(
-        cli.COMMANDS, "check", check._replace(run=lambda args: seen.append(gc.isenabled()) or real_check(args))
-    )
-    monkeypatch.setitem(
-        cli.COMMANDS, "lsp", cli.COMMANDS["lsp"]._replace(run=lambda args: seen.append(gc.isenabled()) or 0)
-    )
+    watched(checking, "check", lambda args: seen.append(gc.isenabled()) or real_check(args))
+    watched(authoring, "lsp", lambda args: seen.append(gc.isenabled()) or 0)
     spec = write(tmp_path, "spec.uapi", PRELUDE)
     assert cli.main(["check", str(spec), "--fail-on", "never", "-o", str(tmp_path / "out.txt")]) == 0
     assert cli.main(["lsp"]) == 0
@@ -259,3 +262,25 @@ def test_colour_follows_no_color_and_force_color(tmp_path, env, colored) -> None
     path = write(tmp_path, "s.uapi", "lock l : vm\nlock l : vm\n")
     result = run_cli("check", str(path), env=env)
     assert ("\x1b[" in result.stdout) == colored
+
+
+def test_a_command_loads_only_its_own_module(tmp_path) -> None:
+    """A JSON check imports neither the other commands, the C header reader, jinja2 nor the
+    kernel transports (cold start); `--help` still lists every command."""
+    probe = (
+        "import sys; from validator.cli import main; "
+        f"main(['check', {str(ROOT / 'spec/kvm')!r}, '--format', 'json', '-o', {str(tmp_path / 'c.json')!r}]); "
+        "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in ('validator', 'jinja2', 'pycparser', 'pcpp'))))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path).stdout.split()
+    assert "validator.commands.check" in loaded and json.loads((tmp_path / "c.json").read_text())["findings"]
+    for unwanted in (
+        "jinja2",
+        "pycparser",
+        "validator.commands.kernel",
+        "validator.kernel.conform",
+        "validator.commands.patch",
+    ):
+        assert unwanted not in loaded, unwanted
+    listed = run_cli("--help").stdout
+    assert all(name in listed for name in ("check-patch", "conform", "review", "lsp"))

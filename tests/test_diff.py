@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import SARIF_SCHEMA, run_cli, write
+from tests.conftest import ROOT, SARIF_SCHEMA, check_files, run_cli, write
 from validator.diff.compare import Change
 from validator.model.words import describe
 
@@ -351,3 +352,23 @@ def test_a_header_changes_for_h909_only_where_the_compiler_would_see_it(before, 
     from validator.diff.headers import header_tokens
 
     assert (header_tokens(before.encode()) == header_tokens(after.encode())) is same
+
+
+def _with_baselines() -> list[Path]:
+    examples = sorted(ROOT.glob("spec/rules/*/*.uapi")) + sorted(ROOT.glob("spec/kvm/*/history/*.uapi"))
+    return [p for p in examples if p.read_text().startswith("# baseline:")]
+
+
+@pytest.mark.parametrize("path", _with_baselines(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_the_baseline_judged_only_for_the_proposals_codes_marks_exactly_what_a_full_check_marks(
+    path, monkeypatch
+) -> None:
+    """Diff mode runs the baseline's rules only for the codes the proposal has (and its
+    `# allow:` lines name): the report must be the one a full check of the baseline gives."""
+    from validator.pipeline import engine
+    from validator.rules import BY_CODE
+
+    quick = check_files(path)
+    monkeypatch.setattr(engine, "_allowed_codes", lambda unit: set(BY_CODE))  # every rule on the baseline
+    full = check_files(path)
+    assert quick.findings == full.findings and quick.changes == full.changes

@@ -303,3 +303,18 @@ def test_code_actions_fix_a_deadline_reject_undefined_bits_and_offer_an_allow(tm
         assert edit["newText"] == "# allow: L401 -- \n" and edit["range"]["start"] == {"line": 5, "character": 0}
     finally:
         client.close()
+
+
+def test_exit_with_the_clients_end_still_open_ends_cleanly() -> None:
+    """A client that sends `exit` and keeps its end of stdin open (as editors do until the
+    process is gone): the server exits 0, with no fatal error from the blocked reader."""
+    client = Client()
+    client.request("initialize", {"processId": None, "rootUri": None, "capabilities": {}})
+    client.notify("initialized", {})
+    client.request("shutdown", None)  # type: ignore[arg-type]
+    client.notify("exit", None)  # type: ignore[arg-type]
+    try:
+        assert client.process.wait(timeout=20) == 0
+        assert b"Fatal Python error" not in client.process.stderr.read()
+    finally:
+        client.process.kill()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import gc
+import importlib
 import os
 import signal
 import sys
@@ -17,14 +17,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import NoReturn
 
-from validator import TOOL_NAME, __version__
-from validator.commands import EXIT_INTERNAL, EXIT_USAGE, UsageError, authoring, documents, kernel, patch
-from validator.commands import check as checking
+from validator import TOOL_NAME, __version__, collector
+from validator.commands import EXIT_INTERNAL, EXIT_USAGE, Command, UsageError
 from validator.frontend.sources import InputError
 from validator.frontend.textfile import FileProblem
 from validator.pipeline.config import ConfigError
-from validator.report.output import OutputError
-from validator.report.render import TemplateProblem
+from validator.report.output import OutputError, TemplateProblem
 from validator.report.textsafe import terminal_safe
 
 
@@ -54,36 +52,62 @@ ORDER = (
     "rules",
     "explain",
 )
-COMMANDS = {
-    command.name: command
-    for command in (*checking.COMMANDS, *documents.COMMANDS, *kernel.COMMANDS, *patch.COMMANDS, *authoring.COMMANDS)
+# The module of validator.commands that declares each command. Only the module of the command
+# that runs is imported: a JSON check never loads the C header reader, jinja2 or the kernel
+# transports (a third of its cold start).
+MODULES = {
+    "check": "check",
+    "diff": "check",
+    "crosscheck": "check",
+    "test": "check",
+    "rules": "check",
+    "explain": "check",
+    "simulate": "documents",
+    "review": "documents",
+    "compare": "documents",
+    "catalog": "documents",
+    "inspect": "kernel",
+    "import": "kernel",
+    "export": "kernel",
+    "probe": "kernel",
+    "conform": "kernel",
+    "check-patch": "patch",
+    "fmt": "authoring",
+    "lsp": "authoring",
 }
 
 
-def argument_parser() -> argparse.ArgumentParser:
+def commands(names: Sequence[str] = ORDER) -> dict[str, Command]:
+    """The commands `names` (their modules imported), by name."""
+    found: dict[str, Command] = {}
+    for module in dict.fromkeys(MODULES[n] for n in names):
+        for command in importlib.import_module(f"validator.commands.{module}").COMMANDS:
+            found[command.name] = command
+    return {name: found[name] for name in names}
+
+
+def _command_named(argv: Sequence[str]) -> str | None:
+    """The command argv runs, where it is plain before parsing (the first word that is not an
+    option); None to have every command declared (`--help`, an unknown command)."""
+    first = next((a for a in argv if not a.startswith("-")), None)
+    return first if first in MODULES else None
+
+
+def argument_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; given argv, only the command it runs is declared in full."""
     parser = _Parser(prog=TOOL_NAME, description="A design checker for Linux kernel userspace APIs (KVM first).")
     parser.add_argument("--version", action="version", version=f"{TOOL_NAME} {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    commands.required = True
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    subparsers.required = True
+    running = _command_named(argv) if argv is not None else None
+    declared = commands([running] if running else ORDER)
     for name in ORDER:
-        command = COMMANDS[name]
-        command.add_arguments(commands.add_parser(name, help=command.help))
+        command = declared.get(name)
+        if command is None:
+            subparsers.add_parser(name)  # a name argparse knows; its module is not loaded
+        else:
+            command.add_arguments(subparsers.add_parser(name, help=command.help))
     return parser
-
-
-@contextmanager
-def _collector_paused(pause: bool) -> Iterator[None]:
-    """A one-shot command builds a model that lives until the command ends, and holds no
-    reference cycles: Python's cycle collector would walk it again and again (a fifth of the
-    time of a large check) and free nothing. The language server, which lives on, keeps it."""
-    if not pause or not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def _interrupted(signum: int, frame: object) -> None:
@@ -95,7 +119,8 @@ def _interrupted(signum: int, frame: object) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = argument_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = argument_parser(argv).parse_args(argv)
     with _interrupt_once():
         return _run(args)
 
@@ -117,8 +142,10 @@ def _interrupt_once() -> Iterator[None]:
 
 def _run(args: argparse.Namespace) -> int:
     try:
-        with _collector_paused(args.command != "lsp"):
-            return COMMANDS[args.command].run(args)
+        # A one-shot command's model lives until it ends; the language server pauses the
+        # collector per analysis instead.
+        with collector.paused(args.command != "lsp"):
+            return commands([args.command])[args.command].run(args)
     except (InputError, OutputError, UsageError, ConfigError, TemplateProblem, FileProblem) as exc:
         _say(f"{TOOL_NAME}: error: {terminal_safe(exc)}")
         return EXIT_USAGE

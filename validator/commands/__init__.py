@@ -9,15 +9,12 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from validator.frontend.bundled import bundled_kvm_spec_dir, bundled_spec_dir
 from validator.frontend.load import EMPTY_UNIT, Unit, load_bytes_unit, load_units
 from validator.frontend.sources import LOCAL, GitFiles, LocalFiles
 from validator.frontend.textfile import MAX_FILE_BYTES
-from validator.kernel.conform import NotConformable, kvm_conformer
-from validator.kernel.crosscheck import HeaderOptions
-from validator.kernel.kvm import Kvm, KvmUnavailable, available
 from validator.model.abi import ABIS
 from validator.model.findings import Finding
 from validator.model.spec import SpecFile
@@ -26,6 +23,9 @@ from validator.pipeline.engine import Report, check_paths, check_units, conform_
 from validator.rules import lookup
 from validator.rules.catalog import CONFORM
 from validator.rules.errors import STRUCTURAL_ERRORS
+
+if TYPE_CHECKING:
+    from validator.kernel.crosscheck import HeaderOptions
 
 FAIL_LEVELS = ("error", "warning", "info", "never")
 FORMATS = ("text", "json", "sarif", "github", "junit")
@@ -252,6 +252,8 @@ def _key(root: str, given: list[str]) -> str:
 
 
 def header_options(args: argparse.Namespace) -> HeaderOptions:
+    from validator.kernel.crosscheck import HeaderOptions  # the C header reader: crosscheck only
+
     """The headers a command names (`--header`, paths or <names>), checked to exist, and how
     to read them (`-I`, `--abi`)."""
     for header in args.header:
@@ -352,6 +354,10 @@ def with_conformance(report: Report, config: Config) -> tuple[Report, dict[str, 
     )
     if not wanting:
         return report, {}
+    # The kernel transports and the argument probes: loaded only where a K example is tested.
+    from validator.kernel.conform import NotConformable, kvm_conformer
+    from validator.kernel.kvm import Kvm, KvmUnavailable, available
+
     missing = available()
     if missing is not None:
         return report, dict.fromkeys(wanting, f"needs the running kernel (conform): {missing}")

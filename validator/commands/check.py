@@ -28,9 +28,16 @@ from validator.pipeline.selftest import FAILED, PASSED, SKIPPED, compare
 from validator.report.docs import rule_doc_view
 from validator.report.formats import SarifOptions, junit_document, sarif_document
 from validator.report.output import write_text
-from validator.report.render import render
 from validator.report.view import github_view, json_document, text_view
 from validator.rules import CATALOG, lookup
+
+
+def render(template: str, view: dict[str, Any]) -> str:
+    """A template rendered; jinja2 is loaded only for the formats that are templates (JSON,
+    SARIF and JUnit are written without it)."""
+    from validator.report.render import render as render_template
+
+    return render_template(template, view)
 
 
 def use_color(choice: str, output: str | None) -> bool:

@@ -23,13 +23,14 @@ from __future__ import annotations
 import io
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from pcpp import Action, OutputDirective, Preprocessor  # type: ignore[import-untyped]
 from pycparser import c_ast, c_parser  # type: ignore[import-untyped]
 
+from validator.kernel.cdecl import FIXED_WIDTH, HeaderError, Layout, Member, Reader
 from validator.model.abi import (
     ABIS,
     BOOL,
@@ -50,38 +51,6 @@ MAX_HEADER_BYTES = 4 << 20  # the largest UAPI header is under 200 KiB
 MAX_HEADERS = 512  # files one read may open, includes counted
 MAX_EXPANSION_TOKENS = 2_000_000  # tokens every macro expansion of one read handles at most
 MAX_INCLUDE_DEPTH = 64
-
-
-class HeaderError(Exception):
-    """A header that cannot be read: one line, with file:line where there is one."""
-
-
-@dataclass(frozen=True, slots=True)
-class Layout:
-    """A struct's or union's layout on one ABI: bytes, and each member's byte offset.
-    Members of anonymous structs and unions are listed by their own names, as `offsetof`
-    takes them; bitfields have no byte offset and are not listed."""
-
-    size: int
-    align: int
-    members: dict[str, int]
-
-
-@dataclass(frozen=True, slots=True)
-class Member:
-    """A struct's member as the language can say it: `type` a fixed-width scalar, `ptr` or a
-    struct's name (`tag` then names it), or empty with `why` it cannot be said."""
-
-    name: str
-    type: str
-    tag: str | None
-    why: str
-    count: int | None = None
-
-
-# The UAPI's fixed-width typedefs (linux/types.h, asm-generic/int-ll64.h).
-FIXED_WIDTH = {f"__{s}{n}": f"{s}{n}" for s in ("u", "s") for n in (8, 16, 32, 64)}
-FIXED_WIDTH |= {f"__{e}{n}": f"u{n}" for e in ("le", "be") for n in (16, 32, 64)}
 
 
 @dataclass
@@ -142,9 +111,6 @@ class CHeaders:
             "macros": dict(sorted(self.macros.items())),
             "enums": dict(sorted(self.enums.items())),
         }
-
-
-Reader = Callable[[str], bytes]
 
 
 def read_c_headers(

@@ -8,11 +8,15 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from validator.frontend.resolve import ResolvedSpec
-from validator.kernel.cfront import FIXED_WIDTH, CHeaders, HeaderError, Layout, Reader, read_c_headers
+from validator.kernel.cdecl import FIXED_WIDTH, HeaderError, Layout, Reader
 from validator.model import spec as m
 from validator.model.spans import Span
+
+if TYPE_CHECKING:
+    from validator.kernel.cfront import CHeaders
 
 SIZE_FIELD = 0x00F0_0000_0000_0000
 _INDEX_BITS = (1 << 52) - 1  # everything below the size field
@@ -205,6 +209,8 @@ def headers_version(headers: Sequence[str], include_dirs: Sequence[str], abi: st
     places = [*include_dirs]
     places += [os.path.dirname(os.path.dirname(os.path.abspath(h))) for h in headers if not h.startswith("<")]
     try:
+        from validator.kernel.cfront import read_c_headers  # pcpp, pycparser: only where a header is read
+
         code = read_c_headers(["<linux/version.h>"], places, abi, read).macros.get("LINUX_VERSION_CODE")
     except HeaderError:
         return None

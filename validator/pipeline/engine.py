@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -16,7 +16,7 @@ from validator.diff.headers import ChangedHeader, changed_headers
 from validator.frontend.load import Unit, display_path, load_units
 from validator.frontend.resolve import ResolvedSpec, resolve
 from validator.frontend.sources import LOCAL, GitFiles, InputError, LocalFiles
-from validator.kernel.cfront import HeaderError, read_c_headers
+from validator.kernel.cdecl import HeaderError
 from validator.kernel.crosscheck import (
     EMPTY_HEADER,
     HeaderOptions,
@@ -32,7 +32,7 @@ from validator.model.spans import Span
 from validator.model.spec import SpecFile
 from validator.pipeline import policy
 from validator.pipeline.config import Config
-from validator.rules import run_stage
+from validator.rules import CATALOG, lookup, run_stage
 from validator.rules.catalog import CONFORM, CROSSCHECK, DIFF, HAZARD, LOAD, POLICY, RESOLVE, SCENARIO
 from validator.rules.errors import STRUCTURAL_ERRORS, include_escapes_root, undefined_name
 from validator.simulate.scenario import ScenarioResult, run_all
@@ -82,6 +82,10 @@ BaselineFor = Callable[[Unit], "Unit | Finding | None"]
 HeadersFor = Callable[[Unit], "list[str] | list[Finding]"]
 
 
+# The codes whose rules read the scenarios' results: only they need the scenarios run.
+SCENARIO_CODES = frozenset(rule.code for rule in CATALOG if rule.checks_at(SCENARIO))
+
+
 def _has_errors(findings: Iterable[Finding]) -> bool:
     """Errors that make the model unreliable, so that no hazard can be judged on it.
 
@@ -91,16 +95,21 @@ def _has_errors(findings: Iterable[Finding]) -> bool:
     return any(f.code in STRUCTURAL_ERRORS for f in findings)
 
 
-def check_unit(unit: Unit) -> tuple[ResolvedSpec, list[Finding], list[ScenarioResult]]:
-    """The unit's spec, its findings, and its scenarios' results (kept for the reports)."""
+def check_unit(
+    unit: Unit, codes: Collection[str] | None = None
+) -> tuple[ResolvedSpec, list[Finding], list[ScenarioResult]]:
+    """The unit's spec, its findings, and its scenarios' results (kept for the reports).
+
+    With `codes`, the hazard and scenario rules run only for those codes, and the scenarios
+    only if one of them needs them (load and resolve errors are always judged)."""
     spec = resolve(unit)
     findings = run_stage(LOAD, unit) + run_stage(RESOLVE, spec)
     results: list[ScenarioResult] = []
     if not _has_errors(findings):
-        findings += run_stage(HAZARD, spec)
-        if spec.scenarios:
+        findings += run_stage(HAZARD, spec, codes=codes)
+        if spec.scenarios and (codes is None or not SCENARIO_CODES.isdisjoint(codes)):
             results = run_all(spec)
-            findings += run_stage(SCENARIO, spec, results)
+            findings += run_stage(SCENARIO, spec, results, codes=codes)
     return spec, findings, results
 
 
@@ -132,7 +141,9 @@ def _compare(
     compared with nothing would pass every breaking change. Only where the proposal does not
     load either (a broken file left as it was) is there nothing to compare, and a note says so.
     """
-    base_spec, base_findings, _ = check_unit(base)
+    # The baseline's findings only mark the proposal's as already there: only the rules of
+    # the codes the proposal has, or the baseline's `# allow:` lines name (its D802s), are run.
+    base_spec, base_findings, _ = check_unit(base, {f.code for f in findings} | _allowed_codes(base))
     result: tuple[Change, ...] = ()
     error = _baseline_error(base_findings)
     if error is not None and not _has_errors(findings):
@@ -157,6 +168,12 @@ def _headers_changed(base: Unit, unit: Unit) -> tuple[ChangedHeader, ...]:
     return changed_headers(base, unit, before, after)  # type: ignore[arg-type]
 
 
+def _allowed_codes(unit: Unit) -> set[str]:
+    """The codes a unit's `# allow:` lines name (a name looked up as its code)."""
+    named = {code for spec_file in unit.files for allow in spec_file.allows for code in allow.codes}
+    return {rule.code if (rule := lookup(code)) else code for code in named}
+
+
 def _policy_findings(unit: Unit, findings: list[Finding], config: Config) -> set[str]:
     """Fingerprints of the suppression findings (D801/D802) a baseline unit had on its own."""
     decided = policy.apply(findings, {f.path: f for f in unit.files}, config)
@@ -174,6 +191,8 @@ def _crosscheck(
     directive = next((d.span for spec in specs for d in spec.files[0].headers), None)
     abi = options.abi or abi_of_api(specs[0].api.name if specs[0].api else None)
     read = source.read_bytes if isinstance(source, GitFiles) else None
+    from validator.kernel.cfront import read_c_headers  # pcpp, pycparser: only where a header is read
+
     try:
         registers, error = header_registers(read_c_headers(list(headers), options.include_dirs, abi, read)), None
     except HeaderError as exc:

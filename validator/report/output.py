@@ -22,6 +22,11 @@ class OutputError(Exception):
     pass
 
 
+class TemplateProblem(Exception):
+    """A template (most likely a project's own, from --template-dir) cannot render. Declared
+    here, not beside jinja2 in render.py, so that catching it loads no template engine."""
+
+
 def _umask() -> int:
     # Python can only read the umask by setting it; set it straight back.
     mask = os.umask(0o022)

@@ -14,6 +14,7 @@ from markupsafe import Markup, escape
 from validator.frontend.bundled import templates_dir
 from validator.report.highlight import css as highlight_css
 from validator.report.highlight import highlight_html
+from validator.report.output import TemplateProblem
 from validator.report.textsafe import (
     CONTROL,
     Trusted,
@@ -111,10 +112,6 @@ def environment(override_dir: str | None = None, kind: str = "text") -> jinja2.E
     )
     env.globals["highlight_css"] = highlight_css
     return env
-
-
-class TemplateProblem(Exception):
-    """A template (most likely a project's own, from --template-dir) cannot render."""
 
 
 def render(template: str, view: dict[str, Any], *, template_dir: Path | None = None) -> str:

@@ -9,6 +9,7 @@ capabilities, features, registers, includes) and document symbols.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 import sys
@@ -22,7 +23,7 @@ from pygls import uris
 from pygls.lsp.server import LanguageServer
 from pygls.workspace.position_codec import PositionCodec
 
-from validator import TOOL_NAME, __version__
+from validator import TOOL_NAME, __version__, collector
 from validator.frontend.layout import LayoutError, ioctl_number, ioctl_size, lay_out
 from validator.frontend.load import load_text_unit
 from validator.frontend.resolve import KIND_WORD, ResolvedSpec
@@ -91,12 +92,12 @@ class Positions:
 
 def analyse(uri: str, text: str) -> tuple[Report, ResolvedSpec]:
     path = uris.to_fs_path(uri) or uri
-    unit = load_text_unit(text, path)
     try:  # the project's configuration, as `check` finds it
         config = load_config(find_config(Path(path)))
     except ConfigError:
         config = None
-    report = check_units([unit], config, directive_baseline)
+    with collector.paused():
+        report = check_units([load_text_unit(text, path)], config, directive_baseline)
     return report, report.specs[0]
 
 
@@ -527,7 +528,11 @@ def serve() -> bool:
     the session ended on broken framing."""
     read_end, write_end = os.pipe()
     failures: list[str] = []
-    forwarder = threading.Thread(target=_forward, args=(sys.stdin.buffer, write_end, failures), daemon=True)
+    # A reader of its own on fd 0, not sys.stdin's: a client that sends `exit` and keeps
+    # its end open leaves the forwarder blocked in a read, and the interpreter, shutting
+    # down, would wait for sys.stdin's lock (a fatal error).
+    source = io.BufferedReader(io.FileIO(sys.stdin.fileno(), closefd=False))
+    forwarder = threading.Thread(target=_forward, args=(source, write_end, failures), daemon=True)
     forwarder.start()
     with os.fdopen(read_end, "rb") as checked:
         make_server().start_io(checked, sys.stdout.buffer)
