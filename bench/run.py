@@ -1,11 +1,14 @@
 """Measure uapi-validator against its targets, and against the YAML + JSON Schema peer.
 
-Every figure runs in a fresh process (its wall time and peak RSS), best of N runs:
+Every figure runs in fresh processes (wall time and peak RSS), in interleaved rounds (ours,
+then the peer, then ours again ...), printed as min / median / max:
   check (parse, resolve, all rules, scenarios, JSON written) at 1k, 10k and 100k registers;
   the peer: PyYAML's C loader + jsonschema validation on the same content;
   diff of two 10k specs differing in 1% of registers;
   simulate: a restore of 4096 vCPUs over 1000 registers;
-  cold start: `check` of the bundled spec/kvm against `python -c pass`.
+  cold start: `check` of the bundled spec/kvm against `python -c pass`;
+  the language server: a keystroke in a 1000-register document to its diagnostics
+  (bench/lsp_keystroke.py); the model's bytes per register.
 
     pip install '.[bench]' && python bench/run.py [--sizes 1000,10000,100000] [--repeat 3]
 
@@ -16,7 +19,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,33 +42,51 @@ print(json.dumps({"seconds": elapsed, "peak_mb": resource.getrusage(resource.RUS
 """
 
 
+def once(workload: str, *, show_output: bool = False) -> dict[str, float]:
+    """One fresh process running the workload: its wall time and peak RSS."""
+    done = subprocess.run([sys.executable, "-c", MEASURE, workload], capture_output=True, text=True, cwd=ROOT)
+    if done.returncode != 0:
+        raise SystemExit(f"workload failed:\n{workload}\n{done.stderr}")
+    *printed, last = done.stdout.strip().splitlines()
+    if show_output:
+        print("\n".join(printed))
+    return json.loads(last)
+
+
+def interleaved(workloads: dict[str, str], rounds: int) -> dict[str, list[dict[str, float]]]:
+    """Each workload once per round, in turn, so that a load on the machine falls on all of
+    them alike: the ratios between them hold even when the absolute figures do not."""
+    samples: dict[str, list[dict[str, float]]] = {name: [] for name in workloads}
+    for _ in range(rounds):
+        for name, workload in workloads.items():
+            samples[name].append(once(workload))
+    return samples
+
+
+def spread(values: list[float], unit: str = "s", digits: int = 2) -> str:
+    """min / median / max."""
+    ordered = sorted(values)
+    return " / ".join(f"{v:.{digits}f}" for v in (ordered[0], statistics.median(ordered), ordered[-1])) + f" {unit}"
+
+
 def measure(workload: str, repeat: int, *, show_output: bool = False) -> dict[str, float]:
     """Best wall time and its peak RSS over `repeat` fresh processes (with `show_output`, what
     the workload printed is printed too)."""
-    best = None
-    for _ in range(repeat):
-        done = subprocess.run([sys.executable, "-c", MEASURE, workload], capture_output=True, text=True, cwd=ROOT)
-        if done.returncode != 0:
-            raise SystemExit(f"workload failed:\n{workload}\n{done.stderr}")
-        *printed, last = done.stdout.strip().splitlines()
-        if show_output:
-            print("\n".join(printed))
-        figure = json.loads(last)
-        best = figure if best is None or figure["seconds"] < best["seconds"] else best
-    return best  # type: ignore[return-value]
+    runs = [once(workload, show_output=show_output) for _ in range(repeat)]
+    return min(runs, key=lambda figure: figure["seconds"])
 
 
-def wall(command: list[str], repeat: int, env: dict[str, str] | None = None) -> float:
-    """Best wall time of a whole command, from process start (a cold start)."""
+def walls(command: list[str], rounds: int, env: dict[str, str] | None = None) -> list[float]:
+    """Wall times of a whole command, from process start (a cold start), one per round."""
     import os
     import time
 
-    best = float("inf")
-    for _ in range(repeat):
+    times = []
+    for _ in range(rounds):
         start = time.perf_counter()
         subprocess.run(command, capture_output=True, cwd=ROOT, env={**os.environ, **(env or {})})
-        best = min(best, time.perf_counter() - start)
-    return best
+        times.append(time.perf_counter() - start)
+    return times
 
 
 def check_workload(root: Path, out: Path) -> str:
@@ -80,36 +103,50 @@ def peer_workload(yaml_path: Path, schema: Path) -> str:
     )
 
 
+def model_bytes(root: Path) -> int:
+    """What the loaded model of a spec holds (tracemalloc, after load)."""
+    probe = (
+        "import gc, sys, tracemalloc; gc.disable(); from validator.frontend.load import load_units; "
+        f"tracemalloc.start(); units = load_units([{str(root)!r}]); print(tracemalloc.get_traced_memory()[0])"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True)
+    return int(done.stdout.split()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="uapi-validator benchmarks")
     parser.add_argument("--sizes", default="1000,10000,100000")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5, help="interleaved rounds (default 5)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     work = Path(tempfile.mkdtemp(prefix="uapi-bench-"))
+    print(
+        f"{os.cpu_count()} CPUs, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; figures min / median / max"
+    )
     try:
-        rows = []
+        by_size = {}
         for size in sizes:
             folder = generate.write_uapi(work, size)
             yaml_path, schema = generate.write_yaml(work, size)
             megabytes = sum(p.stat().st_size for p in folder.glob("*.uapi")) / 1e6
             lines = sum(p.read_text().count("\n") for p in folder.glob("*.uapi"))
-            repeat = args.repeat if size <= 10_000 else 1
-            ours = measure(check_workload(folder / "root.uapi", work / "out.json"), repeat)
-            peer = measure(peer_workload(yaml_path, schema), repeat)
-            rows.append((size, megabytes, lines, ours, peer))
+            rounds = args.repeat if size <= 10_000 else 1
+            workloads = {"ours": check_workload(folder / "root.uapi", work / "out.json")}
+            workloads["peer"] = peer_workload(yaml_path, schema)
+            samples = interleaved(workloads, rounds)
+            ours, peer = samples["ours"], samples["peer"]
+            ratios = [p["seconds"] / o["seconds"] for o, p in zip(ours, peer, strict=True)]
+            by_size[size] = statistics.median(o["seconds"] for o in ours)
             print(
-                f"check {size:>6} registers ({megabytes:.1f} MB, {lines} lines): {ours['seconds']:.2f} s, "
-                f"peak {ours['peak_mb']:.0f} MB | YAML+jsonschema {peer['seconds']:.2f} s, peak {peer['peak_mb']:.0f} MB "
-                f"| {peer['seconds'] / ours['seconds']:.2f}x faster than the peer"
+                f"check {size:>6} registers ({megabytes:.1f} MB, {lines} lines), {rounds} interleaved round(s): "
+                f"{spread([o['seconds'] for o in ours])}, peak {max(o['peak_mb'] for o in ours):.0f} MB "
+                f"| YAML+jsonschema {spread([p['seconds'] for p in peer])}, peak {max(p['peak_mb'] for p in peer):.0f} MB "
+                f"| peer / ours per round {spread(ratios, 'x')} (target at 10k: >= 5x, < 1.0 s unloaded)"
             )
-        by_size = {size: ours["seconds"] for size, _, _, ours, _ in rows}
         if 10_000 in by_size and 100_000 in by_size:
-            print(
-                f"scaling: 100k takes {by_size[100_000] / by_size[10_000]:.1f}x the 10k time (linear is 10x; target < 12x)"
-            )
-        if 1_000 in by_size and 10_000 in by_size:
-            print(f"scaling: 10k takes {by_size[10_000] / by_size[1_000]:.1f}x the 1k time")
+            print(f"scaling: 100k takes {by_size[100_000] / by_size[10_000]:.1f}x the 10k time (linear is 10x)")
+        ten = generate.write_uapi(work / "memory", 10_000) / "root.uapi"
+        print(f"model of 10k registers after load: {model_bytes(ten) / 10_000:.0f} bytes per register")
 
         base = generate.write_uapi(work / "diff-base", 10_000)
         proposal = work / "diff-proposal" / "uapi-10000"
@@ -120,13 +157,16 @@ def main() -> None:
             text = text.replace("writable before first_run else EBUSY", "writable before first_run else EPERM", 10)
             changed += 10
             part.write_text(text)
-        diff = measure(
-            f"from validator.cli import main; main(['diff', {str(base / 'root.uapi')!r}, "
-            f"{str(proposal / 'root.uapi')!r}, '--format', 'json', '-o', {str(work / 'diff.json')!r}])",
+        diff = interleaved(
+            {
+                "diff": f"from validator.cli import main; main(['diff', {str(base / 'root.uapi')!r}, "
+                f"{str(proposal / 'root.uapi')!r}, '--format', 'json', '-o', {str(work / 'diff.json')!r}])",
+            },
             args.repeat,
-        )
+        )["diff"]
         print(
-            f"diff of two 10k specs differing in {changed} registers (1%): {diff['seconds']:.2f} s, peak {diff['peak_mb']:.0f} MB"
+            f"diff of two 10k specs differing in {changed} registers (1%): {spread([d['seconds'] for d in diff])}, "
+            f"peak {max(d['peak_mb'] for d in diff):.0f} MB"
         )
 
         simulate = measure(
@@ -136,6 +176,8 @@ def main() -> None:
             show_output=True,
         )
         print(f"simulate (bench_simulate.py, its own figures above): process {simulate['seconds']:.2f} s")
+
+        subprocess.run([sys.executable, str(HERE / "lsp_keystroke.py"), "--rounds", "20"], cwd=work, check=True)
 
         command = [
             sys.executable,
@@ -148,13 +190,18 @@ def main() -> None:
             "-o",
             str(work / "c.json"),
         ]
-        cold = wall(command, max(args.repeat, 5))
+        rounds = max(args.repeat, 10)
+        cold, bare = [], []
+        for _ in range(rounds):  # interleaved, as above
+            cold += walls(command, 1)
+            bare += walls([sys.executable, "-c", "pass"], 1)
         # The first run on a machine builds the grammar's tables before it keeps them.
-        uncached = wall(command, max(args.repeat, 5), env={"UAPI_VALIDATOR_NO_CACHE": "1"})
-        bare = wall([sys.executable, "-c", "pass"], max(args.repeat, 5))
+        uncached = walls(command, 3, env={"UAPI_VALIDATOR_NO_CACHE": "1"})
+        own = [c - b for c, b in zip(cold, bare, strict=True)]
         print(
-            f"cold start: check spec/kvm {cold:.3f} s (target < 0.35 s); python -c pass {bare:.3f} s; "
-            f"{cold - bare:.3f} s of our own; without the grammar cache (a first run) {uncached:.3f} s"
+            f"cold start: check spec/kvm {spread(cold, digits=3)}; python -c pass {spread(bare, digits=3)}; "
+            f"ours minus python's per round {spread(own, digits=3)} (target: within 0.15 s); "
+            f"without the grammar cache (a first run) {spread(uncached, digits=3)}"
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)

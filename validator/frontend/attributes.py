@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from sys import intern
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -41,21 +42,24 @@ class Line(NamedTuple):
     span: Span  # keyword through last value
 
     def text(self, group: str = "v") -> str | None:
-        return self.found.group(group)
+        found = self.found.group(group)
+        return None if found is None else intern(found)
 
     def name(self, group: str = "v") -> m.Name | None:
         start = self.found.start(group)
         if start < 0:
             return None
         shift = self.column - self.found.start()
+        # Interned: the names registers share (interfaces, locks, errnos) are held once.
         return m.Name(
-            self.found.group(group), Span(self.path, self.line, start + shift, self.line, self.found.end(group) + shift)
+            intern(self.found.group(group)),
+            Span(self.path, self.line, start + shift, self.line, self.found.end(group) + shift),
         )
 
     def names(self, group: str = "v") -> tuple[m.Name, ...]:
         shift = self.column - self.found.start() + self.found.start(group)
         return tuple(
-            m.Name(name.group(), Span(self.path, self.line, name.start() + shift, self.line, name.end() + shift))
+            m.Name(intern(name.group()), Span(self.path, self.line, name.start() + shift, self.line, name.end() + shift))
             for name in _NAME_IN_LIST.finditer(self.found.group(group))
         )
 
