@@ -42,3 +42,20 @@ def test_a_list_may_be_an_iterator() -> None:
 def test_keys_must_be_strings() -> None:
     with pytest.raises(TypeError, match="keys must be strings"):
         jsondoc.dumps({1: "one"})
+
+
+def test_a_finding_written_by_its_own_shape_is_what_the_generic_walk_writes() -> None:
+    """view.finding_json against jsondoc's walk of finding_record, on every finding of the
+    bundled specs and the rule examples (related lines, suppressed, baseline, no hint)."""
+    from tests.conftest import ROOT, check_files
+    from validator.report.view import finding_json, finding_record
+
+    report = check_files(ROOT / "spec")
+    assert len(report.findings) > 100
+    kinds = {(bool(f.related), f.suppressed is not None, f.baseline, f.hint is None) for f in report.findings}
+    assert len(kinds) >= 5  # the shapes a finding takes are all here
+    for finding in report.findings:
+        for indent in ("", "    "):
+            expected: list[str] = []
+            jsondoc._write(finding_record(finding), indent, expected)
+            assert finding_json(finding, indent) == "".join(expected)

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from sys import intern
 from dataclasses import dataclass
+from sys import intern
 from typing import NamedTuple
 
 from validator.frontend.literals import EVENT, INT, NAMES, SP, STRING, WORD, parse_int, unquote

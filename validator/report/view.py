@@ -52,6 +52,40 @@ def finding_record(finding: Finding) -> dict[str, Any]:
     return record
 
 
+def finding_json(finding: Finding, indent: str) -> str:
+    """`jsondoc.dumps`'s text of `finding_record(finding)` at `indent`, written directly (the
+    findings are most of a large report; a test holds the two equal)."""
+    s = jsondoc.scalar
+    span = finding.span
+    i1 = indent + "  "
+    if finding.related:
+        i2 = i1 + "  "
+        i3 = i2 + "  "
+        related = (
+            "[\n"
+            + ",\n".join(
+                f'{i2}{{\n{i3}"path": {s(r.span.path)},\n{i3}"line": {s(r.span.line)},\n'
+                f'{i3}"column": {s(r.span.column)},\n{i3}"message": {s(r.message)}\n{i2}}}'
+                for r in finding.related
+            )
+            + f"\n{i1}]"
+        )
+    else:
+        related = "[]"
+    suppressed = (
+        ""
+        if finding.suppressed is None
+        else f',\n{i1}"suppressed": {{\n{i1}  "reason": {s(finding.suppressed)}\n{i1}}}'
+    )
+    return (
+        f'{{\n{i1}"code": {s(finding.code)},\n{i1}"name": {s(finding.name)},\n{i1}"severity": {s(finding.severity)},\n'
+        f'{i1}"message": {s(finding.message)},\n{i1}"path": {s(span.path)},\n{i1}"line": {s(span.line)},\n'
+        f'{i1}"column": {s(span.column)},\n{i1}"end_line": {s(span.end_line)},\n{i1}"end_column": {s(span.end_column)},\n'
+        f'{i1}"subject": {s(finding.subject)},\n{i1}"related": {related},\n{i1}"hint": {s(finding.hint)},\n'
+        f'{i1}"fingerprint": {s(fingerprint(finding))},\n{i1}"baseline": {s(finding.baseline)}{suppressed}\n{indent}}}'
+    )
+
+
 def change_record(change: Change) -> dict[str, str]:
     record = {"kind": change.kind, "subject": change.subject}
     if change.attribute:
@@ -68,7 +102,7 @@ def summary(findings: tuple[Finding, ...]) -> dict[str, int]:
 def json_document(report: Report) -> str:
     document = {
         "tool": {"name": TOOL_NAME, "version": __version__},
-        "findings": map(finding_record, report.findings),
+        "findings": (jsondoc.Shaped(f, finding_json) for f in report.findings),
         "summary": summary(report.findings),
     }
     if report.diffed:
