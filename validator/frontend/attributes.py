@@ -170,6 +170,7 @@ INTERFACE: tuple[Attribute, ...] = (
     Attribute("list", "ioctls", "iface_ioctl", compare=IOCTL),
     Attribute("lock", "locks", "locks", compare=SET),
     Attribute("cap", "cap", "iface_cap"),
+    Attribute("batch", "batch", "batch"),
     Attribute("since", "since", "since", compare=VERSION),
     Attribute("doc", "doc", "doc", compare=None),
 )

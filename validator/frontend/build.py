@@ -430,6 +430,9 @@ class SpecBuilder(Transformer):
     def migrate(self, children: list[Token]) -> _Item:
         return _Item("migrate", str(children[1]) == "yes", self._extent(children))
 
+    def batch(self, children: list[Token]) -> _Item:
+        return _Item("batch", str(children[1]) == "yes", self._extent(children))
+
     def writable(self, children: list[Any]) -> _Item:
         span = self._extent(children)
         if len(children) == 2:  # writable always | never

@@ -164,6 +164,7 @@ class Interface:
     ioctls: tuple[Ioctl, ...] = ()
     locks: tuple[Name, ...] = ()
     cap: Name | None = None
+    batch: bool = False  # one set ioctl carries many registers (KVM_SET_MSRS)
     since: str | None = None
     doc: str | None = None
     attrs: tuple[Attr, ...] = ()

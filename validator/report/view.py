@@ -100,7 +100,7 @@ def summary(findings: tuple[Finding, ...]) -> dict[str, int]:
 
 
 def json_document(report: Report) -> str:
-    document = {
+    document: dict[str, Any] = {
         "tool": {"name": TOOL_NAME, "version": __version__},
         "findings": (jsondoc.Shaped(f, finding_json) for f in report.findings),
         "summary": summary(report.findings),

@@ -68,10 +68,15 @@ class Metrics:
     locks: Counter[str] = field(default_factory=Counter)  # acquisitions by lock scope
     failures: list[Failure] = field(default_factory=list)
     trace: list[str] | None = None
+    # ioctls by (name, the fd they go to: system | vm | vcpu | device), as a trace of a VMM counts them
+    by_ioctl: Counter[tuple[str, str]] = field(default_factory=Counter)
+    batched: int = 0  # state ops that rode in another's ioctl (an interface with `batch yes`)
 
     @property
     def parallel(self) -> int:
-        return self.state_ops - self.serialized
+        """Ioctls a VMM may issue from many threads: state ops on no VM-scoped lock, less those
+        that rode in another's ioctl."""
+        return self.state_ops - self.serialized - self.batched
 
 
 @dataclass(slots=True)
@@ -135,6 +140,7 @@ class Machine:
         self.enabled: set[str] = set()
         self.metrics = Metrics(trace=[] if trace else None)
         self.next_vcpu = 0
+        self._open_batches: set[tuple[str, int, bool | None]] = set()
         self.init_ioctl, self.finalize_ioctl = lifecycle_ioctls(spec.api)
 
     def saved(self, register: m.Register) -> int:
@@ -151,7 +157,7 @@ class Machine:
     # -- lifecycle --------------------------------------------------------------------------
 
     def create_vm(self) -> None:
-        self._count("KVM_CREATE_VM", 1)
+        self._count("KVM_CREATE_VM", 1, fd="system")
         self.vm_events.add("vm_create")
 
     def create_vcpus(self, count: int) -> list[Group]:
@@ -176,14 +182,14 @@ class Machine:
         self._lifecycle(group, "KVM_RUN", "first_run")
 
     def _lifecycle(self, group: Group, ioctl: str, event: str) -> None:
-        self._count(ioctl, len(group.members), group)
+        self._count(ioctl, len(group.members), group, fd="vm" if ioctl == "KVM_CREATE_VCPU" else "vcpu")
         group.events.add(event)
         self.vm_events.add(event)
 
     # -- capabilities -----------------------------------------------------------------------
 
     def enable_cap(self, cap: m.Capability) -> None:
-        self._count("KVM_ENABLE_CAP", 1)
+        self._count("KVM_ENABLE_CAP", 1, fd="vm")
         self.metrics.state_ops += 1
         if cap.before and cap.before in self.vm_events:
             self._fail(
@@ -228,12 +234,24 @@ class Machine:
         value: int,
         times: int,
     ) -> None:
-        self._count(ioctl, times, group, register, vcpu)
-        self.metrics.state_ops += times
         scopes = self._facts_of(register).lock_scopes
+        serialized = "vm" in scopes
+        fd = "vcpu" if vcpu is not None else interface.scope
+        batch = (interface.name, id(group), vcpu == group.members[0] if vcpu is not None else None)
+        if interface.batch and batch in self._open_batches:
+            # The register rides in the ioctl this pass already issued on these fds; the
+            # kernel still takes its locks per entry.
+            if not serialized:
+                self.metrics.batched += times
+            self._trace(ioctl, times, group, register, vcpu, batched=True)
+        else:
+            if interface.batch:
+                self._open_batches.add(batch)
+            self._count(ioctl, times, group, register, vcpu, fd=fd)
+        self.metrics.state_ops += times
         for scope in scopes:
             self.metrics.locks[scope] += times
-        if "vm" in scopes:
+        if serialized:
             self.metrics.serialized += times
         refusal = self._refusal(group, register, value)
         if refusal is not None:
@@ -290,6 +308,11 @@ class Machine:
 
     # -- counting ----------------------------------------------------------------------------
 
+    def begin_pass(self) -> None:
+        """A VMM's pass over its writes starts: each batching interface issues one ioctl per fd
+        in it (`batch yes`)."""
+        self._open_batches.clear()
+
     def _count(
         self,
         ioctl: str,
@@ -297,8 +320,23 @@ class Machine:
         group: Group | None = None,
         register: m.Register | None = None,
         vcpu: int | None = None,
+        *,
+        fd: str,
     ) -> None:
         self.metrics.ioctls += times
+        self.metrics.by_ioctl[ioctl, fd] += times
+        self._trace(ioctl, times, group, register, vcpu)
+
+    def _trace(
+        self,
+        ioctl: str,
+        times: int,
+        group: Group | None,
+        register: m.Register | None,
+        vcpu: int | None,
+        *,
+        batched: bool = False,
+    ) -> None:
         if self.metrics.trace is not None:
             if register is not None:
                 who = f"vCPU {vcpu}" if vcpu is not None else "the VM fd"
@@ -309,7 +347,8 @@ class Machine:
             else:
                 who = f"vCPUs {group.members[0]}-{group.members[-1]}"
             what = f" {register.name}" if register else ""
-            self.metrics.trace.append(f"{ioctl}{what} on {who}" + (f" (x{times})" if times > 1 else ""))
+            joined = ", in the ioctl above" if batched else ""
+            self.metrics.trace.append(f"{ioctl}{what} on {who}" + (f" (x{times})" if times > 1 else "") + joined)
 
     def _fail(self, failure: Failure) -> None:
         self.metrics.failures.append(failure)

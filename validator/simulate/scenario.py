@@ -111,6 +111,7 @@ def _before_vcpus(spec: ResolvedSpec, write: Write) -> bool:
 
 
 def _write_all(machine: Machine, groups: list[Group], plan: list[Write], *, vm_state: bool) -> None:
+    machine.begin_pass()
     for write in plan:
         value = machine.saved(write.register)
         if write.per == "vcpu":
