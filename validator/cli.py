@@ -37,6 +37,7 @@ ORDER = (
     "diff",
     "check-patch",
     "simulate",
+    "trace",
     "review",
     "compare",
     "catalog",
@@ -72,6 +73,7 @@ MODULES = {
     "probe": "kernel",
     "conform": "kernel",
     "check-patch": "patch",
+    "trace": "trace",
     "fmt": "authoring",
     "lsp": "authoring",
 }

@@ -59,7 +59,9 @@ class Line(NamedTuple):
     def names(self, group: str = "v") -> tuple[m.Name, ...]:
         shift = self.column - self.found.start() + self.found.start(group)
         return tuple(
-            m.Name(intern(name.group()), Span(self.path, self.line, name.start() + shift, self.line, name.end() + shift))
+            m.Name(
+                intern(name.group()), Span(self.path, self.line, name.start() + shift, self.line, name.end() + shift)
+            )
             for name in _NAME_IN_LIST.finditer(self.found.group(group))
         )
 

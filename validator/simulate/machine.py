@@ -71,6 +71,7 @@ class Metrics:
     # ioctls by (name, the fd they go to: system | vm | vcpu | device), as a trace of a VMM counts them
     by_ioctl: Counter[tuple[str, str]] = field(default_factory=Counter)
     batched: int = 0  # state ops that rode in another's ioctl (an interface with `batch yes`)
+    serialized_by_interface: Counter[str] = field(default_factory=Counter)
 
     @property
     def parallel(self) -> int:
@@ -253,6 +254,7 @@ class Machine:
             self.metrics.locks[scope] += times
         if serialized:
             self.metrics.serialized += times
+            self.metrics.serialized_by_interface[interface.name] += times
         refusal = self._refusal(group, register, value)
         if refusal is not None:
             errno, why = refusal
