@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from validator.frontend.parse import decode, parse_file
+from validator.frontend.parse import StatementCache, decode, parse_file
 from validator.frontend.sources import LOCAL, GitFiles, InputError, LocalFiles
 from validator.frontend.textfile import MAX_FILE_BYTES, FileProblem
 from validator.model.findings import Problem
@@ -123,10 +123,11 @@ def _include_targets(file: str, loader: _Loader) -> list[str]:
     return [display_path(folder / include.path) for include in loaded.spec.includes if "\0" not in include.path]
 
 
-def load_text_unit(text: str, path: str) -> Unit:
-    """A unit from text in memory (editors, tests); includes are read from disk."""
+def load_text_unit(text: str, path: str, reuse: StatementCache | None = None) -> Unit:
+    """A unit from text in memory (editors, tests); includes are read from disk. `reuse`: an
+    editor's statements of the document's last version (only what changed is parsed)."""
     loader = _Loader(LOCAL)
-    loader.cache[path] = _load_text(text, path)
+    loader.cache[path] = _load_text(text, path, reuse)
     return _load_unit(path, display_path(Path(path).parent), loader)
 
 
@@ -261,6 +262,6 @@ def _load_file(path: str, files: LocalFiles | GitFiles) -> _Loaded:
     return _load_text(text, path)
 
 
-def _load_text(text: str, path: str) -> _Loaded:
-    spec = parse_file(text, path)
+def _load_text(text: str, path: str, reuse: StatementCache | None = None) -> _Loaded:
+    spec = parse_file(text, path, reuse=reuse)
     return _Loaded(spec, spec.syntax_error)

@@ -3,7 +3,10 @@ tree, built (validator.frontend.build); its comments, and its syntax error at fi
 
 from __future__ import annotations
 
+import bisect
+import re
 from functools import cache
+from typing import Any
 
 from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
@@ -11,6 +14,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 from validator.frontend.build import SpecBuilder, build_file
 from validator.frontend.grammar import build_lark_parser
 from validator.frontend.lexer import scan_comments
+from validator.frontend.literals import STRING
 from validator.model.findings import Problem
 from validator.model.spans import Span, end_of, start_of
 from validator.model.spec import SpecFile
@@ -25,6 +29,7 @@ _TERMINAL_WORDS = {
 }
 
 _SHORTCUTS = ("REG_LINES", "REGISTER_BLOCK")
+_STRING_OR_COMMENT = re.compile(rf"{STRING}|#[^\n]*")
 
 
 @cache
@@ -46,20 +51,94 @@ def decode(data: bytes, path: str) -> str | Problem:
         )
 
 
-def parse_file(text: str, path: str, *, line_shortcuts: bool = True) -> SpecFile:
+class StatementCache:
+    """The statements an editor's document was last parsed into, by their text and first
+    line, so that the next version re-parses only the statements that changed.
+
+    Top-level statements are independent units of text: a statement's model depends only on
+    its own lines and where they start. A keystroke changes one statement; one that adds or
+    removes a line moves the statements after it, which are parsed again. The caller (the
+    language server, one per open document) owns it: there is no state between calls
+    otherwise."""
+
+    def __init__(self) -> None:
+        self._kept: dict[tuple[str, int, str], list[Any]] = {}
+
+    def statements(self, source: str, path: str) -> list[Any] | None:
+        """The statements of `source`, each from the last parse or parsed alone; None where
+        a statement does not parse alone (the whole file is then parsed, for its error), or
+        where most changed (parsing the file at once is cheaper than piece by piece)."""
+        chunks = _top_level_chunks(source)
+        misses = sum((path, first_line, chunk) not in self._kept for first_line, chunk in chunks)
+        if misses > max(len(chunks) // 4, 8):
+            return None
+        kept: dict[tuple[str, int, str], list[Any]] = {}
+        found: list[Any] = []
+        for first_line, chunk in chunks:
+            key = (path, first_line, chunk)
+            built = self._kept.get(key)
+            if built is None:
+                try:  # blank lines before it put its first line where it stands in the file
+                    tree = _parser().parse("\n" * (first_line - 1) + chunk)
+                except UnexpectedInput:
+                    return None
+                built = SpecBuilder(path).transform(tree)
+            kept[key] = built
+            found.extend(built)
+        self._kept = kept
+        return found
+
+    def remember(self, source: str, path: str, statements: list[Any]) -> None:
+        """Keep the statements of a whole-file parse, each under the piece it starts in."""
+        chunks = _top_level_chunks(source)
+        firsts = [first_line for first_line, _ in chunks]
+        pieces: list[list[Any]] = [[] for _ in chunks]
+        for statement in statements:
+            pieces[bisect.bisect_right(firsts, statement.span.line) - 1].append(statement)
+        self._kept = {(path, first, chunk): piece for (first, chunk), piece in zip(chunks, pieces, strict=True)}
+
+
+def _top_level_chunks(source: str) -> list[tuple[int, str]]:
+    """The text split where top-level statements start (a line at brace depth 0 that begins
+    with a word), each piece with its first line; comments and blank lines stay with the
+    statement before them (the first piece takes what precedes the first statement)."""
+    lines = source.split("\n")
+    starts = [0]
+    depth = 0
+    for number, line in enumerate(lines):
+        if depth == 0 and number and line[:1].isalpha():
+            starts.append(number)
+        code = _STRING_OR_COMMENT.sub("", line) if ('"' in line or "#" in line) else line
+        depth = max(depth + code.count("{") - code.count("}"), 0)
+    ends = [*starts[1:], len(lines)]
+    return [
+        (start + 1, "\n".join(lines[start:end]) + ("\n" if end < len(lines) else ""))
+        for start, end in zip(starts, ends, strict=True)
+    ]
+
+
+def parse_file(text: str, path: str, *, line_shortcuts: bool = True, reuse: StatementCache | None = None) -> SpecFile:
     """The model of one file's text; a file the grammar refuses has its `syntax_error` and
     only its directives (an `# expect: E101` on the offending line among them).
 
-    `line_shortcuts=False` scans word by word, for the tests that compare both ways.
+    `line_shortcuts=False` scans word by word, for the tests that compare both ways; `reuse`
+    keeps an editor's statements between versions of a document (StatementCache).
     """
     # A final newline lets the last statement end like every other; positions are unchanged.
     source = text if text.endswith("\n") else text + "\n"
     comments = scan_comments(source)
+    if reuse is not None and line_shortcuts:
+        statements = reuse.statements(source, path)
+        if statements is not None:
+            return build_file(statements, comments, path, text)
     try:
         tree = _parser(line_shortcuts).parse(source)
     except UnexpectedInput as exc:
         return build_file(None, comments, path, text, _syntax_error(exc, path, source))
-    return build_file(SpecBuilder(path).transform(tree), comments, path, text)
+    statements = SpecBuilder(path).transform(tree)
+    if reuse is not None:
+        reuse.remember(source, path, statements)
+    return build_file(statements, comments, path, text)
 
 
 def _syntax_error(exc: UnexpectedInput, path: str, source: str) -> Problem:

@@ -26,6 +26,7 @@ from pygls.workspace.position_codec import PositionCodec
 from validator import TOOL_NAME, __version__, collector
 from validator.frontend.layout import LayoutError, ioctl_number, ioctl_size, lay_out
 from validator.frontend.load import load_text_unit
+from validator.frontend.parse import StatementCache
 from validator.frontend.resolve import KIND_WORD, ResolvedSpec
 from validator.frontend.sources import InputError
 from validator.frontend.textfile import MAX_FILE_BYTES, FileProblem
@@ -90,14 +91,14 @@ class Positions:
         return t.Position(found.line, found.character)
 
 
-def analyse(uri: str, text: str) -> tuple[Report, ResolvedSpec]:
+def analyse(uri: str, text: str, reuse: StatementCache | None = None) -> tuple[Report, ResolvedSpec]:
     path = uris.to_fs_path(uri) or uri
     try:  # the project's configuration, as `check` finds it
         config = load_config(find_config(Path(path)))
     except ConfigError:
         config = None
     with collector.paused():
-        report = check_units([load_text_unit(text, path)], config, directive_baseline)
+        report = check_units([load_text_unit(text, path, reuse)], config, directive_baseline)
     return report, report.specs[0]
 
 
@@ -344,6 +345,8 @@ def make_server() -> LanguageServer:
     # Only documents the client opened are served: pygls would otherwise read an unopened
     # URI from disk (file:///proc/self/fd/0, a FIFO, /dev/zero) and never return.
     latest: dict[str, tuple[int | None, Report, ResolvedSpec] | None] = {}
+    # Each open document's statements as last parsed: a keystroke re-parses one statement.
+    parsed: dict[str, StatementCache] = {}
 
     def analysed(ls: LanguageServer, uri: str, *, fresh: bool = False) -> tuple[Report, ResolvedSpec] | None:
         if uri not in latest:
@@ -355,7 +358,7 @@ def make_server() -> LanguageServer:
                 latest[uri] = None
                 return None
             try:
-                cached = (document.version, *analyse(uri, document.source))
+                cached = (document.version, *analyse(uri, document.source, parsed.setdefault(uri, StatementCache())))
             except (InputError, FileProblem, ConfigError):
                 latest[uri] = None
                 return None
@@ -397,6 +400,7 @@ def make_server() -> LanguageServer:
     @server.feature(t.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: LanguageServer, params: t.DidCloseTextDocumentParams) -> None:
         latest.pop(params.text_document.uri, None)
+        parsed.pop(params.text_document.uri, None)
 
     @server.feature(t.TEXT_DOCUMENT_HOVER)
     def hover(ls: LanguageServer, params: t.HoverParams) -> t.Hover | None:
