@@ -251,6 +251,8 @@ def _bits_block(text: str, pos: int, line: int, line_start: int) -> tuple[Scanne
 def _after(found: re.Match[str], text: str, line: int) -> tuple[int, int, int]:
     """Position, line and line start after a recognised line and its end of line."""
     nl_at, nl_end = found.span("nl")
+    if nl_end - nl_at == 1:  # most lines end in one newline and nothing more
+        return nl_end, line + 1, nl_end
     return nl_end, line + text.count("\n", nl_at, nl_end), text.rfind("\n", nl_at, nl_end) + 1
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from validator.model.findings import Problem
+from validator.model.quick import quick_init
 from validator.model.spans import Span
 
 # Lifecycle events in their order (memslot_create, also an event, is unordered against them).
@@ -34,6 +35,7 @@ def shown_number(value: int, hexadecimal: bool = False) -> str:
     return f"0x{value:x}" if hexadecimal else str(value)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Name:
     """A name as written, where it was written."""
@@ -42,6 +44,7 @@ class Name:
     span: Span
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Attr:
     """Where an attribute line of a declaration is."""
@@ -50,6 +53,7 @@ class Attr:
     span: Span
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RepeatedAttr:
     """An attribute given twice in one declaration (the first one counts)."""
@@ -80,6 +84,7 @@ class Lock:
     description: str | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Writable:
     kind: str  # always | never | before
@@ -88,6 +93,7 @@ class Writable:
     errno: Name | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Rewrite:
     span: Span
@@ -98,6 +104,7 @@ class Rewrite:
         return self.errno is None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Uniform:
     kind: str  # enforced | last_wins | none
@@ -107,6 +114,7 @@ class Uniform:
     opt_in: Name | None = None  # none only
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Reset:
     kind: str  # all | none | value
@@ -114,6 +122,7 @@ class Reset:
     value: int | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Reserved:
     kind: str  # reject | ignore
@@ -121,6 +130,7 @@ class Reserved:
     errno: Name | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Bit:
     index: int
@@ -129,6 +139,7 @@ class Bit:
     since: str | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Capability:
     name: str
@@ -150,12 +161,14 @@ class Capability:
     repeated: tuple[RepeatedAttr, ...] = ()
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Ioctl:
     role: str  # get | set | has | list
     name: Name
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Interface:
     name: str
@@ -181,6 +194,7 @@ class Interface:
         return self.ioctl("list") is not None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Register:
     name: str
@@ -236,6 +250,7 @@ class Scenario:
     repeated: tuple[RepeatedAttr, ...] = ()
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Expect:
     """`# expect: CODE[, CODE...]` — these findings, on this line, and no others."""
@@ -245,6 +260,7 @@ class Expect:
     span: Span
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Allow:
     """`# allow: CODE[, CODE...] -- reason`: suppress these findings on the target line.
@@ -260,6 +276,7 @@ class Allow:
     target_line: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Todo:
     """`# todo: what` — something the author (or `import`) left to fill in."""
@@ -286,6 +303,7 @@ class BaselineDirective:
 # -- ioctls, structs and flags (issue 19): the argument side of the UAPI ---------------------
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class FieldType:
     """A field's or argument's type: a fixed-width scalar (`u8`..`u64`, `s8`..`s64`), `ptr` (a
@@ -300,6 +318,7 @@ class FieldType:
         return self.name.span
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Field:
     kind: str  # field | pad
