@@ -35,8 +35,9 @@ UNIFORMS = (None, "last_wins", "enforced EINVAL as contract")
 def specs(draw) -> str:
     text = 'api "t" version "1"\nlock vm_lock : vm\nlock vcpu_lock : vcpu\n'
     text += "capability HINT : vm {\n  kind query\n}\ncapability OPT : vm {\n  kind opt_in\n  before vcpu_create\n}\n"
-    text += "interface one_reg : vcpu {\n  get G\n  set S\n  list L\n}\n"
-    text += "interface dev : vm {\n  get G\n  set S\n  has H\n}\n"
+    batch = draw(st.sampled_from(["no", "yes"]))  # one set ioctl per fd per pass (KVM_SET_MSRS)
+    text += f"interface one_reg : vcpu {{\n  get G\n  set S\n  list L\n  batch {batch}\n}}\n"
+    text += f"interface dev : vm {{\n  get G\n  set S\n  has H\n  batch {batch}\n}}\n"
     for index in range(draw(st.integers(1, 5))):
         scope = draw(st.sampled_from(SCOPES))
         lines = [
@@ -74,6 +75,8 @@ def outcome(metrics) -> tuple:
         refusals[(failure.op, failure.register, failure.errno, failure.why)] += failure.times
     return (
         metrics.ioctls,
+        dict(metrics.by_ioctl),
+        metrics.batched,
         metrics.state_ops,
         metrics.serialized,
         dict(metrics.locks),

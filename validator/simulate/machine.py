@@ -141,7 +141,7 @@ class Machine:
         self.enabled: set[str] = set()
         self.metrics = Metrics(trace=[] if trace else None)
         self.next_vcpu = 0
-        self._open_batches: set[tuple[str, int, bool | None]] = set()
+        self._open_batches: set[tuple[str, tuple[int, str]]] = set()
         self.init_ioctl, self.finalize_ioctl = lifecycle_ioctls(spec.api)
 
     def saved(self, register: m.Register) -> int:
@@ -238,17 +238,20 @@ class Machine:
         scopes = self._facts_of(register).lock_scopes
         serialized = "vm" in scopes
         fd = "vcpu" if vcpu is not None else interface.scope
-        batch = (interface.name, id(group), vcpu == group.members[0] if vcpu is not None else None)
-        if interface.batch and batch in self._open_batches:
-            # The register rides in the ioctl this pass already issued on these fds; the
-            # kernel still takes its locks per entry.
+        issued = times
+        if interface.batch:
+            # One ioctl per fd per pass: the fds this write goes to that no earlier write of
+            # the pass opened a batch on issue one; on the others it rides (the kernel still
+            # takes its locks per entry). A group's fds are its first member's and the rest.
+            parts = self._fds_of(group, vcpu, times)
+            issued = sum(n for part, n in parts if (interface.name, part) not in self._open_batches)
+            self._open_batches.update((interface.name, part) for part, _ in parts)
             if not serialized:
-                self.metrics.batched += times
-            self._trace(ioctl, times, group, register, vcpu, batched=True)
-        else:
-            if interface.batch:
-                self._open_batches.add(batch)
-            self._count(ioctl, times, group, register, vcpu, fd=fd)
+                self.metrics.batched += times - issued
+        if issued:
+            self._count(ioctl, issued, group, register, vcpu, fd=fd)
+        if issued < times:
+            self._trace(ioctl, times - issued, group, register, vcpu, batched=True)
         self.metrics.state_ops += times
         for scope in scopes:
             self.metrics.locks[scope] += times
@@ -309,6 +312,19 @@ class Machine:
             group.values[register.name] = value
 
     # -- counting ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _fds_of(group: Group, vcpu: int | None, times: int) -> list[tuple[tuple[int, str], int]]:
+        """The fds a write of `times` goes to, as parts of the group: (part, how many fds)."""
+        if vcpu is None:
+            return [((id(group), "vm"), times)]
+        if vcpu == group.members[0]:
+            return (
+                [((id(group), "first"), 1), ((id(group), "rest"), times - 1)]
+                if times > 1
+                else [((id(group), "first"), 1)]
+            )
+        return [((id(group), "rest"), times)]
 
     def begin_pass(self) -> None:
         """A VMM's pass over its writes starts: each batching interface issues one ioctl per fd
