@@ -139,7 +139,7 @@ def _qmp(sock: Path, process: subprocess.Popen) -> Iterator:
 def main() -> None:
     from validator.commands.trace import _spec
     from validator.kernel.strace import read_trace
-    from validator.simulate.observed import compare_trace
+    from validator.pipeline.observed import compare_trace
     from validator.simulate.scenario import growth
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

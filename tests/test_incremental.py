@@ -13,11 +13,17 @@ from tests.conftest import ROOT
 from validator.frontend.parse import StatementCache, _top_level_chunks, parse_file
 
 SPECS = sorted(
-    [*ROOT.glob("spec/kvm/*/*.uapi"), *ROOT.glob("spec/rules/*/*.uapi"), *(ROOT.parent / "shared/dsl/examples").glob("*.uapi")]
+    [
+        *ROOT.glob("spec/kvm/*/*.uapi"),
+        *ROOT.glob("spec/rules/*/*.uapi"),
+        *(ROOT.parent / "shared/dsl/examples").glob("*.uapi"),
+    ]
 )
 TEXTS = [p.read_text() for p in SPECS]
 # Characters that change the structure: braces, quotes, comments, new lines, words, numbers.
-PIECES = st.sampled_from(["{", "}", '"', "#", "\n", " ", "x", "0", "register R {\n", "}\n", "  id 0x1\n", "# expect: E101"])
+PIECES = st.sampled_from(
+    ["{", "}", '"', "#", "\n", " ", "x", "0", "register R {\n", "}\n", "  id 0x1\n", "# expect: E101"]
+)
 
 
 @pytest.mark.parametrize("path", SPECS, ids=lambda p: f"{p.parent.name}/{p.name}")

@@ -16,10 +16,10 @@ from validator.frontend.resolve import ResolvedSpec
 from validator.frontend.sources import InputError
 from validator.kernel.strace import read_trace
 from validator.pipeline.engine import check_unit
+from validator.pipeline.observed import TraceComparison, compare_trace, counts_view
 from validator.report import jsondoc
 from validator.report.output import write_text
 from validator.rules.errors import STRUCTURAL_ERRORS
-from validator.simulate.observed import TraceComparison, compare_trace, counts_view
 
 MAX_TRACE_BYTES = 512 * 1024 * 1024  # a trace is read line by line; a larger one is no restore
 
