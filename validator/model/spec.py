@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from validator.model.findings import Problem
-from validator.model.quick import quick_init
 from validator.model.spans import Span
 
 # Lifecycle events in their order (memslot_create, also an event, is unordered against them).
@@ -35,7 +34,6 @@ def shown_number(value: int, hexadecimal: bool = False) -> str:
     return f"0x{value:x}" if hexadecimal else str(value)
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class Name:
     """A name as written, where it was written."""
@@ -44,7 +42,6 @@ class Name:
     span: Span
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class Attr:
     """Where an attribute line of a declaration is."""
@@ -53,7 +50,6 @@ class Attr:
     span: Span
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class RepeatedAttr:
     """An attribute given twice in one declaration (the first one counts)."""
@@ -84,7 +80,6 @@ class Lock:
     description: str | None = None
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class Writable:
     kind: str  # always | never | before
@@ -93,7 +88,6 @@ class Writable:
     errno: Name | None = None
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class Rewrite:
     span: Span
@@ -104,7 +98,6 @@ class Rewrite:
         return self.errno is None
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class Uniform:
     kind: str  # enforced | last_wins | none
@@ -114,7 +107,6 @@ class Uniform:
     opt_in: Name | None = None  # none only
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class Reset:
     kind: str  # all | none | value
@@ -122,7 +114,6 @@ class Reset:
     value: int | None = None
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class Reserved:
     kind: str  # reject | ignore
@@ -130,7 +121,6 @@ class Reserved:
     errno: Name | None = None
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class Bit:
     index: int
@@ -139,7 +129,6 @@ class Bit:
     since: str | None = None
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class Capability:
     name: str
@@ -161,14 +150,12 @@ class Capability:
     repeated: tuple[RepeatedAttr, ...] = ()
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class Ioctl:
     role: str  # get | set | has | list
     name: Name
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class Interface:
     name: str
@@ -194,7 +181,6 @@ class Interface:
         return self.ioctl("list") is not None
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class Register:
     name: str
@@ -250,7 +236,6 @@ class Scenario:
     repeated: tuple[RepeatedAttr, ...] = ()
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class Expect:
     """`# expect: CODE[, CODE...]` — these findings, on this line, and no others."""
@@ -260,7 +245,6 @@ class Expect:
     span: Span
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class Allow:
     """`# allow: CODE[, CODE...] -- reason`: suppress these findings on the target line.
@@ -276,7 +260,6 @@ class Allow:
     target_line: int
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class Todo:
     """`# todo: what` — something the author (or `import`) left to fill in."""
@@ -303,7 +286,6 @@ class BaselineDirective:
 # -- ioctls, structs and flags (issue 19): the argument side of the UAPI ---------------------
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class FieldType:
     """A field's or argument's type: a fixed-width scalar (`u8`..`u64`, `s8`..`s64`), `ptr` (a
@@ -318,7 +300,6 @@ class FieldType:
         return self.name.span
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class Field:
     kind: str  # field | pad
