@@ -137,7 +137,7 @@ def _qmp(sock: Path, process: subprocess.Popen) -> Iterator:
 
 
 def main() -> None:
-    from validator.commands.trace import _spec
+    from validator.commands.trace import trace_spec
     from validator.kernel.strace import read_trace
     from validator.pipeline.observed import compare_trace
     from validator.simulate.scenario import growth
@@ -151,7 +151,7 @@ def main() -> None:
         raise SystemExit(f"cannot measure QEMU here: {why}")
     version = subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
     print(f"{version}; Linux {os.uname().release}; {os.cpu_count()} host CPUs")
-    spec = _spec(args.spec)
+    spec = trace_spec(args.spec)
     work = Path(tempfile.mkdtemp(prefix="uapi-qemu-"))
     watched = ("KVM_SET_MSRS", "KVM_SET_CPUID2", "KVM_SET_TSC_KHZ", "KVM_SET_XSAVE", "KVM_SET_REGS")
     rows = []
