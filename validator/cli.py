@@ -31,52 +31,31 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-# The commands in the order `--help` lists them.
-ORDER = (
-    "check",
-    "diff",
-    "check-patch",
-    "simulate",
-    "trace",
-    "review",
-    "compare",
-    "catalog",
-    "crosscheck",
-    "inspect",
-    "import",
-    "export",
-    "probe",
-    "conform",
-    "fmt",
-    "lsp",
-    "test",
-    "rules",
-    "explain",
-)
-# The module of validator.commands that declares each command. Only the module of the command
-# that runs is imported: a JSON check never loads the C header reader, jinja2 or the kernel
-# transports (a third of its cold start).
+# Each command, in the order `--help` lists them, with the module of validator.commands that
+# declares it. Only the module of the command that runs is imported: a JSON check never loads
+# the C header reader, jinja2 or the kernel transports (a third of its cold start).
 MODULES = {
     "check": "check",
     "diff": "check",
-    "crosscheck": "check",
-    "test": "check",
-    "rules": "check",
-    "explain": "check",
+    "check-patch": "patch",
     "simulate": "documents",
+    "trace": "trace",
     "review": "documents",
     "compare": "documents",
     "catalog": "documents",
+    "crosscheck": "check",
     "inspect": "kernel",
     "import": "kernel",
     "export": "kernel",
     "probe": "kernel",
     "conform": "kernel",
-    "check-patch": "patch",
-    "trace": "trace",
     "fmt": "authoring",
     "lsp": "authoring",
+    "test": "check",
+    "rules": "check",
+    "explain": "check",
 }
+ORDER = tuple(MODULES)
 
 
 def commands(names: Sequence[str] = ORDER) -> dict[str, Command]:

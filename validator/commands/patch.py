@@ -30,6 +30,7 @@ from pathlib import Path
 
 from validator import TOOL_NAME, __version__
 from validator.commands import EXIT_FINDINGS, EXIT_OK, Command, UsageError
+from validator.frontend.build import directive_bodies
 from validator.frontend.load import EMPTY_UNIT, Unit, load_units
 from validator.frontend.patches import Patch, apply_series, read_patches, repository_of, run_git
 from validator.frontend.sources import GitFiles, InputError
@@ -51,8 +52,6 @@ UAPI_HEADER = re.compile(r"^(?:include/uapi/|arch/([^/]+)/include/uapi/)\S+\.h$"
 ARCH_ABIS = {"x86": ("x86_64", "i386"), "arm64": ("aarch64",), "riscv": ("riscv64",)}
 _API_OF_ARCH = {"x86": "kvm/x86", "arm64": "kvm/arm64", "riscv": "kvm/riscv"}
 _SOURCE = re.compile(r"^# (\S+):(\d+)$")
-_HEADER_DIRECTIVE = re.compile(r"^# header:\s*(\S+)", re.M)
-_DIRECTIVES_WITHIN = 64 * 1024  # directives stand at the top of a root file
 _CHECKPATCH = {"error": "ERROR", "warning": "WARNING", "info": "CHECK"}
 
 
@@ -152,15 +151,16 @@ def _spec_findings(repo: str, before: str, after: str, patch: Patch, config: Con
 
 
 def _describing(files: GitFiles, headers: set[str]) -> list[str]:
-    """The repository's specs whose `# header:` lines name one of `headers`."""
+    """The repository's specs whose `# header:` lines may name one of `headers` (the directive
+    as the builder reads it; loading them decides, by `directive_headers`)."""
     found = []
     for path in sorted(files.spec_files(".", ".uapi")) if headers else ():
         relative = path.split(":", 1)[1] if ":" in path else path
         try:
-            text = files.read_bytes(path)[:_DIRECTIVES_WITHIN].decode("utf-8", errors="replace")
+            text = files.read_bytes(path).decode("utf-8", errors="replace")
         except OSError:
             continue  # check's to report
-        for written in _HEADER_DIRECTIVE.findall(text):
+        for written in directive_bodies(text, "header"):
             if posixpath.normpath(posixpath.join(posixpath.dirname(relative), written)) in headers:
                 found.append(relative)
                 break

@@ -27,6 +27,13 @@ _DIRECTIVE = re.compile(
 )
 
 
+def directive_bodies(text: str, kind: str) -> list[str]:
+    """The bodies of the `kind` directives (`header`, `baseline` ...) written anywhere in
+    `text`, as the builder reads them from comments: a superset, since a directive's words
+    inside a string are found too (a caller that must be exact loads the file)."""
+    return [body.strip() for found, body in _DIRECTIVE.findall(text) if found == kind]
+
+
 class _Item(NamedTuple):  # one per attribute line: a named tuple is five times quicker to make
     keyword: str
     value: Any

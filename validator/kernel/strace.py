@@ -24,7 +24,7 @@ MAX_LINE = 1 << 20  # strace -v writes long structs; a longer line is skipped
 
 # PID, then optional timestamps (-t, -tt, -ttt, -r), then the call.
 _PREFIX = r"^(?:\[pid\s+)?(?P<pid>\d+)\]?\s+(?:\d+(?:[:.]\d+)*\s+)?"
-_IOCTL = re.compile(_PREFIX + r"ioctl\((?P<fd>\d+), (?P<request>[A-Za-z0-9_]+)(?P<args>.*)\)\s+= (?P<result>.*)$")
+_IOCTL_ARGS = re.compile(r"^(?P<fd>\d+), (?P<request>[A-Za-z0-9_]+)")  # what follows `ioctl(`
 _RESUMED = re.compile(_PREFIX + r"<\.\.\. (?P<call>\w+) resumed>(?P<rest>.*)\)\s+= (?P<result>.*)$")
 _UNFINISHED = re.compile(_PREFIX + r"(?P<call>\w+)\((?P<head>.*) <unfinished \.\.\.>$")
 _OPEN = re.compile(r'^(?:open|openat)\((?:AT_FDCWD, |\d+, )?"(?P<path>[^"]*)"')
@@ -123,7 +123,7 @@ def read_trace(lines: Iterable[str]) -> Trace:
             continue
         if name != "ioctl":
             continue
-        ioctl = _IOCTL.match(line)
+        ioctl = _IOCTL_ARGS.match(call["rest"])
         if ioctl is None or not ioctl["request"].startswith(("KVM_", "_IOC")):
             continue
         fd, request = int(ioctl["fd"]), ioctl["request"]
