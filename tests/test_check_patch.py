@@ -283,3 +283,19 @@ def test_a_capability_removed_from_the_header_is_told_at_the_removed_line(tmp_pa
     assert result.returncode == 1
     assert "ERROR: B601 removed: capability KVM_CAP_IMMEDIATE_EXIT is removed" in result.stdout
     assert "-" + line.rstrip("\n") in result.stdout.splitlines()
+
+
+def test_a_header_directive_written_without_a_space_is_found_as_check_reads_it(tmp_path) -> None:
+    """`#header:` is a directive to the builder, so check-patch finds it too (H909)."""
+    work = make_repository(tmp_path / "kernel")
+    spec = work / "spec/kvm/arm64/firmware.uapi"
+    spec.write_text("#header: ../../../arch/arm64/include/uapi/asm/kvm.h\n" + spec.read_text())
+    git(work, "commit", "-q", "-am", "spec: name the header")
+    header = work / "arch/arm64/include/uapi/asm/kvm.h"
+    bit = "\tKVM_REG_ARM_VENDOR_HYP_BIT_PTP\t\t= 1,\n"
+    header.write_text(header.read_text().replace(bit, bit + "\tKVM_REG_ARM_VENDOR_HYP_BIT_NEW_SVC\t= 2,\n"))
+    patch = tmp_path / "header.diff"
+    patch.write_text(git(work, "diff"))
+    git(work, "checkout", "--", ".")
+    result = run_cli("check-patch", str(patch), "--format", "json", cwd=work)
+    assert [f["code"] for f in json.loads(result.stdout)["patches"][0]["findings"]] == ["H909"]
