@@ -209,14 +209,21 @@ def test_a_header_change_the_repository_specs_describe_but_the_patch_leaves_unsp
     assert "spec/kvm/arm64/firmware.uapi" in finding["message"] and second["state"] == "warning"
 
 
-def test_a_header_change_with_its_spec_change_in_the_same_patch_is_no_h909(tmp_path) -> None:
+def _naming_the_arm64_header(tmp_path, directive: str = "# header:") -> tuple:
+    """A repository whose firmware.uapi names the arm64 header (committed), and that header
+    with the NEW_SVC enumerator added in the work tree: (repository, spec, header)."""
     work = make_repository(tmp_path / "kernel")
     spec = work / "spec/kvm/arm64/firmware.uapi"
-    spec.write_text("# header: ../../../arch/arm64/include/uapi/asm/kvm.h\n" + spec.read_text())
+    spec.write_text(f"{directive} ../../../arch/arm64/include/uapi/asm/kvm.h\n" + spec.read_text())
     git(work, "commit", "-q", "-am", "spec: name the header")
     header = work / "arch/arm64/include/uapi/asm/kvm.h"
     bit = "\tKVM_REG_ARM_VENDOR_HYP_BIT_PTP\t\t= 1,\n"
     header.write_text(header.read_text().replace(bit, bit + "\tKVM_REG_ARM_VENDOR_HYP_BIT_NEW_SVC\t= 2,\n"))
+    return work, spec, header
+
+
+def test_a_header_change_with_its_spec_change_in_the_same_patch_is_no_h909(tmp_path) -> None:
+    work, spec, header = _naming_the_arm64_header(tmp_path)
     described = '    1 PTP       since "5.12"\n'
     assert described in spec.read_text()
     spec.write_text(spec.read_text().replace(described, described + '    2 NEW_SVC   since "6.13"\n'))
@@ -287,13 +294,7 @@ def test_a_capability_removed_from_the_header_is_told_at_the_removed_line(tmp_pa
 
 def test_a_header_directive_written_without_a_space_is_found_as_check_reads_it(tmp_path) -> None:
     """`#header:` is a directive to the builder, so check-patch finds it too (H909)."""
-    work = make_repository(tmp_path / "kernel")
-    spec = work / "spec/kvm/arm64/firmware.uapi"
-    spec.write_text("#header: ../../../arch/arm64/include/uapi/asm/kvm.h\n" + spec.read_text())
-    git(work, "commit", "-q", "-am", "spec: name the header")
-    header = work / "arch/arm64/include/uapi/asm/kvm.h"
-    bit = "\tKVM_REG_ARM_VENDOR_HYP_BIT_PTP\t\t= 1,\n"
-    header.write_text(header.read_text().replace(bit, bit + "\tKVM_REG_ARM_VENDOR_HYP_BIT_NEW_SVC\t= 2,\n"))
+    work, _, _ = _naming_the_arm64_header(tmp_path, "#header:")
     patch = tmp_path / "header.diff"
     patch.write_text(git(work, "diff"))
     git(work, "checkout", "--", ".")
