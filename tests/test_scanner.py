@@ -13,8 +13,9 @@ from lark import Token
 
 from tests.conftest import EXAMPLES, ROOT
 from tests.test_robustness import SEEDS, hostile
+from validator.frontend import parse
 from validator.frontend.lexer import _SCANNER, scan_comments
-from validator.frontend.parse import _parser, decode, parse_file
+from validator.frontend.parse import _parser, _read_register_blocks, decode, parse_file
 from validator.model.spec import SpecFile
 
 sys.path.insert(0, str(ROOT / "bench"))
@@ -212,3 +213,49 @@ def test_mutated_specs_parse_the_same_both_ways(data: bytes) -> None:
 def test_the_seeds_hold_registers() -> None:
     # The mutation test above means something only if its seeds hold many register lines.
     assert sum(seed.count(b"register ") for seed in SEEDS) > 50
+
+
+# Whole files: the top-level registers are read before the parser sees the rest
+# (parse._read_register_blocks); each of these must give the word-by-word model or error.
+EDGE_FILES = [
+    "register A {\n  id 1\n}\n",
+    "register A {\n  id 1\n}",
+    '# top\n\nregister A {\n  id 1\n}\n# between\n\nregister B {\n  id 2\n  doc "x"\n}\nlock L: vm\n',
+    'api "kvm" version "1"\nregister A {\n  id 1\n}\nlock L: vm\nregister B {\n  id 2\n}\n',
+    "register A {\n  id 1\n}\nregister B {\n  id 2\n  encoding sysreg(3, 0, 0, 4, 0)\n}\nregister C {\n  id 3\n}\n",
+    "lock L: vm\nregister A {\n  id 1\n",
+    "register A {\n  id 1\n}\nlock L: vm {\n",
+    "capability C: vm {\nregister A {\n  id 1\n}\n}\n",
+    'capability C: vm {\n  kind query\n  doc "}"\n}\nregister A {\n  id 1\n}\n',
+    'capability C: vm {\n  doc "{"\nregister A {\n  id 1\n}\n}\n',
+    "capability C: vm\nregister A {\n  id 1\n}\n{\n  kind query\n}\n",
+    "lock L: vm register A {\n  id 1\n}\n",
+    "register A {\n  id 1\n} register B {\n  id 2\n}\n",
+    "register A {\n  id 1\n}\n  register B {\n  id 2\n}\n",
+    "registerA {\n  id 1\n}\nregister B {\n  id 1\n}\n",
+]
+
+
+@pytest.mark.parametrize("text", EDGE_FILES)
+@pytest.mark.parametrize("ending", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_files_of_registers_and_other_statements_parse_the_same_both_ways(text: str, ending: str) -> None:
+    assert_same_both_ways(text.replace("\n", ending))
+
+
+def test_the_top_level_registers_are_read_before_the_parser() -> None:
+    # The pre-pass is what the edge files above exercise: it takes the registers at the top
+    # level and leaves the nested one (the text then parses to the grammar's own error).
+    registers, rest = _read_register_blocks(EDGE_FILES[3], "spec.uapi")
+    assert [register.name for register in registers] == ["A", "B"]
+    assert rest == 'api "kvm" version "1"\n\n\n\nlock L: vm\n\n\n\n'
+    assert _read_register_blocks(EDGE_FILES[7], "spec.uapi") == ([], EDGE_FILES[7])
+
+
+def test_a_register_inside_braces_the_count_missed_gives_the_whole_texts_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Should the brace count ever be wrong, the registers it read would sit inside another
+    # statement's span: the text is then parsed as it stands, and refused as it is.
+    monkeypatch.setattr(parse, "_depth_after", lambda line, depth: 0)
+    text = EDGE_FILES[7]
+    assert _read_register_blocks(text, "spec.uapi")[0]
+    assert parse_file(text, "spec.uapi").syntax_error is not None
+    assert _observed(parse_file(text, "spec.uapi")) == _observed(parse_file(text, "spec.uapi", line_shortcuts=False))

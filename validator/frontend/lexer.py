@@ -164,7 +164,7 @@ class LineScanner(Lexer):
         after them; None where the parser takes no shortcut or the lines are not recognised."""
         token: LineRun | RegisterBlock
         if "REGISTER_BLOCK" in actions and text.startswith("register", pos):
-            block = _register_block(text, pos, line, line_start)
+            block = register_block(text, pos, line, line_start)
             if block is None:
                 return None
             head, lines, close, end, end_line, end_line_start = block
@@ -184,7 +184,7 @@ class LineScanner(Lexer):
         return token, end, end_line, end_line_start
 
 
-def _register_block(
+def register_block(
     text: str, pos: int, line: int, line_start: int
 ) -> tuple[ScannedLine, list[ScannedLine | ScannedBits], ScannedLine, int, int, int] | None:
     """A whole register statement of recognised lines at `pos`, or None."""

@@ -4,17 +4,20 @@ tree, built (validator.frontend.build); its comments, and its syntax error at fi
 from __future__ import annotations
 
 import bisect
+import heapq
 import re
+from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
-from lark import Lark, Token
+from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-from validator.frontend.build import SpecBuilder, build_file
+from validator.frontend.build import SpecBuilder, build_file, register_from_lines
 from validator.frontend.grammar import build_lark_parser
-from validator.frontend.lexer import scan_comments
+from validator.frontend.lexer import register_block, scan_comments
 from validator.frontend.literals import STRING
+from validator.model import spec as m
 from validator.model.findings import Problem
 from validator.model.spans import Span, end_of, start_of
 from validator.model.spec import SpecFile
@@ -108,13 +111,59 @@ def _top_level_chunks(source: str) -> list[tuple[int, str]]:
     for number, line in enumerate(lines):
         if depth == 0 and number and line[:1].isalpha():
             starts.append(number)
-        code = _STRING_OR_COMMENT.sub("", line) if ('"' in line or "#" in line) else line
-        depth = max(depth + code.count("{") - code.count("}"), 0)
+        depth = _depth_after(line, depth)
     ends = [*starts[1:], len(lines)]
     return [
         (start + 1, "\n".join(lines[start:end]) + ("\n" if end < len(lines) else ""))
         for start, end in zip(starts, ends, strict=True)
     ]
+
+
+def _depth_after(line: str, depth: int) -> int:
+    """The brace depth after one line (braces in strings and comments do not count; a
+    statement spans lines only inside braces, and a string never spans lines)."""
+    code = _STRING_OR_COMMENT.sub("", line) if ('"' in line or "#" in line) else line
+    return max(depth + code.count("{") - code.count("}"), 0)
+
+
+def _read_register_blocks(source: str, path: str) -> tuple[list[m.Register], str]:
+    """The register statements at the top level whose every line the scanner recognises,
+    built directly, and the text left for the parser: those statements' lines emptied, so
+    that the lines and columns of the rest are unchanged.
+
+    A large spec is mostly such statements, and handing each to the parser as one token
+    still cost a third of its parse. A statement starts at a line's first column; it is at
+    the top level when the braces before it are closed (statements span lines only inside
+    braces). What is left is parsed as before, and the statements merge by line."""
+    registers: list[m.Register] = []
+    kept: list[str] = []
+    depth, line = 0, 1
+    done = 0  # the text before this is in `kept`
+    scanned = 0  # the text before this is counted in `depth` and `line`
+    at = 0 if source.startswith("register") else _next_register(source, 0)
+    while at >= 0:
+        for code in source[scanned:at].split("\n")[:-1]:
+            depth = _depth_after(code, depth)
+        line += source.count("\n", scanned, at)
+        scanned = at
+        block = register_block(source, at, line, at) if depth == 0 else None
+        if block is not None:
+            head, lines, _close, _end, end_line, end_line_start = block
+            registers.append(register_from_lines(path, head, lines))
+            kept += (source[done:at], "\n" * (end_line - line))
+            done = scanned = end_line_start
+            line = end_line
+        at = _next_register(source, max(scanned, at + 1))
+    if not registers:
+        return registers, source
+    kept.append(source[done:])
+    return registers, "".join(kept)
+
+
+def _next_register(source: str, start: int) -> int:
+    """Where the next line from `start` on that begins with `register` starts, or -1."""
+    found = source.find("\nregister", max(start - 1, 0))
+    return -1 if found < 0 else found + 1
 
 
 def parse_file(text: str, path: str, *, line_shortcuts: bool = True, reuse: StatementCache | None = None) -> SpecFile:
@@ -132,13 +181,49 @@ def parse_file(text: str, path: str, *, line_shortcuts: bool = True, reuse: Stat
         if statements is not None:
             return build_file(statements, comments, path, text)
     try:
-        tree = _parser(line_shortcuts).parse(source)
+        statements = _statements(source, path, line_shortcuts)
     except UnexpectedInput as exc:
         return build_file(None, comments, path, text, _syntax_error(exc, path, source))
-    statements = SpecBuilder(path).transform(tree)
     if reuse is not None:
         reuse.remember(source, path, statements)
     return build_file(statements, comments, path, text)
+
+
+def _statements(source: str, path: str, line_shortcuts: bool) -> list[Any]:
+    """The statements of a text, in order; lark's UnexpectedInput as the whole text gives it
+    (its position, what was expected there) where the grammar refuses it."""
+    parser = _parser(line_shortcuts)
+    registers, rest = _read_register_blocks(source, path) if line_shortcuts else ([], source)
+    if registers:
+        try:
+            tree = parser.parse(rest)
+        except UnexpectedInput:
+            pass
+        else:
+            # The brace count found these registers at the top level; should it be wrong
+            # (a register inside another statement's braces), that statement would be left
+            # whole around the emptied lines: the text is parsed as it stands instead.
+            lines = [register.span.line for register in registers]
+            if not any(_lines_between(lines, first, last) for first, last in _statement_lines(tree)):
+                others = SpecBuilder(path).transform(tree)
+                return list(heapq.merge(others, registers, key=lambda statement: statement.span.line))
+    return SpecBuilder(path).transform(parser.parse(source))
+
+
+def _statement_lines(tree: Tree) -> Iterator[tuple[int, int]]:
+    """The first and last line of each top-level statement (every token is kept)."""
+    for statement in tree.children:
+        tokens = (
+            [statement] if isinstance(statement, Token) else list(statement.scan_values(lambda v: isinstance(v, Token)))
+        )
+        if tokens:
+            yield start_of(tokens[0])[0], end_of(tokens[-1])[0]
+
+
+def _lines_between(lines: list[int], first: int, last: int) -> bool:
+    """Whether a sorted list of lines holds one from `first` to `last`."""
+    at = bisect.bisect_left(lines, first)
+    return at < len(lines) and lines[at] <= last
 
 
 def _syntax_error(exc: UnexpectedInput, path: str, source: str) -> Problem:
