@@ -251,6 +251,30 @@ def test_the_top_level_registers_are_read_before_the_parser() -> None:
     assert _read_register_blocks(EDGE_FILES[7], "spec.uapi") == ([], EDGE_FILES[7])
 
 
+@pytest.mark.parametrize(
+    ("text", "parses"),
+    [(EDGE_FILES[2], 1), (EDGE_FILES[3], 1), (EDGE_FILES[4], 1), (EDGE_FILES[7], 1), (EDGE_FILES[10], 2)],
+)
+def test_lark_parses_what_the_registers_leave_and_the_whole_text_only_where_that_fails(
+    text: str, parses: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    texts: list[str] = []
+    lark = _parser()
+
+    class Counting:
+        def parse(self, text: str) -> object:
+            texts.append(text)
+            return lark.parse(text)
+
+        def __getattr__(self, name: str) -> object:  # what a syntax error's message reads
+            return getattr(lark, name)
+
+    monkeypatch.setattr(parse, "_parser", lambda line_shortcuts=True: Counting())
+    parse_file(text, "spec.uapi")
+    assert len(texts) == parses
+    assert texts[0] == _read_register_blocks(text, "spec.uapi")[1]
+
+
 def test_a_register_inside_braces_the_count_missed_gives_the_whole_texts_error(monkeypatch: pytest.MonkeyPatch) -> None:
     # Should the brace count ever be wrong, the registers it read would sit inside another
     # statement's span: the text is then parsed as it stands, and refused as it is.

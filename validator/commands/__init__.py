@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -363,7 +362,7 @@ def with_conformance(report: Report, config: Config) -> tuple[Report, dict[str, 
         return report, dict.fromkeys(wanting, f"needs the running kernel (conform): {missing}")
     try:
         with Kvm() as kvm:
-            asked = conform_units(load_units(wanting), kvm_conformer(kvm, 2, platform.release()), config)
+            asked = conform_units(load_units(wanting), kvm_conformer(kvm, 2, os.uname().release), config)
     except (KvmUnavailable, NotConformable) as exc:
         return report, dict.fromkeys(wanting, f"conform: {exc}")
     added = tuple(f for f in asked.findings if f.span.path in wanting)

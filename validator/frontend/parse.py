@@ -211,11 +211,13 @@ def _statements(source: str, path: str, line_shortcuts: bool) -> list[Any]:
 
 
 def _statement_lines(tree: Tree) -> Iterator[tuple[int, int]]:
-    """The first and last line of each top-level statement (every token is kept)."""
+    """The first and last line of each top-level statement (every token is kept; the line
+    ends between statements are not statements)."""
     for statement in tree.children:
-        tokens = (
-            [statement] if isinstance(statement, Token) else list(statement.scan_values(lambda v: isinstance(v, Token)))
-        )
+        if isinstance(statement, Token):
+            tokens = [] if statement.type == "_NL" else [statement]
+        else:
+            tokens = list(statement.scan_values(lambda value: isinstance(value, Token)))
         if tokens:
             yield start_of(tokens[0])[0], end_of(tokens[-1])[0]
 

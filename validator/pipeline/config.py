@@ -13,7 +13,6 @@ with a `[tool.uapi-validator]` table, searching upward from the first spec path:
 from __future__ import annotations
 
 import fnmatch
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,6 +88,8 @@ def load_config(path: Path | None) -> Config:
 
 
 def _read(path: Path) -> dict[str, Any]:
+    import tomllib  # here: most runs find no configuration to read
+
     try:
         return tomllib.loads(textfile.read_text(str(path)))
     except textfile.FileProblem as exc:

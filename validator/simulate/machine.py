@@ -235,7 +235,8 @@ class Machine:
         value: int,
         times: int,
     ) -> None:
-        scopes = self._facts_of(register).lock_scopes
+        facts = self._facts_of(register)
+        scopes = facts.lock_scopes
         serialized = "vm" in scopes
         fd = "vcpu" if vcpu is not None else interface.scope
         issued = times
@@ -258,22 +259,20 @@ class Machine:
         if serialized:
             self.metrics.serialized += times
             self.metrics.serialized_by_interface[interface.name] += times
-        refusal = self._refusal(group, register, value)
+        refusal = self._refusal(group, register, value, facts)
         if refusal is not None:
             errno, why = refusal
             self._fail(Failure(ioctl, vcpu, register.name, value, errno, why, register, times))
             return
-        self._store(group, register, value)
+        self._store(group, register, value, facts)
 
-    def _refusal(self, group: Group, register: m.Register, value: int) -> tuple[str, str] | None:
+    def _refusal(self, group: Group, register: m.Register, value: int, facts: WriteFacts) -> tuple[str, str] | None:
         if register.opt_in is not None:
             target = self.spec.capabilities.get(register.opt_in.text)
             if isinstance(target, m.Capability) and target.name not in self.enabled:
                 return "ENOENT", f"exists only after {target.name} is enabled"
         vm_owned = register.scope in VM_OWNED
-        current = (
-            self.vm_values.get(register.name, 0) if vm_owned else group.values.get(register.name, self.saved(register))
-        )
+        current = self.vm_values.get(register.name, 0) if vm_owned else group.values.get(register.name, facts.saved)
         writable = register.writable
         if writable is not None and writable.kind != "always":
             events = self.vm_events if vm_owned else group.events
@@ -289,12 +288,7 @@ class Machine:
                 if not rewrite.same_value_ok:
                     return rewrite.errno.text, f"{deadline}; rewrite same_value {rewrite.errno.text}"  # type: ignore[union-attr]
         reserved = register.reserved
-        if (
-            register.bits
-            and reserved is not None
-            and reserved.kind == "reject"
-            and value & ~self._facts_of(register).defined
-        ):
+        if register.bits and reserved is not None and reserved.kind == "reject" and value & ~facts.defined:
             return reserved.errno.text, "undefined bits set"  # type: ignore[union-attr]
         uniform = register.uniform
         if uniform is not None and uniform.kind == "enforced" and not vm_owned:
@@ -303,9 +297,9 @@ class Machine:
                 return uniform.errno.text, "the value differs from another vCPU's"  # type: ignore[union-attr]
         return None
 
-    def _store(self, group: Group, register: m.Register, value: int) -> None:
+    def _store(self, group: Group, register: m.Register, value: int, facts: WriteFacts) -> None:
         if register.bits and register.reserved is not None and register.reserved.kind == "ignore":
-            value &= self._facts_of(register).defined
+            value &= facts.defined
         if register.scope in VM_OWNED:
             self.vm_values[register.name] = value
         else:

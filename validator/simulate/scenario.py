@@ -202,8 +202,15 @@ def growth(points: list[tuple[int, int]]) -> str:
 
 
 def run(
-    spec: ResolvedSpec, scenario: m.Scenario, vcpus: tuple[int, ...] | None = None, *, trace: bool = False
+    spec: ResolvedSpec,
+    scenario: m.Scenario,
+    vcpus: tuple[int, ...] | None = None,
+    *,
+    trace: bool = False,
+    facts: dict[str, WriteFacts] | None = None,
 ) -> ScenarioResult:
+    """One scenario at each of its vCPU counts; `facts`: the registers' write facts, shared by
+    the scenarios of one spec (they depend on the spec alone)."""
     counts = tuple(sorted(set(vcpus or scenario.vcpus or DEFAULT_VCPUS)))
     vmm = scenario.vmm or "generic"
     ioctl_ns = scenario.cost_ioctl_ns if scenario.cost_ioctl_ns is not None else DEFAULT_IOCTL_NS
@@ -211,7 +218,7 @@ def run(
     threads = scenario.host_threads or DEFAULT_THREADS
     points, overruns = [], []
     plan = write_plan(spec, vmm)
-    facts: dict[str, WriteFacts] = {}
+    facts = {} if facts is None else facts
     for count in counts:
         metrics = execute(spec, scenario.kind, vmm, count, plan=plan, facts=facts)
         point = Point(
@@ -245,4 +252,5 @@ def run(
 
 
 def run_all(spec: ResolvedSpec) -> list[ScenarioResult]:
-    return [run(spec, scenario) for scenario in spec.scenarios.values()]
+    facts: dict[str, WriteFacts] = {}
+    return [run(spec, scenario, facts=facts) for scenario in spec.scenarios.values()]
