@@ -227,7 +227,7 @@ def _register_lines(
         if found is None:
             break
         append((found, line, pos - line_start + 1))
-        # _after(), inline: this loop runs for most lines of a large spec.
+        # _after(), inline: this loop runs for most lines of a large spec (bits lines are few).
         nl_at, pos = found.span("nl")
         if pos - nl_at == 1:
             line, line_start = line + 1, pos
@@ -246,11 +246,7 @@ def _bits_block(text: str, pos: int, line: int, line_start: int) -> tuple[Scanne
     bits: list[ScannedLine] = []
     while (found := BIT_LINE.match(text, pos)) is not None:
         bits.append((found, line, pos - line_start + 1))
-        nl_at, pos = found.span("nl")  # _after(), inline
-        if pos - nl_at == 1:
-            line, line_start = line + 1, pos
-        else:
-            line, line_start = line + text.count("\n", nl_at, pos), text.rfind("\n", nl_at, pos) + 1
+        pos, line, line_start = _after(found, text, line)
     closed = BLOCK_CLOSE.match(text, pos)
     if closed is None:
         return None
