@@ -106,17 +106,17 @@ def _top_level_chunks(source: str) -> list[tuple[int, str]]:
     with a word), each piece with its first line; comments and blank lines stay with the
     statement before them (the first piece takes what precedes the first statement)."""
     lines = source.split("\n")
-    starts = [0]
-    depth = 0
+    starts, offsets = [0], [0]
+    depth = offset = 0
     for number, line in enumerate(lines):
-        if depth == 0 and number and line[:1].isalpha():
+        if not depth and number and line[:1].isalpha():
             starts.append(number)
-        depth = _depth_after(line, depth)
-    ends = [*starts[1:], len(lines)]
-    return [
-        (start + 1, "\n".join(lines[start:end]) + ("\n" if end < len(lines) else ""))
-        for start, end in zip(starts, ends, strict=True)
-    ]
+            offsets.append(offset)
+        if "{" in line or "}" in line:  # only braces change the depth
+            depth = _depth_after(line, depth)
+        offset += len(line) + 1
+    ends = [*offsets[1:], len(source)]
+    return [(start + 1, source[begin:end]) for start, begin, end in zip(starts, offsets, ends, strict=True)]
 
 
 def _depth_after(line: str, depth: int) -> int:
@@ -143,7 +143,8 @@ def _read_register_blocks(source: str, path: str) -> tuple[list[m.Register], str
     at = 0 if source.startswith("register") else _next_register(source, 0)
     while at >= 0:
         for code in source[scanned:at].split("\n")[:-1]:
-            depth = _depth_after(code, depth)
+            if "{" in code or "}" in code:
+                depth = _depth_after(code, depth)
         line += source.count("\n", scanned, at)
         scanned = at
         block = register_block(source, at, line, at) if depth == 0 else None

@@ -121,6 +121,16 @@ class WriteFacts:
     saved: int
 
 
+@dataclass(slots=True)
+class SpecFacts:
+    """What the machines of one spec work out alike, shared by its scenarios and vCPU counts
+    (they depend on the spec alone): each register's write facts, and the values a VM holds
+    in its VM-owned registers before any write."""
+
+    writes: dict[str, WriteFacts] = field(default_factory=dict)
+    vm_values: dict[str, int] | None = None
+
+
 class Machine:
     """One VM under the spec's semantics."""
 
@@ -130,13 +140,16 @@ class Machine:
         *,
         grouped: bool = True,
         trace: bool = False,
-        facts: dict[str, WriteFacts] | None = None,
+        facts: SpecFacts | None = None,
     ) -> None:
         self.spec = spec
         self.grouped = grouped
-        self._facts = {} if facts is None else facts
+        shared = SpecFacts() if facts is None else facts
+        self._facts = shared.writes
         self.vm_events: set[str] = set()
-        self.vm_values = {r.name: self.saved(r) for r in spec.registers.values() if r.scope in VM_OWNED}
+        if shared.vm_values is None:
+            shared.vm_values = {r.name: self.saved(r) for r in spec.registers.values() if r.scope in VM_OWNED}
+        self.vm_values = dict(shared.vm_values)
         self.uniform_values: dict[str, int] = {}  # per-vCPU state that must match across vCPUs
         self.enabled: set[str] = set()
         self.metrics = Metrics(trace=[] if trace else None)

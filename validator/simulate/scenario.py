@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from validator.frontend.resolve import ResolvedSpec
 from validator.model import spec as m
-from validator.simulate.machine import Failure, Group, Machine, Metrics, WriteFacts
+from validator.simulate.machine import Failure, Group, Machine, Metrics, SpecFacts
 
 DEFAULT_VCPUS = (1, 8, 64, 512)
 DEFAULT_IOCTL_NS = 2_000
@@ -126,15 +127,35 @@ def _write_all(machine: Machine, groups: list[Group], plan: list[Write], *, vm_s
             machine.set_register(groups[0], write.register, write.interface, value)
 
 
-def _bring_up(machine: Machine, groups: list[Group], plan: list[Write], spec: ResolvedSpec, *, vm_state: bool) -> None:
+class Phases(NamedTuple):
+    """A write plan in the order a VMM restores it (LANGUAGE.md's restore order): VM settings
+    before any vCPU exists, early state, finalize (where a register waits for it), the rest."""
+
+    first: list[Write]
+    early: list[Write]
+    late: list[Write]
+    finalize: bool
+
+
+def phases_of(spec: ResolvedSpec, plan: list[Write]) -> Phases:
+    rest = [w for w in plan if not _before_vcpus(spec, w)]
+    return Phases(
+        [w for w in plan if _before_vcpus(spec, w)],
+        [w for w in rest if _is_early(w.register)],
+        [w for w in rest if not _is_early(w.register)],
+        any(r.writable and r.writable.event == "finalize" for r in spec.registers.values()),
+    )
+
+
+def _bring_up(machine: Machine, groups: list[Group], phases: Phases, *, vm_state: bool) -> None:
     """Initialise, write early state, finalize, write the rest, run."""
     for group in groups:
         machine.init(group)
-    _write_all(machine, groups, [w for w in plan if _is_early(w.register)], vm_state=vm_state)
-    if any(r.writable and r.writable.event == "finalize" for r in spec.registers.values()):
+    _write_all(machine, groups, phases.early, vm_state=vm_state)
+    if phases.finalize:
         for group in groups:
             machine.finalize(group)
-    _write_all(machine, groups, [w for w in plan if not _is_early(w.register)], vm_state=vm_state)
+    _write_all(machine, groups, phases.late, vm_state=vm_state)
     for group in groups:
         machine.run(group)
 
@@ -148,35 +169,35 @@ def execute(
     grouped: bool = True,
     trace: bool = False,
     plan: list[Write] | None = None,
-    facts: dict[str, WriteFacts] | None = None,
+    facts: SpecFacts | None = None,
+    phases: Phases | None = None,
 ) -> Metrics:
     """Run one scenario kind at one vCPU count; the metrics of the counted part.
 
-    `plan` and `facts` let the runs of one scenario at several counts share what they would
-    each work out alike: the VMM's write plan and each register's write facts.
+    `plan` (or its `phases`) and `facts` let the runs of one scenario at several counts share
+    what they would each work out alike: the VMM's write plan and the registers' write facts.
     """
     machine = Machine(spec, grouped=grouped, trace=trace, facts=facts)
-    plan = write_plan(spec, vmm) if plan is None else plan
-    first = [w for w in plan if _before_vcpus(spec, w)]
-    plan = [w for w in plan if not _before_vcpus(spec, w)]
+    if phases is None:
+        phases = phases_of(spec, write_plan(spec, vmm) if plan is None else plan)
     machine.create_vm()
     for cap in spec.capabilities.values():
         if isinstance(cap, m.Capability) and cap.kind == "opt_in":
             machine.enable_cap(cap)
-    _write_all(machine, [Group(range(0))], first, vm_state=True)  # VM settings, before any vCPU exists
+    _write_all(machine, [Group(range(0))], phases.first, vm_state=True)  # VM settings, before any vCPU exists
     groups = machine.create_vcpus(vcpus)
     if kind == "restore":
-        _bring_up(machine, groups, plan, spec, vm_state=True)
+        _bring_up(machine, groups, phases, vm_state=True)
         return machine.metrics
-    _bring_up(machine, groups, plan, spec, vm_state=True)  # the VM as it ran, not counted
+    _bring_up(machine, groups, phases, vm_state=True)  # the VM as it ran, not counted
     machine.metrics = Metrics(trace=[] if trace else None)
     if kind == "hotplug":
-        _bring_up(machine, machine.create_vcpus(1), plan, spec, vm_state=False)
+        _bring_up(machine, machine.create_vcpus(1), phases, vm_state=False)
     elif kind == "replug":
         replugged = groups[0].split() if len(groups[0].members) > 1 else groups[0]
-        _bring_up(machine, [replugged], plan, spec, vm_state=False)
+        _bring_up(machine, [replugged], phases, vm_state=False)
     else:  # reset
-        _bring_up(machine, groups, plan, spec, vm_state=False)
+        _bring_up(machine, groups, phases, vm_state=False)
     return machine.metrics
 
 
@@ -207,7 +228,7 @@ def run(
     vcpus: tuple[int, ...] | None = None,
     *,
     trace: bool = False,
-    facts: dict[str, WriteFacts] | None = None,
+    facts: SpecFacts | None = None,
 ) -> ScenarioResult:
     """One scenario at each of its vCPU counts; `facts`: the registers' write facts, shared by
     the scenarios of one spec (they depend on the spec alone)."""
@@ -217,10 +238,10 @@ def run(
     lock_ns = scenario.cost_lock_ns if scenario.cost_lock_ns is not None else DEFAULT_LOCK_NS
     threads = scenario.host_threads or DEFAULT_THREADS
     points, overruns = [], []
-    plan = write_plan(spec, vmm)
-    facts = {} if facts is None else facts
+    phases = phases_of(spec, write_plan(spec, vmm))
+    facts = SpecFacts() if facts is None else facts
     for count in counts:
-        metrics = execute(spec, scenario.kind, vmm, count, plan=plan, facts=facts)
+        metrics = execute(spec, scenario.kind, vmm, count, facts=facts, phases=phases)
         point = Point(
             count,
             metrics.ioctls,
@@ -252,5 +273,5 @@ def run(
 
 
 def run_all(spec: ResolvedSpec) -> list[ScenarioResult]:
-    facts: dict[str, WriteFacts] = {}
+    facts = SpecFacts()
     return [run(spec, scenario, facts=facts) for scenario in spec.scenarios.values()]

@@ -108,20 +108,35 @@ def _texts(report: Report) -> dict[str, str]:
 
 def diagnostics(report: Report, path: str, positions: Positions | None = None) -> list[t.Diagnostic]:
     positions = positions or Positions(None, {})
+    # Many findings point at the same places (a lock, a scenario): each is converted once.
+    ranges: dict[Span, t.Range] = {}
+    locations: dict[Span, t.Location] = {}
+    file_uris: dict[str, str] = {}
+
+    def range_of(span: Span) -> t.Range:
+        found = ranges.get(span)
+        if found is None:
+            found = ranges[span] = positions.out(span)
+        return found
+
+    def location_of(span: Span) -> t.Location:
+        found = locations.get(span)
+        if found is None:
+            uri = file_uris.get(span.path)
+            if uri is None:
+                uri = file_uris[span.path] = uris.from_fs_path(span.path) or span.path
+            found = locations[span] = t.Location(uri, range_of(span))
+        return found
+
     out = []
     for finding in report.findings:
         if finding.span.path != path or finding.suppressed is not None:
             continue
-        related = [
-            t.DiagnosticRelatedInformation(
-                t.Location(uris.from_fs_path(r.span.path) or r.span.path, positions.out(r.span)), r.message
-            )
-            for r in finding.related
-        ]
+        related = [t.DiagnosticRelatedInformation(location_of(r.span), r.message) for r in finding.related]
         message = finding.message + (f"\nfix: {finding.hint}" if finding.hint else "")
         out.append(
             t.Diagnostic(
-                positions.out(finding.span),
+                range_of(finding.span),
                 message,
                 severity=_SEVERITY[finding.severity],
                 code=finding.code,
