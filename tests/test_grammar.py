@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import ast
+import subprocess
+import sys
+
 import pytest
 
-from tests.conftest import EXAMPLES, needs_examples
+from tests.conftest import EXAMPLES, ROOT, needs_examples
 from validator.frontend import attributes
 from validator.frontend.build import SpecBuilder
-from validator.frontend.grammar import build_lark_parser
+from validator.frontend.grammar import build_lark_parser, strict_lark_parser
 from validator.frontend.literals import parse_duration_ns, parse_int, unquote
 from validator.frontend.parse import parse_file
+from validator.frontend.standalone import GENERATED, generated_digest, grammar_digest, standalone_source
 
 EVERY_CONSTRUCT = """\
 # a comment on its own line
@@ -108,7 +113,35 @@ scenario s4 : reset {
 
 
 def test_grammar_builds_without_conflicts_in_strict_mode() -> None:
-    build_lark_parser(strict=True)
+    strict_lark_parser()
+
+
+def test_the_standalone_parser_is_the_grammar_as_it_is_now() -> None:
+    # After a change to grammar/uapi.lark: python -m validator.frontend.standalone
+    assert generated_digest() == grammar_digest(), "run: python -m validator.frontend.standalone"
+
+
+def test_the_standalone_parser_has_the_rules_lark_makes_of_the_grammar() -> None:
+    # The numbering of states differs between runs of the generator; the rules do not.
+    def rules(text: str) -> list[str]:
+        start = text.index("\nMEMO = (\n") + len("\nMEMO = (\n")
+        memo = ast.literal_eval(text[start : text.index("\n)\n", start)])
+        assert isinstance(memo, dict)
+        return sorted(repr(sorted(entry.items())) for entry in memo.values() if entry.get("__type__") == "Rule")
+
+    assert rules(GENERATED.read_text(encoding="utf-8")) == rules(standalone_source())
+
+
+def test_a_check_imports_neither_lark_nor_pickle() -> None:
+    # The standalone parser carries its tables as literals: no grammar analysis, no cache file.
+    program = (
+        "import sys\nfrom validator.cli import main\n"
+        "try:\n    main(['check', 'spec/kvm', '--format', 'json', '-o', '/dev/null'])\n"
+        "except SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('lark', 'pickle') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert done.stdout.strip() == "[]", done.stderr
 
 
 def test_every_construct_parses_and_builds() -> None:

@@ -275,25 +275,6 @@ def _sparse_header(folder: Path) -> list[str]:
     return ["crosscheck", "s.uapi", "--header", "big.h"]
 
 
-def _grammar_cache_fifo(folder: Path) -> list[str]:
-    """FIFOs where the grammar cache files would be: a run must not wait on one."""
-    env = {**os.environ, "XDG_CACHE_HOME": str(folder.parent / "cache")}
-    program = (
-        "from validator.frontend.grammar import cache_file, grammar_text\n"
-        "from validator.frontend.lexer import LineScanner, WordScanner\n"
-        "for lexer in (LineScanner, WordScanner): print(cache_file(grammar_text(), lexer.__name__))"
-    )
-    paths = subprocess.run(
-        [sys.executable, "-c", program], capture_output=True, text=True, env=env, cwd=ROOT, check=True
-    ).stdout.split()
-    for path in paths:
-        if os.path.lexists(path):
-            os.unlink(path)
-        os.mkfifo(path)
-    _file(folder, "s.uapi", "lock l : vm\n")
-    return ["check", "s.uapi"]
-
-
 def _separators(folder: Path) -> list[str]:
     # A form feed, a vertical tab, NEL and U+2028 earlier in the file: line numbers and the
     # `# allow:` target must count lines at LF only, as the lexer does.
@@ -510,7 +491,6 @@ CASES: list[Case] = [
         _spec("lock l : vm  # allow: " + ", ".join(f"X{i}" for i in range(5000)) + " -- r\n"),
         lambda o: (len(o.stdout) < 20_000_000) or None,
     ),
-    Case("grammar-cache-fifo", _grammar_cache_fifo, codes=(0,)),
     Case(
         "export-check-dev-zero",
         lambda f: ["export", "reglist", _file(f, "s.uapi", "lock l : vm\n").name, "--check", "/dev/zero"],

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from lark import Token
 
 from tests.conftest import EXAMPLES, ROOT
 from tests.test_robustness import SEEDS, hostile
 from validator.frontend import parse
+from validator.frontend.lalr_parser import Token
 from validator.frontend.lexer import _SCANNER, scan_comments
 from validator.frontend.parse import _parser, _read_register_blocks, decode, parse_file
 from validator.model.spec import SpecFile

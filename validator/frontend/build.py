@@ -11,9 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any, NamedTuple
 
-from lark import Token, Transformer
-
 from validator.frontend.attributes import Line
+from validator.frontend.lalr_parser import Token, Transformer
 from validator.frontend.lexer import LINE_ATTRIBUTES, LineRun, RegisterBlock, ScannedBits, ScannedLine
 from validator.frontend.literals import parse_duration_ns, parse_int, unquote
 from validator.frontend.textfile import split_lines

@@ -27,11 +27,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from lark import Token
-from lark.exceptions import UnexpectedCharacters
-from lark.lexer import Lexer
-
 from validator.frontend import attributes
+from validator.frontend.lalr_parser import Lexer, Token, UnexpectedCharacters
 from validator.frontend.literals import INT, SP, STRING, WORD
 
 _NL = r"(?:\r?\n[\t \f]*(?:#[^\n]*)?)+"

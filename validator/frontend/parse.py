@@ -10,11 +10,9 @@ from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
-from lark import Lark, Token, Tree
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
-
 from validator.frontend.build import SpecBuilder, build_file, register_from_lines
 from validator.frontend.grammar import build_lark_parser
+from validator.frontend.lalr_parser import Lark, Token, Tree, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 from validator.frontend.lexer import register_block, scan_comments
 from validator.frontend.literals import STRING
 from validator.model import spec as m
@@ -218,9 +216,18 @@ def _statement_lines(tree: Tree) -> Iterator[tuple[int, int]]:
         if isinstance(statement, Token):
             tokens = [] if statement.type == "_NL" else [statement]
         else:
-            tokens = list(statement.scan_values(lambda value: isinstance(value, Token)))
+            tokens = list(_tokens(statement))
         if tokens:
             yield start_of(tokens[0])[0], end_of(tokens[-1])[0]
+
+
+def _tokens(tree: Tree) -> Iterator[Token]:
+    """The tokens of a tree, in order (lark's `scan_values`, which the standalone parser lacks)."""
+    for child in tree.children:
+        if isinstance(child, Tree):
+            yield from _tokens(child)
+        elif isinstance(child, Token):
+            yield child
 
 
 def _lines_between(lines: list[int], first: int, last: int) -> bool:
