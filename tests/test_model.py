@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from validator.frontend.parse import parse_file
 from validator.model.spec import attr_span
@@ -49,3 +51,47 @@ def test_api_and_source_text_are_kept() -> None:
     spec = build()
     assert (spec.api[0].name, spec.api[0].version) == ("a", "1")
     assert spec.text.splitlines()[1] == "register R {"
+
+
+# `@frozen` (validator/model/frozen.py) shares equality, hash and repr between classes instead
+# of generating them per class: it must behave as `dataclass(frozen=True, slots=True)` does.
+def _pair(namespace: dict[str, object]) -> tuple[type, type]:
+    from validator.model.frozen import frozen
+
+    made = []
+    for decorate in (frozen, dataclasses.dataclass(frozen=True, slots=True)):
+        made.append(decorate(type("Thing", (), dict(namespace))))
+    return made[0], made[1]
+
+
+SHAPES = {
+    "none": {"__annotations__": {}},
+    "one": {"__annotations__": {"a": "int"}},
+    "two": {"__annotations__": {"a": "int", "b": "object"}},
+    "hidden": {
+        "__annotations__": {"a": "int", "b": "object", "c": "str"},
+        "c": dataclasses.field(default="", repr=False, compare=False),
+    },
+}
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+@given(a=st.integers(), b=st.one_of(st.none(), st.text(max_size=3), st.tuples(st.integers())), c=st.text(max_size=2))
+def test_frozen_behaves_as_a_frozen_slotted_dataclass(shape: str, a: int, b: object, c: str) -> None:
+    ours, theirs = _pair(SHAPES[shape])
+    names = [f.name for f in dataclasses.fields(theirs)]
+    values = dict(zip(["a", "b", "c"], [a, b, c], strict=True))
+    args = [values[n] for n in names]
+    x, y = ours(*args), theirs(*args)
+    other = ours(*[values[n] if n != "c" else c + "x" for n in names])
+    assert repr(x) == repr(y)
+    assert hash(x) == hash(y)
+    assert (x == other) == (y == theirs(*[values[n] if n != "c" else c + "x" for n in names]))
+    assert x == ours(*args) and x != y  # equal to its own class only, as a dataclass is
+    assert not hasattr(x, "__dict__")
+    if names:  # (with no fields, CPython's own frozen check fails another way: not ours)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            x.a = 1  # type: ignore[attr-defined]
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            del x.a  # type: ignore[attr-defined]
+        assert dataclasses.replace(x, **{names[0]: a + 1}) != x

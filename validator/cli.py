@@ -81,13 +81,10 @@ def argument_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParse
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subparsers.required = True
     running = _command_named(argv) if argv is not None else None
-    declared = commands([running] if running else ORDER)
-    for name in ORDER:
-        command = declared.get(name)
-        if command is None:
-            subparsers.add_parser(name)  # a name argparse knows; its module is not loaded
-        else:
-            command.add_arguments(subparsers.add_parser(name, help=command.help))
+    # Only the running command: the others' parsers would never be read (the usage line names
+    # COMMAND, not the choices), and each costs argparse a round of gettext lookups.
+    for name, command in commands([running] if running else ORDER).items():
+        command.add_arguments(subparsers.add_parser(name, help=command.help))
     return parser
 
 

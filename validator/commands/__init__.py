@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -16,6 +16,7 @@ from validator.frontend.sources import LOCAL, GitFiles, LocalFiles
 from validator.frontend.textfile import MAX_FILE_BYTES
 from validator.model.abi import ABIS
 from validator.model.findings import Finding
+from validator.model.frozen import frozen
 from validator.model.spec import SpecFile
 from validator.pipeline.config import Config, as_selector, find_config, load_config
 from validator.pipeline.engine import Report, check_paths, check_units, conform_units, directive_baseline
@@ -176,8 +177,10 @@ def with_selection(config: Config, args: argparse.Namespace) -> Config:
     return replace(config, select=tuple(chosen), ignore=(*config.ignore, *ignore))
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Baseline:
+    """The baseline side of diff mode: its files and units."""
+
     paths: list[str]  # parallel to the proposal's
     units: list[Unit]
     notes: list[str]

@@ -25,7 +25,7 @@ import sys
 import tarfile
 import tempfile
 import textwrap
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from validator import TOOL_NAME, __version__
@@ -38,6 +38,7 @@ from validator.kernel.cfront import CHeaders, HeaderError, read_c_headers
 from validator.kernel.constants import header_constants
 from validator.kernel.crosscheck import header_registers, import_ioctls, spec_name
 from validator.model.findings import SEVERITY_RANK, Finding, Problem
+from validator.model.frozen import frozen
 from validator.model.spans import Span
 from validator.pipeline.config import Config, find_config, load_config
 from validator.pipeline.engine import check_units
@@ -55,7 +56,7 @@ _SOURCE = re.compile(r"^# (\S+):(\d+)$")
 _CHECKPATCH = {"error": "ERROR", "warning": "WARNING", "info": "CHECK"}
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Placed:
     """A finding of one patch, at the patch's own file and line (checkpatch's #NN)."""
 

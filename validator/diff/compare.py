@@ -9,7 +9,6 @@ DIFF-stage rules (B60x in `rules/breaking.py`, A302, C504), which read the `Comp
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from validator.diff.headers import ChangedHeader
@@ -18,11 +17,12 @@ from validator.frontend.attributes import IOCTL, SET, VERSION, WORD_VALUE, Attri
 from validator.frontend.resolve import ResolvedSpec, kind_word
 from validator.model import spec as m
 from validator.model.findings import Finding
+from validator.model.frozen import frozen
 from validator.model.spans import Span
 from validator.model.words import describe
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Change:
     """One difference of value between baseline and proposal, in the language's words.
 
@@ -51,8 +51,10 @@ class Change:
         return f"{declaration}: {self.attribute} {self.before} -> {self.after}"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class DiffResult:
+    """What changed against the baseline, and the DIFF-stage findings on it."""
+
     changes: tuple[Change, ...]
     findings: tuple[Finding, ...]
 
@@ -176,7 +178,7 @@ Declared = m.Register | m.Feature | m.Interface | m.Capability | m.Lock | m.Scen
 NOT_ABI = (m.Lock, m.Scenario)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Comparison:
     """A baseline and a proposal, their declarations paired: what the DIFF-stage rules judge.
 

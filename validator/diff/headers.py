@@ -8,17 +8,19 @@ value is. H909 reads the result: a header that changed under a spec that did not
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from validator.frontend.load import Unit
+from validator.model.frozen import frozen
 from validator.model.spans import Span
 
 # A comment, or a string or character literal (kept whole, so a `/*` inside one is text).
 _COMMENT_OR_LITERAL = re.compile(r'/\*.*?\*/|//[^\n]*|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'', re.S)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ChangedHeader:
+    """A `# header:` file whose tokens differ from the baseline's."""
+
     written: str  # as the proposal's `# header:` line writes it
     span: Span  # that line
 

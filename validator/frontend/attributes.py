@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from sys import intern
 from typing import NamedTuple
 
 from validator.frontend.literals import EVENT, INT, NAMES, SP, STRING, WORD, parse_int, unquote
 from validator.model import spec as m
+from validator.model.frozen import frozen
 from validator.model.spans import Span
 
 # How diff mode compares a value: WORD as a whole ("width 32 -> 64"); SET member by member
@@ -66,8 +66,10 @@ class Line(NamedTuple):
         )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Attribute:
+    """One attribute of the language: its keyword, model field, grammar rule and value syntax."""
+
     keyword: str  # as written
     field: str  # the model field it fills
     rule: str  # the grammar rule that parses it word by word

@@ -9,10 +9,9 @@ tail. An ioctl's number is `_IOC(dir, 0xAE, nr, sizeof(arg))` on each ABI.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from validator.model import spec as m
 from validator.model.abi import ABIS, LONG_LONG, POINTER
+from validator.model.frozen import frozen
 
 SCALARS = {"u8": 1, "s8": 1, "u16": 2, "s16": 2, "u32": 4, "s32": 4, "u64": 8, "s64": 8}
 POINTER_TYPES = ("ptr", "u64ptr")
@@ -24,15 +23,19 @@ class LayoutError(Exception):
     """A type the spec does not declare, or one that contains itself."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Placed:
+    """A struct field at its offset."""
+
     field: m.Field
     offset: int
     size: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class StructLayout:
+    """A struct as the compiler of one ABI lays it out."""
+
     abi: str
     size: int
     align: int

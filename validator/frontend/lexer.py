@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from validator.frontend import attributes
 from validator.frontend.lalr_parser import Lexer, Token, UnexpectedCharacters
 from validator.frontend.literals import INT, SP, STRING, WORD
+from validator.model.frozen import frozen
 
 _NL = r"(?:\r?\n[\t \f]*(?:#[^\n]*)?)+"
 _new_token = str.__new__
@@ -71,7 +71,7 @@ _LEADING_WORD = re.compile(WORD)
 ScannedLine = tuple[re.Match[str], int, int]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ScannedBits:
     """A `bits { ... }` block of recognised lines, inside a run of register lines."""
 

@@ -16,6 +16,7 @@ from validator.frontend.parse import StatementCache, decode, parse_file
 from validator.frontend.sources import LOCAL, GitFiles, InputError, LocalFiles
 from validator.frontend.textfile import MAX_FILE_BYTES, FileProblem
 from validator.model.findings import Problem
+from validator.model.frozen import frozen
 from validator.model.spans import Span
 from validator.model.spec import Include, SpecFile
 
@@ -26,14 +27,18 @@ SUFFIX = ".uapi"
 SYNTAX, MISSING, ESCAPE = "syntax", "missing", "escape"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class LoadProblem:
+    """A file that did not load, or an include not followed, and of which kind."""
+
     kind: str  # SYNTAX | MISSING | ESCAPE
     problem: Problem
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Unit:
+    """A root file with the files it includes: one spec."""
+
     root: str
     files: tuple[SpecFile, ...]  # the root first, then includes in the order met
     problems: tuple[LoadProblem, ...]  # files that do not parse, includes not followed
@@ -47,12 +52,16 @@ EMPTY_UNIT = Unit("", (), (), False)  # the baseline of a file that is new in th
 
 @dataclass(slots=True)
 class _Loaded:
+    """One file as read: its model, or why there is none."""
+
     spec: SpecFile | None  # None: the file could not be read as text at all
     error: Problem | None  # its syntax error (a file too large to read, a bad byte, the grammar's)
 
 
 @dataclass(slots=True)
 class _Loader:
+    """Reads the files of one unit, each once."""
+
     files: LocalFiles | GitFiles
     cache: dict[str, _Loaded] = field(default_factory=dict)
 

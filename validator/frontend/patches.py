@@ -15,9 +15,9 @@ import os
 import re
 import subprocess
 import tempfile
-from dataclasses import dataclass
 
 from validator.frontend.sources import InputError
+from validator.model.frozen import frozen
 
 _FROM_LINE = re.compile(r"^From [0-9a-f]{40} Mon Sep 17 00:00:00 2001$")
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
@@ -25,7 +25,7 @@ _BASE_COMMIT = re.compile(r"^base-commit: ([0-9a-f]{7,40})\s*$", re.M)
 MAX_PATCH_BYTES = 32 * 1024 * 1024
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Hunk:
     old_start: int
     new_start: int
@@ -35,7 +35,7 @@ class Hunk:
     header_line: int  # the `@@` line's number in the input
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class FilePatch:
     old_path: str | None  # None: a new file
     new_path: str | None  # None: a deleted file
@@ -46,7 +46,7 @@ class FilePatch:
         return self.new_path or self.old_path or ""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Patch:
     subject: str  # as written, with its [PATCH n/m] prefix
     message_id: str | None

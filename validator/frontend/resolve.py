@@ -9,12 +9,12 @@ duplicates for E103. Queries that several rules and the executable spec ask of a
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
 
 from validator.frontend.load import Unit
 from validator.model import spec as m
 from validator.model.abi import ABIS, ARCHITECTURES, abi_of_api, architecture_of_api
+from validator.model.frozen import frozen
 
 _NAMESPACE = {
     m.Lock: "locks",
@@ -45,14 +45,18 @@ def kind_word(decl: object) -> str:
     return decl.kind if isinstance(decl, m.Flags) else KIND_WORD[type(decl)]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Duplicate:
+    """A name declared twice: the later declaration and the first."""
+
     later: m.Declaration | m.Api
     first: m.Declaration | m.Api
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ResolvedSpec:
+    """A unit's declarations by name, with the lookups the rules share."""
+
     files: tuple[m.SpecFile, ...]
     api: m.Api | None
     locks: Mapping[str, m.Lock]

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import os
 import posixpath
-import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from validator.frontend import textfile
+
+if TYPE_CHECKING:
+    import subprocess
 
 
 class InputError(Exception):
@@ -52,6 +55,8 @@ LOCAL = LocalFiles()
 
 
 def _git(repo: str, *args: str) -> subprocess.CompletedProcess[bytes]:
+    import subprocess  # here: a check of local files starts no process
+
     try:
         return subprocess.run(["git", "-C", repo, *args], capture_output=True, timeout=60)
     except FileNotFoundError:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 from validator.frontend.layout import SCALARS, LayoutError, Placed, ioctl_number, ioctl_size, lay_out
 from validator.frontend.resolve import ResolvedSpec
@@ -30,6 +29,7 @@ from validator.kernel.experiments import bit_ranges
 from validator.kernel.kvm import Outcome
 from validator.kernel.verdicts import ARGUMENT, CONTRADICTED, DEADLINE, UNTESTABLE, VERIFIED, Verdict
 from validator.model import spec as m
+from validator.model.frozen import frozen
 from validator.model.spans import Span
 
 # Issue one ioctl (request, payload) on the fd an `Opener` made.
@@ -48,7 +48,7 @@ def enable_cap_payload(capability: int) -> bytes:
     return struct.pack("<II", capability, 0).ljust(ENABLE_CAP_SIZE, b"\0")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Probe:
     """One change to a zeroed argument, and what the spec says the kernel does with it."""
 

@@ -5,7 +5,8 @@ which only a run that reads a header needs."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from validator.model.frozen import frozen
 
 Reader = Callable[[str], bytes]  # reads a file's bytes (a revision's, for git:REV)
 
@@ -14,7 +15,7 @@ class HeaderError(Exception):
     """A header that cannot be read: one line, with file:line where there is one."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Layout:
     """A struct's or union's layout on one ABI: bytes, and each member's byte offset.
     Members of anonymous structs and unions are listed by their own names, as `offsetof`
@@ -25,7 +26,7 @@ class Layout:
     members: dict[str, int]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Member:
     """A struct's member as the language can say it: `type` a fixed-width scalar, `ptr` or a
     struct's name (`tag` then names it), or empty with `why` it cannot be said."""

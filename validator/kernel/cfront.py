@@ -46,6 +46,7 @@ from validator.model.abi import (
     SHORT,
     Abi,
 )
+from validator.model.frozen import frozen
 
 MAX_HEADER_BYTES = 4 << 20  # the largest UAPI header is under 200 KiB
 MAX_HEADERS = 512  # files one read may open, includes counted
@@ -522,7 +523,7 @@ class _ExpressionParser(c_parser.CParser):
 # -- types, layouts and constant expressions --------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Int:
     """An integer type: its size in bytes and signedness."""
 
@@ -540,7 +541,7 @@ class _Int:
         return value
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Value:
     value: int
     type: _Int

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import platform
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from validator.frontend.resolve import ResolvedSpec
 from validator.kernel.arguments import judge_arguments, judge_deadlines
@@ -44,13 +44,14 @@ from validator.kernel.verdicts import (
     Verdict,
 )
 from validator.model import spec as m
+from validator.model.frozen import frozen
 from validator.model.words import describe
 
 MSR_LIST = "KVM_GET_MSR_INDEX_LIST"
 _MSR_ID_MASK = 0xFFFF_FFFF_0000_0000
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Listing:
     """What a transport's list ioctl returned: its name and the register ids it lists."""
 
@@ -368,7 +369,7 @@ def _newer(since: str | None, version: str) -> bool:
     return since is not None and m.version_key(since) > m.version_key(version)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Target:
     """The kernel asked: its name for messages, its version, what its list ioctl returned and
     which register ids its transport reaches."""

@@ -11,16 +11,16 @@ guess that changes with the patch would invent removals.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from validator.kernel.cfront import CHeaders
+from validator.model.frozen import frozen
 
 _SENTINEL = re.compile(r"(?:_MAX|_NR|_NUM|_COUNT|_LAST|_END)$")
 _U32_MAX = (1 << 32) - 1
 _U64_MAX = (1 << 64) - 1
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Constant:
     name: str
     kind: str  # flags (number: a bit index) | enum (number: the value)

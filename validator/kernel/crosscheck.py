@@ -7,12 +7,13 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import TYPE_CHECKING
 
 from validator.frontend.resolve import ResolvedSpec
 from validator.kernel.cdecl import FIXED_WIDTH, HeaderError, Layout, Reader
 from validator.model import spec as m
+from validator.model.frozen import frozen
 from validator.model.spans import Span
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ def register_family(value: int) -> str | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class HeaderMacro:
     """Where a header defines a name."""
 
@@ -72,7 +73,7 @@ def where(macro: HeaderMacro) -> Span:
     return Span.point(macro.path, macro.line, 1)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class HeaderRegisters:
     """The register id macros of a set of headers, with their families; and every integer
     name the headers define (for capabilities, ioctls and bits)."""
@@ -217,7 +218,7 @@ def headers_version(headers: Sequence[str], include_dirs: Sequence[str], abi: st
     return f"{code >> 16}.{(code >> 8) & 0xFF}" if code else None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class HeaderOptions:
     """How headers are read: the include directories, and the ABI (None: the spec's own)."""
 
@@ -225,7 +226,7 @@ class HeaderOptions:
     abi: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class HeaderCheck:
     """Specs checked together against headers: what the CROSSCHECK-stage rules judge. Everything
     checked together is "the spec": a register one file defines is not missing."""

@@ -21,10 +21,10 @@ The experiments, on a fresh VM with at least two vCPUs:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
 from validator.kernel.kvm import SIZE_FIELD, SIZE_SHIFT, Outcome
+from validator.model.frozen import frozen
 
 # Written in turn until one takes: small values most registers accept, each different from
 # the register's current values (the experiment skips those).
@@ -49,13 +49,13 @@ class TableAccess(Protocol):
     def run(self) -> Outcome: ...
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Fact:
     value: str  # as the language writes it: `vm`, `0x1000`, `always`, `before first_run else EBUSY`
     how: str  # how it was found, for the comment
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Probed:
     """What the experiments found about one register; None where they could not tell (`how`
     in `unknown` says why, for a todo comment)."""
@@ -74,7 +74,7 @@ class Probed:
     bits: BitFacts | None = None  # what a write flipping each bit alone does (probe only)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class BitFacts:
     """Each bit flipped alone from the register's value, through vCPU 0 before it ran."""
 
@@ -125,7 +125,7 @@ def probe_bits(register_id: int, vcpu: VcpuAccess, width: int = 64) -> BitFacts 
     return BitFacts(tuple(writable), tuple(ignored), tuple(refused))
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Reads:
     first: tuple[Outcome, ...]  # one per vCPU
     second: tuple[Outcome, ...]

@@ -23,8 +23,9 @@ import os
 import platform
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
+
+from validator.model.frozen import frozen
 
 KVMIO = 0xAE
 DEVICE = "/dev/kvm"
@@ -70,7 +71,7 @@ class KvmUnavailable(Exception):
     """This machine cannot run the experiments: no /dev/kvm, no permission, or not x86_64."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Outcome:
     """One ioctl's answer: its value (a register read) or the errno name of its refusal."""
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from validator.kernel.cfront import HeaderError, read_c_headers
+from validator.model.frozen import frozen
 
 # `static __u64 base_regs[] = { ... };` (const, and __u64 spelled uint64_t, too).
 _ARRAY = re.compile(r"\b(?:__u64|uint64_t|u64)\s+(\w+)\s*\[\s*\]\s*=\s*\{", re.S)
@@ -35,7 +35,7 @@ class RegisterListError(Exception):
     """A list that cannot be read: one line, with file:line."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ListedRegister:
     id: int
     name: str  # the element's comment (`CSSELR_EL1`), else its expression

@@ -19,6 +19,8 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from validator.model.frozen import frozen
+
 SCOPES = ("system", "vm", "vcpu", "device", "unknown")
 MAX_LINE = 1 << 20  # strace -v writes long structs; a longer line is skipped
 
@@ -34,7 +36,7 @@ _DURATION = re.compile(r"<(?P<seconds>\d+\.\d+)>\s*$")
 _CALL = re.compile(_PREFIX + r"(?P<call>\w+)\((?P<rest>.*)\)\s+= (?P<result>.*)$")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Call:
     """One KVM ioctl: who issued it, on what, and what it returned."""
 

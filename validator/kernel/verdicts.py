@@ -7,8 +7,8 @@ arguments and capability deadlines (validator.kernel.arguments), and read by the
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
+from validator.model.frozen import frozen
 from validator.model.spans import Span
 
 VERIFIED, CONTRADICTED, UNTESTABLE = "verified", "contradicted", "not testable here"
@@ -27,8 +27,10 @@ LISTED, RESET, SCOPE, LIFECYCLE, UNIFORM, CAPABILITY, RESERVED, WIDTH = (
 ARGUMENT, DEADLINE = "argument", "deadline"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Verdict:
+    """What a real kernel said of one claim of the spec."""
+
     kind: str  # LISTED, RESET, ...
     subject: str  # register/NAME or capability/NAME
     span: Span  # the claim's attribute line
@@ -38,7 +40,7 @@ class Verdict:
     errno_only: bool = False  # refused as claimed, with another errno
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Conformance:
     """What the CONFORM-stage rules judge: every claim's verdict, and the kernel asked."""
 

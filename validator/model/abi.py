@@ -9,7 +9,7 @@ each against the compiler where one is installed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from validator.model.frozen import frozen
 
 # Scalar kinds, as the front end names a C type after reading its specifiers.
 CHAR, SHORT, INT, LONG, LONG_LONG, INT128, POINTER, FLOAT, DOUBLE, LONG_DOUBLE, BOOL = (
@@ -27,8 +27,10 @@ CHAR, SHORT, INT, LONG, LONG_LONG, INT128, POINTER, FLOAT, DOUBLE, LONG_DOUBLE, 
 )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Abi:
+    """What the C compiler of one ABI gives each kind of value (size, alignment, signed char)."""
+
     name: str
     sizes: dict[str, tuple[int, int]]  # kind -> (size, alignment as a struct member)
     char_signed: bool

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
 
+from validator.model.frozen import frozen
 from validator.model.spans import Span
 
 ERROR = "error"
@@ -15,13 +15,15 @@ SEVERITIES = (ERROR, WARNING, INFO)
 SEVERITY_RANK = {INFO: 1, WARNING: 2, ERROR: 3}
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Related:
+    """Another place a finding points at, with what it shows there."""
+
     span: Span
     message: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Problem:
     """What a check found, before it is named: the rule that yields it makes it a `Finding`
     with its code, name and severity (`Rule.report`), so a check never writes its own code."""
@@ -33,7 +35,7 @@ class Problem:
     related: tuple[Related, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Finding:
     """One reported problem, named by its rule (`Rule.report`); configuration may change its
     severity, and the policy stage marks suppressions."""

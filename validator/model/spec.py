@@ -5,9 +5,10 @@ The builder creates these from the parse tree; nothing here parses, judges or pr
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from validator.model.findings import Problem
+from validator.model.frozen import frozen
 from validator.model.spans import Span
 
 # Lifecycle events in their order (memslot_create, also an event, is unordered against them).
@@ -34,7 +35,7 @@ def shown_number(value: int, hexadecimal: bool = False) -> str:
     return f"0x{value:x}" if hexadecimal else str(value)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Name:
     """A name as written, where it was written."""
 
@@ -42,7 +43,7 @@ class Name:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Attr:
     """Where an attribute line of a declaration is."""
 
@@ -50,7 +51,7 @@ class Attr:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RepeatedAttr:
     """An attribute given twice in one declaration (the first one counts)."""
 
@@ -59,37 +60,47 @@ class RepeatedAttr:
     first: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Api:
+    """`api "kvm/arm64" version "6.2"`: the UAPI the file describes."""
+
     name: str
     version: str
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Include:
+    """`include "file.uapi"`: another file of the same spec."""
+
     path: str
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Lock:
+    """`lock NAME : scope`: a lock a write takes, and how far it reaches."""
+
     name: str
     span: Span
     scope: str
     description: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Writable:
+    """`writable always | never | before EVENT [else ERRNO]`: until when a register may be set."""
+
     kind: str  # always | never | before
     span: Span
     event: str | None = None
     errno: Name | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Rewrite:
+    """`rewrite same_value ok | ERRNO`: what writing the current value after the deadline gets."""
+
     span: Span
     errno: Name | None = None  # None: rewriting the current value is accepted
 
@@ -98,8 +109,10 @@ class Rewrite:
         return self.errno is None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Uniform:
+    """`uniform ...`: whether every vCPU must hold the same value, and on what basis."""
+
     kind: str  # enforced | last_wins | none
     span: Span
     errno: Name | None = None
@@ -107,30 +120,38 @@ class Uniform:
     opt_in: Name | None = None  # none only
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Reset:
+    """`reset all | none | VALUE`: what a vCPU reset leaves in a register."""
+
     kind: str  # all | none | value
     span: Span
     value: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Reserved:
+    """`reserved reject ERRNO | ignore`: what a write of undeclared bits gets."""
+
     kind: str  # reject | ignore
     span: Span
     errno: Name | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Bit:
+    """One line of a `bits` block: an index and its name."""
+
     index: int
     name: str
     span: Span
     since: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Capability:
+    """`capability NAME { ... }`: a KVM capability, its number, kind and constraints."""
+
     name: str
     span: Span
     scope: str
@@ -150,14 +171,18 @@ class Capability:
     repeated: tuple[RepeatedAttr, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Ioctl:
+    """One ioctl of an interface: what it does (get, set, list...) and its name."""
+
     role: str  # get | set | has | list
     name: Name
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Interface:
+    """`interface NAME { ... }`: an access path (an fd, its ioctls, locks and capability)."""
+
     name: str
     span: Span
     scope: str
@@ -181,8 +206,10 @@ class Interface:
         return self.ioctl("list") is not None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Register:
+    """`register NAME { ... }`: one piece of guest state and every fact the rules judge."""
+
     name: str
     span: Span
     id: int | None = None
@@ -206,8 +233,10 @@ class Register:
     repeated: tuple[RepeatedAttr, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Feature:
+    """`feature NAME { ... }`: a guest feature, the path it is set through, its uniformity."""
+
     name: str
     span: Span
     via: Name | None = None
@@ -218,8 +247,10 @@ class Feature:
     repeated: tuple[RepeatedAttr, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Scenario:
+    """`scenario NAME : kind { ... }`: a VMM operation to run on the spec and price."""
+
     name: str
     span: Span
     kind: str  # restore | hotplug | replug | reset
@@ -236,7 +267,7 @@ class Scenario:
     repeated: tuple[RepeatedAttr, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Expect:
     """`# expect: CODE[, CODE...]` — these findings, on this line, and no others."""
 
@@ -245,7 +276,7 @@ class Expect:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Allow:
     """`# allow: CODE[, CODE...] -- reason`: suppress these findings on the target line.
 
@@ -260,7 +291,7 @@ class Allow:
     target_line: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Todo:
     """`# todo: what` — something the author (or `import`) left to fill in."""
 
@@ -269,7 +300,7 @@ class Todo:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class HeaderDirective:
     """`# header: PATH` — a C UAPI header the spec is cross-checked against."""
 
@@ -277,8 +308,10 @@ class HeaderDirective:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class BaselineDirective:
+    """`# baseline: REF`: what diff mode compares this file with."""
+
     path: str
     span: Span
 
@@ -286,7 +319,7 @@ class BaselineDirective:
 # -- ioctls, structs and flags (issue 19): the argument side of the UAPI ---------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class FieldType:
     """A field's or argument's type: a fixed-width scalar (`u8`..`u64`, `s8`..`s64`), `ptr` (a
     user pointer), `u64ptr` (a pointer carried in a __u64), or a declared struct or flags set;
@@ -300,8 +333,10 @@ class FieldType:
         return self.name.span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Field:
+    """One line of a struct: a field (its type and direction) or a pad (how it is checked)."""
+
     kind: str  # field | pad
     name: Name
     type: FieldType
@@ -314,8 +349,10 @@ class Field:
     errno: Name | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Struct:
+    """`struct NAME { ... }` (or union): an ioctl argument's layout."""
+
     name: str
     span: Span
     union: bool = False
@@ -326,7 +363,7 @@ class Struct:
     repeated: tuple[RepeatedAttr, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Flags:
     """`flags NAME : TYPE { INDEX NAME ... }`, or an `enum` of the same shape whose entries
     are values (`kind`)."""
@@ -348,8 +385,10 @@ class Flags:
         return "value" if self.kind == "enum" else "bit"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class IoctlDecl:
+    """`ioctl NAME { ... }`: an ioctl's number, direction and argument."""
+
     name: str
     span: Span
     scope: str  # the fd it is issued on: system | vm | vcpu | device
@@ -365,7 +404,7 @@ class IoctlDecl:
     repeated: tuple[RepeatedAttr, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Abis:
     """`abi x86_64, i386`: the ABIs whose layouts of the spec's structs must agree."""
 
@@ -391,7 +430,7 @@ def version_key(version: str) -> tuple[tuple[int, int | str], ...]:
     return tuple((0, int(part)) if part.isdigit() else (1, part) for part in version.split("."))
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SpecFile:
     """One parsed file, in source order."""
 

@@ -13,12 +13,13 @@ with a `[tool.uapi-validator]` table, searching upward from the first spec path:
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from validator.frontend import textfile
 from validator.model.findings import SEVERITIES
+from validator.model.frozen import frozen
 from validator.rules import BY_CODE, BY_NAME
 
 KEYS = ("paths", "select", "ignore", "severity", "fmt-exclude")
@@ -28,8 +29,10 @@ class ConfigError(Exception):
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Config:
+    """The project's settings: which rules run, at what severity."""
+
     select: tuple[str, ...] = ()  # code prefixes; empty: every rule
     ignore: tuple[str, ...] = ()
     severity: dict[str, str] = field(default_factory=dict)  # code -> severity

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from validator.diff.compare import Change, DiffResult, compare
@@ -28,6 +28,7 @@ from validator.kernel.crosscheck import (
 from validator.kernel.verdicts import UNTESTABLE, Conformance
 from validator.model.abi import abi_of_api
 from validator.model.findings import Finding, Problem, fingerprint
+from validator.model.frozen import frozen
 from validator.model.spans import Span
 from validator.model.spec import SpecFile
 from validator.pipeline import policy
@@ -38,8 +39,10 @@ from validator.rules.errors import STRUCTURAL_ERRORS, include_escapes_root, unde
 from validator.simulate.scenario import ScenarioResult, run_all
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Report:
+    """Everything a run found, for the reporters."""
+
     findings: tuple[Finding, ...]  # sorted by path, line, column, code
     files: Mapping[str, SpecFile]  # every file read, roots and includes, by path in order
     specs: tuple[ResolvedSpec, ...]
@@ -58,7 +61,7 @@ class Report:
     blocked: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ConformSummary:
     """One unit's claims as the kernel answered them: the counts, and why some were not asked."""
 

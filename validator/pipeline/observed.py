@@ -12,18 +12,18 @@ listed: what of the VMM's restore the spec does not describe yet.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 
 from validator.frontend.resolve import ResolvedSpec
 from validator.kernel.strace import SCOPES, Trace
 from validator.model import spec as m
+from validator.model.frozen import frozen
 from validator.model.spans import Span
 from validator.simulate.scenario import execute
 
 Counts = dict[str, dict[str, int]]  # ioctl -> fd kind -> calls
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class InterfaceRow:
     interface: m.Interface
     predicted: Counts
@@ -54,7 +54,7 @@ class InterfaceRow:
         return not self.registers and bool(self.observed.get(self.set_ioctl or "", {}))
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ObservedError:
     ioctl: str
     scope: str
@@ -65,7 +65,7 @@ class ObservedError:
     where: Span | None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TraceComparison:
     vcpus: int
     vmm: str

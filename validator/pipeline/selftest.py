@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 
 from validator.model.findings import Finding
+from validator.model.frozen import frozen
 from validator.pipeline.engine import Report
 from validator.rules import lookup
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Mismatch:
+    """An `# expect:` line that the findings do not bear out, or a finding no line expects."""
+
     path: str
     line: int
     code: str
@@ -21,8 +23,10 @@ class Mismatch:
     finding: Finding | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class FileResult:
+    """One example file's selftest outcome."""
+
     path: str
     status: str
     expected: int

@@ -8,14 +8,13 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import xml.etree.ElementTree as ET
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from validator import TOOL_NAME, __version__
 from validator.model.findings import SEVERITY_RANK, Finding, fingerprint
+from validator.model.frozen import frozen
 from validator.model.spans import Span
 from validator.pipeline.engine import Report
 from validator.report import jsondoc
@@ -31,7 +30,7 @@ INFORMATION_URI = "https://github.com/uapi-validator/uapi-validator"
 SRCROOT = "%SRCROOT%"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SarifOptions:
     """Where URIs are relative to, and what code scanning is told about the run."""
 
@@ -183,6 +182,8 @@ def junit_document(report: Report, fail_on: str, include_baseline: bool) -> str:
         if finding.suppressed is None:
             by_case.setdefault((finding.span.path, finding.code), []).append(finding)
     paths = sorted(set(report.files) | {p for p, _ in by_case})
+    import xml.etree.ElementTree as ET  # here: only JUnit output is XML
+
     suites = ET.Element("testsuites", name=TOOL_NAME)
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for path in paths:

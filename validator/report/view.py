@@ -6,7 +6,6 @@ dumped, never assembled in a template.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections import Counter
 from collections.abc import Mapping
@@ -265,6 +264,8 @@ def simulation_json(results: list[ScenarioResult]) -> str:
 
 
 def simulation_csv(results: list[ScenarioResult]) -> str:
+    import csv  # here: only this output is CSV
+
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(

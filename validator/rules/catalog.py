@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 
 from validator.model.findings import Finding, Problem
+from validator.model.frozen import frozen
 
 Check = Callable[..., Iterable[Problem]]
 
@@ -31,8 +31,10 @@ CONFORM = "conform"  # against the running kernel, by the `conform` command
 DOC_SECTIONS = ("What it finds", "Why it matters", "How to fix")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Rule:
+    """A rule of the catalog: its code, name, severity, stage and check."""
+
     code: str
     name: str
     severity: str

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 
 from validator.frontend.resolve import ResolvedSpec
 from validator.model.findings import WARNING, Problem
+from validator.model.frozen import frozen
 from validator.model.spec import Allow
 from validator.rules.catalog import POLICY, RESOLVE, rule
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Suppressions:
     """What the POLICY-stage rules judge: every `# allow:` of the files, and which of its
     codes suppressed a finding (policy decides that; these rules judge the comments)."""

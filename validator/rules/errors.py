@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Collection, Iterable, Iterator
 
 from validator.frontend.layout import POINTER_TYPES, SCALARS
@@ -23,6 +22,8 @@ ARM64_SYSREG_BASE = 0x6030_0000_0013_0000  # KVM_REG_ARM64 | KVM_REG_SIZE_U64 | 
 
 
 def _did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    import difflib  # here: only a misspelt name needs it
+
     close = difflib.get_close_matches(name, list(candidates), n=1)
     return f"did you mean {close[0]}?" if close else ""
 

@@ -5,7 +5,6 @@ spec shares with them is compared, register ids by family (validator.kernel.cros
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator
 
 from validator.diff.compare import Comparison
@@ -29,6 +28,8 @@ def _dated(since: str | None, check: HeaderCheck) -> str:
 
 
 def _similar(name: str, check: HeaderCheck, prefix: str) -> str:
+    import difflib  # here: only a crosscheck's misspelt name needs it
+
     candidates = [n for n in check.header.names if n.startswith(prefix)]
     close = difflib.get_close_matches(name, candidates, n=1)
     return f"did you mean {close[0]}?" if close else f"name a {prefix}* macro the headers define"

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from validator.frontend.resolve import ResolvedSpec
 from validator.model import spec as m
+from validator.model.frozen import frozen
 
 VM_OWNED = ("vm", "write_once", "system", "device")  # one value per VM (or host)
 # The vCPU lifecycle ioctls of each architecture (the `api` name's last part): None where it
@@ -46,7 +47,7 @@ def lifecycle_ioctls(api: m.Api | None) -> tuple[str | None, str | None]:
 DEFAULT_ERRNO = "EINVAL"  # what a refusal gets when the spec names no errno (see L401)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Failure:
     """The first op that got an errno, and why."""
 
@@ -62,6 +63,8 @@ class Failure:
 
 @dataclass(slots=True)
 class Metrics:
+    """What a run of the machine counted: ioctls, state ops, locks, failures."""
+
     ioctls: int = 0
     state_ops: int = 0  # register writes and capability enables: what a restore transfers
     serialized: int = 0  # state ops that take a VM-scoped lock
@@ -112,7 +115,7 @@ def defined_bits(register: m.Register) -> int:
     return sum(1 << b.index for b in register.bits)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class WriteFacts:
     """What every write of one register needs, worked out once (machines of one spec may share)."""
 

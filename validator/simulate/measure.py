@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
 from validator.frontend.resolve import ResolvedSpec
+from validator.model.frozen import frozen
 from validator.simulate.scenario import (
     DEFAULT_IOCTL_NS,
     DEFAULT_LOCK_NS,
@@ -47,7 +47,7 @@ class Vm(Protocol):
 VmMaker = Callable[[], Vm]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Measured:
     vcpus: int
     writes: int  # register writes issued and timed
@@ -60,7 +60,7 @@ class Measured:
         return self.wall_ns // self.writes if self.writes else 0
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Measurement:
     vmm: str
     registers: tuple[str, ...]  # the registers written, in plan order

@@ -23,11 +23,11 @@ happen before the source VM stops, or in parallel with nothing to wait for.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from validator.frontend.resolve import ResolvedSpec
 from validator.model import spec as m
+from validator.model.frozen import frozen
 from validator.simulate.machine import Failure, Group, Machine, Metrics, SpecFacts
 
 DEFAULT_VCPUS = (1, 8, 64, 512)
@@ -39,15 +39,19 @@ VMMS = ("generic", "hint_aware")
 _EARLY = ("vm_create", "vcpu_create", "vcpu_init", "finalize")  # deadlines written before finalize
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Write:
+    """One register a VMM restores, the interface it uses, and how often."""
+
     register: m.Register
     interface: m.Interface
     per: str  # vcpu: on every vCPU | vm: once on a VM-wide fd | once: once, through the first vCPU
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Point:
+    """A scenario's figures at one vCPU count."""
+
     vcpus: int
     ioctls: int
     state_ops: int
@@ -57,16 +61,20 @@ class Point:
     failures: tuple[Failure, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Overrun:
+    """A figure over the scenario's budget, at one vCPU count."""
+
     vcpus: int
     what: str  # serialized | ioctls | blackout
     figure: int
     limit: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ScenarioResult:
+    """A scenario's figures at each vCPU count, how they grow, and its overruns."""
+
     scenario: m.Scenario
     points: tuple[Point, ...]
     growth: str  # of the estimated blackout
