@@ -14,7 +14,7 @@ from tests.conftest import EXAMPLES, ROOT
 from tests.test_robustness import SEEDS, hostile
 from validator.frontend import parse
 from validator.frontend.lalr_parser import Token
-from validator.frontend.lexer import _SCANNER, scan_comments
+from validator.frontend.lexer import _SCANNER, _STRING_OR_COMMENT, scan_comments
 from validator.frontend.parse import _parser, _read_register_blocks, decode, parse_file
 from validator.model.spec import SpecFile
 
@@ -283,3 +283,28 @@ def test_a_register_inside_braces_the_count_missed_gives_the_whole_texts_error(m
     assert _read_register_blocks(text, "spec.uapi")[0]
     assert parse_file(text, "spec.uapi").syntax_error is not None
     assert _observed(parse_file(text, "spec.uapi")) == _observed(parse_file(text, "spec.uapi", line_shortcuts=False))
+
+
+def _comments_whole_text(text: str) -> list[tuple[object, ...]]:
+    """The comments one search of the whole text finds (strings first: a `#` in one is no
+    comment): the oracle for scan_comments, which searches only the lines holding a `#`."""
+    found, line, line_start, counted = [], 1, 0, 0
+    for match in _STRING_OR_COMMENT.finditer(text):
+        pos = match.start()
+        if text[pos] != "#":
+            continue
+        if newlines := text.count("\n", counted, pos):
+            line += newlines
+            line_start = text.rfind("\n", counted, pos) + 1
+        counted = pos
+        value = match.group().rstrip("\r")
+        column = pos - line_start + 1
+        found.append((value, line, column, line, column + len(value), pos))
+    return found
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet='"#\\\n\r a{}', max_size=60))
+def test_comments_are_those_a_search_of_the_whole_text_finds(text: str) -> None:
+    found = [(str(c), c.line, c.column, c.end_line, c.end_column, c.start_pos) for c in scan_comments(text)]
+    assert found == _comments_whole_text(text)

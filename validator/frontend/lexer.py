@@ -266,24 +266,32 @@ _STRING_OR_COMMENT = re.compile(rf"{STRING}|#[^\n]*")
 def scan_comments(text: str) -> tuple[Token, ...]:
     """Every comment of the text, as COMMENT tokens with lark's positions (a `#` inside a
     string is no comment; only strings and comments can hold one). The trailing carriage
-    return of a CRLF line is the line's end, not the comment's."""
+    return of a CRLF line is the line's end, not the comment's.
+
+    Only the lines that hold a `#` are scanned, each from its start: neither a string nor a
+    comment spans lines, so a line's strings and comments are those a scan of the whole text
+    finds there (a large spec's lines are mostly without one)."""
     comments = []
-    line, line_start, counted = 1, 0, 0
-    for found in _STRING_OR_COMMENT.finditer(text):
-        if text[found.start()] != "#":
-            continue
-        pos = found.start()
-        newlines = text.count("\n", counted, pos)
-        if newlines:
-            line += newlines
-            line_start = text.rfind("\n", counted, pos) + 1
-        counted = pos
-        value = found.group().rstrip("\r")
-        column = pos - line_start + 1
-        token = _new_token(Token, value)
-        token.type, token.value, token.start_pos, token.end_pos = "COMMENT", value, pos, pos + len(value)
-        token.line, token.column, token.end_line, token.end_column = line, column, line, column + len(value)
-        comments.append(token)
+    line, counted = 1, 0
+    hash_at = text.find("#")
+    while hash_at >= 0:
+        line_start = text.rfind("\n", 0, hash_at) + 1
+        line_end = text.find("\n", hash_at)
+        line_end = len(text) if line_end < 0 else line_end
+        for found in _STRING_OR_COMMENT.finditer(text, line_start, line_end):
+            pos = found.start()
+            if text[pos] != "#":
+                continue
+            line += text.count("\n", counted, pos)
+            counted = pos
+            value = found.group().rstrip("\r")
+            column = pos - line_start + 1
+            token = _new_token(Token, value)
+            token.type, token.value, token.start_pos, token.end_pos = "COMMENT", value, pos, pos + len(value)
+            token.line, token.column, token.end_line, token.end_column = line, column, line, column + len(value)
+            comments.append(token)
+            break  # a comment runs to the end of its line
+        hash_at = text.find("#", line_end)
     return tuple(comments)
 
 

@@ -132,6 +132,7 @@ class SpecFacts:
 
     writes: dict[str, WriteFacts] = field(default_factory=dict)
     vm_values: dict[str, int] | None = None
+    set_ioctls: dict[str, str] = field(default_factory=dict)  # by interface name
 
 
 class Machine:
@@ -149,6 +150,7 @@ class Machine:
         self.grouped = grouped
         shared = SpecFacts() if facts is None else facts
         self._facts = shared.writes
+        self._set_ioctls = shared.set_ioctls
         self.vm_events: set[str] = set()
         if shared.vm_values is None:
             shared.vm_values = {r.name: self.saved(r) for r in spec.registers.values() if r.scope in VM_OWNED}
@@ -227,7 +229,9 @@ class Machine:
 
     def set_register(self, group: Group, register: m.Register, interface: m.Interface, value: int) -> None:
         """Write `value` through `interface` on every member of the group."""
-        ioctl = interface.ioctl("set") or "set"
+        ioctl = self._set_ioctls.get(interface.name)
+        if ioctl is None:
+            ioctl = self._set_ioctls[interface.name] = interface.ioctl("set") or "set"
         members = group.members
         if interface.scope != "vcpu":  # a VM (or device, or system) fd: one write
             self._write(None, group, register, interface, ioctl, value, 1)
@@ -265,16 +269,20 @@ class Machine:
             self._open_batches.update((interface.name, part) for part, _ in parts)
             if not serialized:
                 self.metrics.batched += times - issued
-        if issued:
-            self._count(ioctl, issued, group, register, vcpu, fd=fd)
+        metrics = self.metrics
+        if issued:  # _count(), inline: this runs for every register of every pass
+            metrics.ioctls += issued
+            metrics.by_ioctl[ioctl, fd] += issued
+            if metrics.trace is not None:
+                self._trace(ioctl, issued, group, register, vcpu)
         if issued < times:
             self._trace(ioctl, times - issued, group, register, vcpu, batched=True)
-        self.metrics.state_ops += times
+        metrics.state_ops += times
         for scope in scopes:
-            self.metrics.locks[scope] += times
+            metrics.locks[scope] += times
         if serialized:
-            self.metrics.serialized += times
-            self.metrics.serialized_by_interface[interface.name] += times
+            metrics.serialized += times
+            metrics.serialized_by_interface[interface.name] += times
         refusal = self._refusal(group, register, value, facts)
         if refusal is not None:
             errno, why = refusal
