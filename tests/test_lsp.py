@@ -251,6 +251,35 @@ def test_columns_follow_the_negotiated_position_encoding(offered, negotiated, un
         client.close()
 
 
+def test_an_edit_that_moves_the_units_but_not_the_finding_moves_its_range(tmp_path) -> None:
+    # The server keeps the last publish's diagnostics by finding; an ASCII character turned
+    # into one outside the BMP leaves the finding's code-point columns as they were and moves
+    # its UTF-16 columns: the diagnostic must be made again, not reused.
+    plain = ENCODED.replace("😀 é", "a e")
+    path = tmp_path / "e.uapi"
+    client, _, published = _session_with(None, plain, path)
+    try:
+        [before] = published["diagnostics"]
+        assert before["range"]["start"] == {"line": 1, "character": plain.splitlines()[1].index("junk")}
+        for version, text in ((2, ENCODED.replace("é", "e")), (3, plain)):
+            client.notify(
+                "textDocument/didChange",
+                {"textDocument": {"uri": path.as_uri(), "version": version}, "contentChanges": [{"text": text}]},
+            )
+            published = client.wait(
+                lambda m, v=version: (
+                    m.get("method") == "textDocument/publishDiagnostics" and m["params"].get("version") == v
+                )
+            )
+            [after] = published["params"]["diagnostics"]
+            line = text.splitlines()[1]
+            units = len(line[: line.index("junk")].encode("utf-16-le")) // 2
+            assert after["range"]["start"] == {"line": 1, "character": units}
+            assert after["message"] == before["message"]
+    finally:
+        client.close()
+
+
 def _apply(text: str, edits: list[dict]) -> str:
     """Apply LSP text edits given in utf-16 units (the default encoding)."""
     lines = text.splitlines(keepends=True)
@@ -318,3 +347,43 @@ def test_exit_with_the_clients_end_still_open_ends_cleanly() -> None:
         assert b"Fatal Python error" not in client.process.stderr.read()
     finally:
         client.process.kill()
+
+
+KEYSTROKES = r"""
+import gc, json, sys
+sys.path.insert(0, "bench")
+import generate
+from validator.tools.lsp import make_server
+server = make_server()
+class Sink:
+    def write(self, data): pass
+    def close(self): pass
+server.protocol.set_writer(Sink())
+def send(message):
+    body = json.dumps({"jsonrpc": "2.0", **message})
+    server.protocol.handle_message(json.loads(body, object_hook=server.protocol.structure_message))
+send({"id": 1, "method": "initialize", "params": {"processId": None, "rootUri": None, "capabilities": {}}})
+send({"method": "initialized", "params": {}})
+text = generate.COMMON + "".join(generate.uapi_register(generate.register(i)) + "\n" for i in range(100))
+uri = "file:///tmp/keystrokes.uapi"
+opened = {"uri": uri, "languageId": "uapi", "version": 1, "text": text}
+send({"method": "textDocument/didOpen", "params": {"textDocument": opened}})
+at = text.index('doc      "', len(text) // 2) + len('doc      "')
+kept = []
+for version in range(2, 27):
+    text = text[:at] + "abcdefghij"[version % 10] + text[at + 1:]
+    changed = {"textDocument": {"uri": uri, "version": version}, "contentChanges": [{"text": text}]}
+    send({"method": "textDocument/didChange", "params": changed})
+    kept.append(gc.get_freeze_count())
+print(json.dumps(kept))
+"""
+
+
+def test_keystrokes_leave_nothing_behind() -> None:
+    # After each analysis the server collects and freezes what survives (collector.settle):
+    # the objects alive after a keystroke must be as many as after the one before, or the
+    # server grows for as long as the user types (pygls kept a future per notification).
+    done = subprocess.run([sys.executable, "-c", KEYSTROKES], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    kept = json.loads(done.stdout.splitlines()[-1])
+    assert kept[0] > 10_000  # the model, frozen
+    assert kept[5:] == [kept[5]] * len(kept[5:]), kept

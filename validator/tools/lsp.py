@@ -16,11 +16,12 @@ import sys
 import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from lsprotocol import types as t
 from pygls import uris
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 from pygls.workspace.position_codec import PositionCodec
 
 from validator import TOOL_NAME, __version__, collector
@@ -31,7 +32,7 @@ from validator.frontend.resolve import KIND_WORD, ResolvedSpec
 from validator.frontend.sources import InputError
 from validator.frontend.textfile import MAX_FILE_BYTES, FileProblem
 from validator.model import spec as m
-from validator.model.findings import ERROR, INFO, WARNING
+from validator.model.findings import ERROR, INFO, WARNING, Finding
 from validator.model.spans import Span
 from validator.model.words import describe
 from validator.pipeline.config import ConfigError, find_config, load_config
@@ -71,6 +72,20 @@ class Positions:
     def __init__(self, codec: PositionCodec | None, texts: Mapping[str, str]) -> None:
         self.codec, self.texts = codec, texts
         self._lines: dict[str, list[str]] = {}
+        self._plain: dict[str, bool] = {}
+
+    def plain(self, path: str) -> bool:
+        """Whether the client's units are code points throughout the file: no codec, or
+        ASCII text (one unit a character in UTF-8, UTF-16 and UTF-32 alike)."""
+        if self.codec is None:
+            return True
+        found = self._plain.get(path)
+        if found is None:
+            found = self._plain[path] = self.texts.get(path, "").isascii()
+        return found
+
+    def plain_everywhere(self) -> bool:
+        return all(self.plain(path) for path in self.texts)
 
     def lines(self, path: str) -> list[str]:
         if path not in self._lines:
@@ -82,7 +97,9 @@ class Positions:
 
     def range_out(self, path: str, plain: t.Range) -> t.Range:
         """A code-point range of a file, in the client's units."""
-        return plain if self.codec is None else self.codec.range_to_client_units(self.lines(path), plain)
+        if self.codec is None or self.plain(path):
+            return plain
+        return self.codec.range_to_client_units(self.lines(path), plain)
 
     def into(self, path: str, position: t.Position) -> t.Position:
         if self.codec is None:
@@ -106,8 +123,24 @@ def _texts(report: Report) -> dict[str, str]:
     return {path: spec_file.text for path, spec_file in report.files.items()}
 
 
-def diagnostics(report: Report, path: str, positions: Positions | None = None) -> list[t.Diagnostic]:
+def diagnostics(
+    report: Report,
+    path: str,
+    positions: Positions | None = None,
+    reuse: dict[Finding, t.Diagnostic] | None = None,
+) -> list[t.Diagnostic]:
+    """The report's findings in `path` as LSP diagnostics. With `reuse` (the last publish's
+    conversions, by finding), a finding found again is not converted again where positions
+    need no conversion (a keystroke leaves most findings as they were); `reuse` is left
+    holding this publish's."""
     positions = positions or Positions(None, {})
+    # Only conversions made where code points are the client's units are kept and reused:
+    # elsewhere the same finding's range depends on the characters before it.
+    plain = positions.plain_everywhere()
+    previous = dict(reuse) if reuse is not None and plain else {}
+    if reuse is not None:
+        reuse.clear()
+    keep = reuse if plain else None
     # Many findings point at the same places (a lock, a scenario): each is converted once.
     ranges: dict[Span, t.Range] = {}
     locations: dict[Span, t.Location] = {}
@@ -132,10 +165,11 @@ def diagnostics(report: Report, path: str, positions: Positions | None = None) -
     for finding in report.findings:
         if finding.span.path != path or finding.suppressed is not None:
             continue
-        related = [t.DiagnosticRelatedInformation(location_of(r.span), r.message) for r in finding.related]
-        message = finding.message + (f"\nfix: {finding.hint}" if finding.hint else "")
-        out.append(
-            t.Diagnostic(
+        diagnostic = previous.get(finding)
+        if diagnostic is None:
+            related = [t.DiagnosticRelatedInformation(location_of(r.span), r.message) for r in finding.related]
+            message = finding.message + (f"\nfix: {finding.hint}" if finding.hint else "")
+            diagnostic = t.Diagnostic(
                 range_of(finding.span),
                 message,
                 severity=_SEVERITY[finding.severity],
@@ -143,7 +177,9 @@ def diagnostics(report: Report, path: str, positions: Positions | None = None) -
                 source=TOOL_NAME,
                 related_information=related or None,
             )
-        )
+        if keep is not None:
+            keep[finding] = diagnostic
+        out.append(diagnostic)
     return out
 
 
@@ -353,8 +389,22 @@ def code_actions(report: Report, path: str, text: str, first_line: int, last_lin
     return actions
 
 
+class _Protocol(LanguageServerProtocol):
+    """pygls 2.1 keeps the future of each notification that one of its generator features
+    handles (didOpen, didChange, didSave, didClose) in `_request_futures`, and takes out only
+    requests': a long session kept one future, with its lock and callbacks, per keystroke.
+    A notification's future is dropped when it is done."""
+
+    def _check_handler_result(self, future: Any) -> None:
+        super()._check_handler_result(future)
+        kept = getattr(self, "_request_futures", None)
+        if isinstance(kept, dict):
+            for key in [key for key, value in kept.items() if value is future]:
+                del kept[key]
+
+
 def make_server() -> LanguageServer:
-    server = LanguageServer(TOOL_NAME, __version__)
+    server = LanguageServer(TOOL_NAME, __version__, protocol_cls=_Protocol)
     # The latest analysis of each open document, with the version it was made from: hover,
     # definition and symbols reuse what the diagnostics of that version already computed.
     # Only documents the client opened are served: pygls would otherwise read an unopened
@@ -362,6 +412,8 @@ def make_server() -> LanguageServer:
     latest: dict[str, tuple[int | None, Report, ResolvedSpec] | None] = {}
     # Each open document's statements as last parsed: a keystroke re-parses one statement.
     parsed: dict[str, StatementCache] = {}
+    # Each open document's last diagnostics, by finding: a keystroke converts the new ones.
+    converted: dict[str, dict[Finding, t.Diagnostic]] = {}
 
     def analysed(ls: LanguageServer, uri: str, *, fresh: bool = False) -> tuple[Report, ResolvedSpec] | None:
         if uri not in latest:
@@ -381,6 +433,11 @@ def make_server() -> LanguageServer:
         return cached[1], cached[2]
 
     def publish(ls: LanguageServer, uri: str) -> None:
+        with collector.paused():  # through the diagnostics' conversion and sending
+            _publish(ls, uri)
+        collector.settle()
+
+    def _publish(ls: LanguageServer, uri: str) -> None:
         # Fresh on open, change and save: files the document includes may have changed too.
         analysis = analysed(ls, uri, fresh=True)
         document = ls.workspace.get_text_document(uri)
@@ -394,7 +451,8 @@ def make_server() -> LanguageServer:
             found = [t.Diagnostic(t.Range(t.Position(0, 0), t.Position(0, 0)), message, t.DiagnosticSeverity.Error)]
         else:
             texts = {**_texts(analysis[0]), path: document.source}
-            found = diagnostics(analysis[0], path, Positions(ls.workspace.position_codec, texts))
+            positions = Positions(ls.workspace.position_codec, texts)
+            found = diagnostics(analysis[0], path, positions, converted.setdefault(uri, {}))
         ls.text_document_publish_diagnostics(t.PublishDiagnosticsParams(uri, found, document.version))
 
     @server.feature(t.TEXT_DOCUMENT_DID_OPEN)
@@ -416,6 +474,7 @@ def make_server() -> LanguageServer:
     def did_close(ls: LanguageServer, params: t.DidCloseTextDocumentParams) -> None:
         latest.pop(params.text_document.uri, None)
         parsed.pop(params.text_document.uri, None)
+        converted.pop(params.text_document.uri, None)
 
     @server.feature(t.TEXT_DOCUMENT_HOVER)
     def hover(ls: LanguageServer, params: t.HoverParams) -> t.Hover | None:
