@@ -387,3 +387,56 @@ def test_keystrokes_leave_nothing_behind() -> None:
     kept = json.loads(done.stdout.splitlines()[-1])
     assert kept[0] > 10_000  # the model, frozen
     assert kept[5:] == [kept[5]] * len(kept[5:]), kept
+
+
+def _body(method: str, uri: str, version: object = None) -> bytes:
+    document: dict[str, object] = {"uri": uri}
+    if version is not None:
+        document["version"] = version
+    return json.dumps({"jsonrpc": "2.0", "method": method, "params": {"textDocument": document}}).encode()
+
+
+def test_a_change_is_superseded_only_by_a_later_change_of_the_same_document() -> None:
+    from validator.tools.lsp import Changes
+
+    changes = Changes()
+    changes.note(_body("textDocument/didChange", "file:///a", 5))
+    assert changes.superseded("file:///a", 4) and not changes.superseded("file:///a", 5)
+    assert not changes.superseded("file:///b", 1) and not changes.superseded("file:///a", None)
+    for odd in (b"{", b"[" * 100_000 + b"textDocument/didChange", _body("textDocument/didChange", "file:///a", "9")):
+        changes.note(odd)  # not JSON, too deep, a version that is no number: nothing noted
+    assert not changes.superseded("file:///a", 5)
+    changes.note(_body("textDocument/didClose", "file:///a"))  # reopened, versions start again
+    assert not changes.superseded("file:///a", 1)
+    changes.note(_body("textDocument/hover", "file:///a", 99))
+    assert not changes.superseded("file:///a", 1)
+
+
+def test_a_burst_of_changes_is_analysed_at_its_end(tmp_path) -> None:
+    # Twenty versions written at once: the server may skip any version a later one already
+    # waiting replaces, and must publish the last one's diagnostics.
+    path = tmp_path / "burst.uapi"
+    text = FIRMWARE.read_text()
+    client = Client()
+    try:
+        client.request("initialize", {"processId": None, "rootUri": None, "capabilities": {}})
+        client.notify("initialized", {})
+        opened = {"uri": path.as_uri(), "languageId": "uapi", "version": 1, "text": text}
+        client.notify("textDocument/didOpen", {"textDocument": opened})
+        client.wait(lambda m: m.get("method") == "textDocument/publishDiagnostics")
+        frames = b""
+        for version in range(2, 22):
+            edited = text.replace("lock     config_lock", "lock     config_lokc", 1) if version == 21 else text
+            change = {"textDocument": {"uri": path.as_uri(), "version": version}, "contentChanges": [{"text": edited}]}
+            body = json.dumps({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": change}).encode()
+            frames += f"Content-Length: {len(body)}\r\n\r\n".encode() + body
+        client.process.stdin.write(frames)
+        client.process.stdin.flush()
+        published = []
+        while not published or published[-1]["params"]["version"] != 21:
+            published.append(client.wait(lambda m: m.get("method") == "textDocument/publishDiagnostics"))
+        versions = [p["params"]["version"] for p in published]
+        assert versions == sorted(versions) and len(versions) < 20, versions
+        assert any(d["code"] == "E102" for d in published[-1]["params"]["diagnostics"])  # the last text's
+    finally:
+        client.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import re
 import sys
@@ -403,7 +404,43 @@ class _Protocol(LanguageServerProtocol):
                 del kept[key]
 
 
-def make_server() -> LanguageServer:
+class Changes:
+    """The last version of each document the client has sent, as the stream's reader sees it
+    ahead of the server: a change that a later one already waiting replaces is not analysed,
+    so a burst of keystrokes costs one analysis, of its last version (an editor needs no
+    diagnostics for a text that is gone). The reader thread writes; the server's reads."""
+
+    _METHODS = (b"textDocument/didChange", b"textDocument/didOpen", b"textDocument/didClose")
+
+    def __init__(self) -> None:
+        self._sent: dict[str, int] = {}
+
+    def note(self, body: bytes) -> None:
+        """Read a message on its way to the server (only those that name a document's version)."""
+        if not any(method in body for method in self._METHODS):
+            return
+        try:
+            message = json.loads(body)
+        except (ValueError, RecursionError):
+            return  # the server answers it
+        params = message.get("params") if isinstance(message, dict) else None
+        document = params.get("textDocument") if isinstance(params, dict) else None
+        if not isinstance(document, dict) or not isinstance(document.get("uri"), str):
+            return
+        uri, version, method = document["uri"], document.get("version"), message.get("method")
+        if method == "textDocument/didChange" and type(version) is int:
+            self._sent[uri] = version
+        elif method in ("textDocument/didOpen", "textDocument/didClose"):
+            self._sent.pop(uri, None)  # versions start again
+
+    def superseded(self, uri: str, version: int | None) -> bool:
+        later = self._sent.get(uri)
+        return version is not None and later is not None and later > version
+
+
+def make_server(changes: Changes | None = None) -> LanguageServer:
+    """The server; with `changes` (kept by the reader of its stream), a change already replaced
+    by a later one is not analysed."""
     server = LanguageServer(TOOL_NAME, __version__, protocol_cls=_Protocol)
     # The latest analysis of each open document, with the version it was made from: hover,
     # definition and symbols reuse what the diagnostics of that version already computed.
@@ -462,8 +499,9 @@ def make_server() -> LanguageServer:
 
     @server.feature(t.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: LanguageServer, params: t.DidChangeTextDocumentParams) -> None:
-        if params.text_document.uri in latest:
-            publish(ls, params.text_document.uri)
+        document = params.text_document
+        if document.uri in latest and not (changes and changes.superseded(document.uri, document.version)):
+            publish(ls, document.uri)
 
     @server.feature(t.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: LanguageServer, params: t.DidSaveTextDocumentParams) -> None:
@@ -550,7 +588,7 @@ class FramingError(Exception):
     pass
 
 
-def _frames(stdin: BinaryIO) -> Iterator[bytes]:
+def _frames(stdin: BinaryIO) -> Iterator[tuple[bytes, bytes]]:
     """The messages of an LSP byte stream, each as its header and body, validated: a
     Content-Length that is not a whole number, or over the limit, ends the session (a stream
     whose framing is lost cannot be resynchronised) instead of wedging or exhausting memory."""
@@ -582,13 +620,15 @@ def _frames(stdin: BinaryIO) -> Iterator[bytes]:
         body = stdin.read(length)
         if len(body) != length:
             raise FramingError("the stream ended inside a message")
-        yield header + body
+        yield header, body
 
 
-def _forward(source: BinaryIO, sink: int, failures: list[str]) -> None:
+def _forward(source: BinaryIO, sink: int, failures: list[str], changes: Changes | None = None) -> None:
     try:
-        for frame in _frames(source):
-            view = memoryview(frame)
+        for header, body in _frames(source):
+            if changes is not None:
+                changes.note(body)
+            view = memoryview(header + body)
             while view:
                 view = view[os.write(sink, view) :]
     except FramingError as exc:
@@ -610,9 +650,10 @@ def serve() -> bool:
     # its end open leaves the forwarder blocked in a read, and the interpreter, shutting
     # down, would wait for sys.stdin's lock (a fatal error).
     source = io.BufferedReader(io.FileIO(sys.stdin.fileno(), closefd=False))
-    forwarder = threading.Thread(target=_forward, args=(source, write_end, failures), daemon=True)
+    changes = Changes()
+    forwarder = threading.Thread(target=_forward, args=(source, write_end, failures, changes), daemon=True)
     forwarder.start()
     with os.fdopen(read_end, "rb") as checked:
-        make_server().start_io(checked, sys.stdout.buffer)
+        make_server(changes).start_io(checked, sys.stdout.buffer)
     forwarder.join(timeout=1)
     return not failures
