@@ -284,3 +284,13 @@ def test_a_command_loads_only_its_own_module(tmp_path) -> None:
         assert unwanted not in loaded, unwanted
     listed = run_cli("--help").stdout
     assert all(name in listed for name in ("check-patch", "conform", "review", "lsp"))
+
+
+def test_the_process_ends_with_every_byte_written(tmp_path) -> None:
+    # `run` ends the process without the interpreter's teardown: what it printed and wrote
+    # must be whole (standard output flushed, the -o file closed), the status main's.
+    piped = run_cli("check", "spec", "--format", "sarif")
+    written = run_cli("check", "spec", "--format", "sarif", "-o", str(tmp_path / "out.sarif"))
+    assert piped.returncode == written.returncode == 1
+    assert len(piped.stdout) > 100_000 and json.loads(piped.stdout)["runs"]
+    assert (tmp_path / "out.sarif").read_text() == piped.stdout and written.stdout == ""

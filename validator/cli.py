@@ -96,6 +96,19 @@ def _interrupted(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def run() -> NoReturn:
+    """The command line's entry point (`uapi-validator`, `python -m validator`): `main`, then
+    the process ends without tearing the interpreter down, as mypy's does. Freeing every
+    object and module one by one took a seventh of a small check's wall time, and there is
+    nothing left to do: every `with` has closed its file, and standard output and error are
+    flushed here. `main` itself returns, for callers in the same process."""
+    status = main()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            stream.flush()
+    os._exit(status)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = argument_parser(argv).parse_args(argv)
