@@ -11,10 +11,16 @@ import pytest
 from tests.conftest import EXAMPLES, ROOT, needs_examples
 from validator.frontend import attributes
 from validator.frontend.build import SpecBuilder
-from validator.frontend.grammar import build_lark_parser, strict_lark_parser
+from validator.frontend.grammar import build_lark_parser
 from validator.frontend.literals import parse_duration_ns, parse_int, unquote
 from validator.frontend.parse import parse_file
-from validator.frontend.standalone import GENERATED, generated_digest, grammar_digest, standalone_source
+from validator.frontend.standalone import (
+    GENERATED,
+    generated_digest,
+    grammar_digest,
+    standalone_source,
+    strict_lark_parser,
+)
 
 EVERY_CONSTRUCT = """\
 # a comment on its own line

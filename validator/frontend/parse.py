@@ -111,10 +111,7 @@ def _top_level_chunks(source: str) -> list[tuple[int, str]]:
             starts.append(number)
             offsets.append(offset)
         if "{" in line or "}" in line:  # only braces change the depth
-            if '"' in line or "#" in line:
-                depth = _depth_after(line, depth)
-            else:  # _depth_after(), inline, for the brace lines with no string or comment
-                depth = max(depth + line.count("{") - line.count("}"), 0)
+            depth = _depth_after(line, depth)
         offset += len(line) + 1
     ends = [*offsets[1:], len(source)]
     return [(start + 1, source[begin:end]) for start, begin, end in zip(starts, offsets, ends, strict=True)]

@@ -25,10 +25,11 @@ _HEADER = (
     "# ruff: noqa\n"
     "# mypy: ignore-errors\n"
 )
-# How the grammar is compiled for the standalone file, and for the strict check.
+# How the grammar is compiled, for the standalone file and for the strict check (the lexer
+# is replaced by the project's scanner when the file is loaded: validator.frontend.grammar).
 LARK_OPTIONS: dict[str, Any] = {
     "parser": "lalr",
-    "lexer": "contextual",  # replaced by the project's scanner when loaded (validator.frontend.grammar)
+    "lexer": "contextual",
     "keep_all_tokens": True,  # the builder takes spans from each rule's own tokens
     "maybe_placeholders": True,
 }
@@ -50,16 +51,26 @@ def generated_digest() -> str | None:
     return None
 
 
+def _compiled(**options: Any) -> Any:
+    import lark
+
+    return lark.Lark(grammar_file().read_text(encoding="utf-8"), **LARK_OPTIONS, **options)
+
+
+def strict_lark_parser() -> Any:
+    """The grammar compiled by lark in strict mode: a shift/reduce conflict or two terminals
+    that can match the same text raise (the tests run it)."""
+    return _compiled(strict=True)
+
+
 def standalone_source() -> str:
     """The text of lalr_parser.py for the grammar as it is now. lark numbers the parser's
     states and symbols in an order that varies between runs (set iteration): the digest of
     the grammar, not the text, is what tells the file is current."""
-    import lark
     from lark.tools.standalone import gen_standalone
 
-    parser = lark.Lark(grammar_file().read_text(encoding="utf-8"), **LARK_OPTIONS)
     out = io.StringIO()
-    gen_standalone(parser, out=out)
+    gen_standalone(_compiled(), out=out)
     text = out.getvalue()
     if text.count(_UNUSED_IMPORT) != 1:
         raise RuntimeError("lark's standalone output changed: look at it again before writing it")

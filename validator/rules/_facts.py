@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from validator.frontend.resolve import ResolvedSpec
 from validator.model import spec as m
 
@@ -23,6 +25,14 @@ def predates(older: str | None, newer: str | None) -> bool:
     if older is None or newer is None:
         return False
     return m.version_key(older) < m.version_key(newer)
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """The suggestion for a misspelt name, or "" where none is close."""
+    import difflib  # here: only a misspelt name needs it
+
+    close = difflib.get_close_matches(name, list(candidates), n=1)
+    return f"did you mean {close[0]}?" if close else ""
 
 
 def names(items: list[str]) -> str:

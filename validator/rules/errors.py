@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterator
 
 from validator.frontend.layout import POINTER_TYPES, SCALARS
 from validator.frontend.load import ESCAPE, MISSING, SYNTAX, Unit
@@ -13,19 +13,13 @@ from validator.model.abi import ABIS, ARCHITECTURES
 from validator.model.errnos import LINUX_ERRNOS
 from validator.model.findings import ERROR, Problem, Related
 from validator.model.spec import attr_span as _attr
+from validator.rules._facts import did_you_mean
 from validator.rules.catalog import CROSSCHECK, LOAD, RESOLVE, rule
 
 # The errors that leave the model unreliable (LANGUAGE.md's E-codes): hazards wait for them.
 STRUCTURAL_ERRORS = frozenset(f"E{n}" for n in range(101, 111))
 SIZE_SHIFT, SIZE_MASK = 52, 0xF  # KVM_REG_SIZE_SHIFT / KVM_REG_SIZE_MASK >> shift
 ARM64_SYSREG_BASE = 0x6030_0000_0013_0000  # KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM64_SYSREG
-
-
-def _did_you_mean(name: str, candidates: Iterable[str]) -> str:
-    import difflib  # here: only a misspelt name needs it
-
-    close = difflib.get_close_matches(name, list(candidates), n=1)
-    return f"did you mean {close[0]}?" if close else ""
 
 
 def _registers(spec: ResolvedSpec) -> Iterator[m.Register]:
@@ -88,7 +82,7 @@ def undefined_name(spec: ResolvedSpec) -> Iterator[Problem]:
                 name.span,
                 f"{kind} {name.text} is not declared",
                 subject=subject,
-                hint=_did_you_mean(name.text, known) or f"declare {kind} {name.text}",
+                hint=did_you_mean(name.text, known) or f"declare {kind} {name.text}",
             )
 
     def unknown(name: m.Name, kind: str, known: Collection[str], subject: str) -> Iterator[Problem]:
@@ -97,7 +91,7 @@ def undefined_name(spec: ResolvedSpec) -> Iterator[Problem]:
                 name.span,
                 f"{kind} {name.text} is not one this tool knows",
                 subject=subject,
-                hint=_did_you_mean(name.text, known) or f"one of: {', '.join(sorted(known))}",
+                hint=did_you_mean(name.text, known) or f"one of: {', '.join(sorted(known))}",
             )
 
     for decl in spec.declarations():
@@ -393,7 +387,7 @@ def unknown_errno(spec: ResolvedSpec) -> Iterator[Problem]:
                     name.span,
                     f"{name.text} is not a Linux errno",
                     subject=f"{KIND_WORD[type(decl)]}/{decl.name}",
-                    hint=_did_you_mean(name.text, sorted(LINUX_ERRNOS)),
+                    hint=did_you_mean(name.text, sorted(LINUX_ERRNOS)),
                 )
 
 

@@ -12,6 +12,7 @@ from validator.frontend.layout import LayoutError, Placed, ioctl_number, ioctl_s
 from validator.kernel.crosscheck import HeaderCheck, bit_macros, register_family, where
 from validator.model import spec as m
 from validator.model.findings import ERROR, INFO, WARNING, Problem, Related
+from validator.rules._facts import did_you_mean
 from validator.rules.catalog import CROSSCHECK, DIFF, rule
 
 
@@ -28,11 +29,8 @@ def _dated(since: str | None, check: HeaderCheck) -> str:
 
 
 def _similar(name: str, check: HeaderCheck, prefix: str) -> str:
-    import difflib  # here: only a crosscheck's misspelt name needs it
-
     candidates = [n for n in check.header.names if n.startswith(prefix)]
-    close = difflib.get_close_matches(name, candidates, n=1)
-    return f"did you mean {close[0]}?" if close else f"name a {prefix}* macro the headers define"
+    return did_you_mean(name, candidates) or f"name a {prefix}* macro the headers define"
 
 
 @rule("H901", "register-missing-from-spec", INFO, "a header register the spec does not describe", stage=CROSSCHECK)

@@ -26,6 +26,7 @@ from validator.simulate.scenario import (
     blackout_ns,
     execute,
     growth,
+    phases_of,
     write_plan,
 )
 
@@ -84,10 +85,11 @@ def measure_restore(
     plan = write_plan(spec, vmm)
     reached = [w for w in plan if w.register.id is not None and reachable(w.register.id) and w.per != "vm"]
     skipped = tuple(w.register.name for w in plan if w not in reached)
+    phases = phases_of(spec, plan)
     points = []
     for count in counts if reached else ():  # nothing to time where the transport reaches nothing
         wall, writes = min(_timed_restore(make_vm, count, reached) for _ in range(REPEATS))
-        metrics = execute(spec, "restore", vmm, count, plan=plan)
+        metrics = execute(spec, "restore", vmm, count, phases=phases)
         points.append(
             Measured(count, writes, wall, metrics.state_ops, blackout_ns(metrics, ioctl_ns, lock_ns, threads))
         )

@@ -176,18 +176,18 @@ def execute(
     *,
     grouped: bool = True,
     trace: bool = False,
-    plan: list[Write] | None = None,
     facts: SpecFacts | None = None,
     phases: Phases | None = None,
 ) -> Metrics:
     """Run one scenario kind at one vCPU count; the metrics of the counted part.
 
-    `plan` (or its `phases`) and `facts` let the runs of one scenario at several counts share
-    what they would each work out alike: the VMM's write plan and the registers' write facts.
+    `phases` (the VMM's write plan, `phases_of(spec, write_plan(spec, vmm))` where not given)
+    and `facts` let the runs of one scenario at several counts share what they would each
+    work out alike.
     """
     machine = Machine(spec, grouped=grouped, trace=trace, facts=facts)
     if phases is None:
-        phases = phases_of(spec, write_plan(spec, vmm) if plan is None else plan)
+        phases = phases_of(spec, write_plan(spec, vmm))
     machine.create_vm()
     for cap in spec.capabilities.values():
         if isinstance(cap, m.Capability) and cap.kind == "opt_in":
