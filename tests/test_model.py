@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 
 import pytest
 from hypothesis import given
@@ -95,3 +96,24 @@ def test_frozen_behaves_as_a_frozen_slotted_dataclass(shape: str, a: int, b: obj
         with pytest.raises(dataclasses.FrozenInstanceError):
             del x.a  # type: ignore[attr-defined]
         assert dataclasses.replace(x, **{names[0]: a + 1}) != x
+    # The same signature (names, kinds, defaults), so keyword calls and defaults behave alike.
+    ours_signature, theirs_signature = inspect.signature(ours), inspect.signature(theirs)
+    assert [(p.name, p.kind, p.default) for p in ours_signature.parameters.values()] == [
+        (p.name, p.kind, p.default) for p in theirs_signature.parameters.values()
+    ]
+    assert repr(ours(**dict(zip(names, args, strict=True)))) == repr(y)
+
+
+def test_frozen_defaults_and_factories_are_the_dataclass_ones() -> None:
+    namespace = {
+        "__annotations__": {"a": "int", "b": "list", "c": "str"},
+        "b": dataclasses.field(default_factory=list),
+        "c": "c",
+    }
+    ours, theirs = _pair(namespace)
+    x, y = ours(1), theirs(1)
+    assert repr(x) == repr(y) == "Thing(a=1, b=[], c='c')"
+    assert x.b is not ours(1).b  # a new list for each instance
+    assert ours(1, [2], c="d").b == [2] and ours(1, c="d").c == "d"
+    with pytest.raises(TypeError):
+        ours()  # a field without a default is required, as dataclass makes it
