@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import PRELUDE, check_files, codes, run_cli, write
-from validator.pipeline.config import Config, ConfigError, find_config, load_config
+from validator.pipeline.config import Config, ConfigError, config_for, find_config, load_config
 from validator.pipeline.policy import enabled
 
 # One register with three hazards: S201, S202 (vm state, vCPU path, VM lock) and C503 (new).
@@ -76,6 +77,33 @@ def test_pyproject_table_is_found_upward(tmp_path) -> None:
     assert find_config(path) == (tmp_path / "pyproject.toml").resolve()
     result = run_cli("check", str(path), "--format", "json")
     assert "C503" not in {f["code"] for f in json.loads(result.stdout)["findings"]}
+
+
+@pytest.mark.parametrize(
+    ("files", "read"),
+    [
+        ({"pyproject.toml": '[tool.uapi-validator]\nignore = ["C"]\n'}, ["pyproject.toml"]),
+        (
+            {"uapi-validator.toml": 'select = ["S"]\n', "pyproject.toml": "[tool.uapi-validator]\n"},
+            ["uapi-validator.toml"],
+        ),
+        ({"pyproject.toml": '[project]\nname = "x"\n'}, ["pyproject.toml"]),
+        ({}, []),
+    ],
+    ids=["pyproject", "own-file-first", "no-table", "none"],
+)
+def test_config_for_is_find_then_load_reading_each_file_once(tmp_path, monkeypatch, files, read) -> None:
+    from validator.frontend import textfile
+
+    for name, text in files.items():
+        write(tmp_path, name, text)
+    path = spec(tmp_path / "deep")
+    expected = load_config(find_config(path))
+    reads: list[str] = []
+    real = textfile.read_text
+    monkeypatch.setattr(textfile, "read_text", lambda p, *a, **k: reads.append(p) or real(p, *a, **k))
+    assert config_for(path) == expected
+    assert [Path(p).name for p in reads] == read
 
 
 def test_explicit_config_file_wins(tmp_path) -> None:

@@ -18,7 +18,7 @@ from validator.model.abi import ABIS
 from validator.model.findings import Finding
 from validator.model.frozen import frozen
 from validator.model.spec import SpecFile
-from validator.pipeline.config import Config, as_selector, find_config, load_config
+from validator.pipeline.config import Config, as_selector, config_for, load_config
 from validator.pipeline.engine import Report, check_paths, check_units, conform_units, directive_baseline
 from validator.rules import lookup
 from validator.rules.catalog import CONFORM
@@ -148,7 +148,7 @@ def _configuration(args: argparse.Namespace, start: Path) -> Config:
         if not os.path.isfile(args.config):
             raise UsageError(f"{args.config}: no such configuration file")
         return load_config(Path(args.config))
-    return load_config(find_config(start))
+    return config_for(start)
 
 
 def config_of(args: argparse.Namespace, paths: list[str]) -> Config:

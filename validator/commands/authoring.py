@@ -17,14 +17,14 @@ from validator.commands import (
 )
 from validator.frontend import textfile
 from validator.frontend.load import discover
-from validator.pipeline.config import find_config, load_config
+from validator.pipeline.config import config_for
 from validator.report.output import write_text
 from validator.tools.fmt import FormatError, format_text
 
 
 def fmt(args: argparse.Namespace) -> int:
     paths = args.paths or ["."]
-    config = load_config(find_config(Path(paths[0])))
+    config = config_for(Path(paths[0]))
     files = [path for path, _ in discover(paths) if not config.excluded_from_fmt(path)]
     changed, broken = [], []
     for path in files:

@@ -40,7 +40,7 @@ from validator.kernel.crosscheck import header_registers, import_ioctls, spec_na
 from validator.model.findings import SEVERITY_RANK, Finding, Problem
 from validator.model.frozen import frozen
 from validator.model.spans import Span
-from validator.pipeline.config import Config, find_config, load_config
+from validator.pipeline.config import Config, config_for
 from validator.pipeline.engine import check_units
 from validator.report import jsondoc
 from validator.report.output import write_text
@@ -103,7 +103,7 @@ def _read_input(name: str) -> str:
 
 def _config(repo: str) -> Config | None:
     try:
-        return load_config(find_config(Path(repo)))
+        return config_for(Path(repo))
     except Exception:  # a broken configuration is `check`'s to report
         return None
 

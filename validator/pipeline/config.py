@@ -60,19 +60,39 @@ class Config:
 
 def find_config(start: Path) -> Path | None:
     """The nearest configuration file at or above `start`."""
+    found = _nearest(start)
+    return None if found is None else found[0]
+
+
+def config_for(start: Path) -> Config:
+    """The nearest configuration at or above `start`, each file read once."""
+    found = _nearest(start)
+    if found is None:
+        return Config()
+    path, table = found
+    return load_config(path) if table is None else _parse(table, str(path))
+
+
+def _nearest(start: Path) -> tuple[Path, dict[str, Any] | None] | None:
+    """The nearest configuration file, with its table where it is a pyproject.toml (which is
+    read to know whether it has one); a uapi-validator.toml is not read here."""
     folder = start if start.is_dir() else start.parent
     for candidate in (folder.resolve(), *folder.resolve().parents):
         own = candidate / "uapi-validator.toml"
         if own.is_file():
-            return own
+            return own, None
         pyproject = candidate / "pyproject.toml"
-        if pyproject.is_file() and _tool_table(_read(pyproject), pyproject) is not None:
-            return pyproject
+        if pyproject.is_file() and (table := _pyproject_table(pyproject)) is not None:
+            return pyproject, table
     return None
 
 
-def _tool_table(document: dict[str, Any], path: Path) -> dict[str, Any] | None:
+def _pyproject_table(path: Path) -> dict[str, Any] | None:
     """`[tool.uapi-validator]` of a pyproject.toml, None where there is none."""
+    return _tool_table(_loads(_read_text(path), path), path)
+
+
+def _tool_table(document: dict[str, Any], path: Path) -> dict[str, Any] | None:
     tool = document.get("tool")
     if not isinstance(tool, dict) or "uapi-validator" not in tool:
         return None
@@ -85,21 +105,28 @@ def _tool_table(document: dict[str, Any], path: Path) -> dict[str, Any] | None:
 def load_config(path: Path | None) -> Config:
     if path is None:
         return Config()
-    document = _read(path)
-    table = (_tool_table(document, path) or {}) if path.name == "pyproject.toml" else document
-    return _parse(table, str(path))
+    if path.name == "pyproject.toml":
+        return _parse(_pyproject_table(path) or {}, str(path))
+    return _parse(_loads(_read_text(path), path), str(path))
 
 
-def _read(path: Path) -> dict[str, Any]:
-    import tomllib  # here: most runs find no configuration to read
-
+def _read_text(path: Path) -> str:
     try:
-        return tomllib.loads(textfile.read_text(str(path)))
+        return textfile.read_text(str(path))
     except textfile.FileProblem as exc:
         raise ConfigError(str(exc)) from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def _loads(text: str, path: Path) -> dict[str, Any]:
+    import tomllib  # here: most runs find no configuration to read
+
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     except RecursionError:
         raise ConfigError(f"{path}: not read: nested too deeply") from None

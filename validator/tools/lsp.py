@@ -36,7 +36,7 @@ from validator.model import spec as m
 from validator.model.findings import ERROR, INFO, WARNING, Finding
 from validator.model.spans import Span
 from validator.model.words import describe
-from validator.pipeline.config import ConfigError, find_config, load_config
+from validator.pipeline.config import ConfigError, config_for
 from validator.pipeline.engine import Report, check_units, directive_baseline
 from validator.rules import lookup
 
@@ -112,7 +112,7 @@ class Positions:
 def analyse(uri: str, text: str, reuse: StatementCache | None = None) -> tuple[Report, ResolvedSpec]:
     path = uris.to_fs_path(uri) or uri
     try:  # the project's configuration, as `check` finds it
-        config = load_config(find_config(Path(path)))
+        config = config_for(Path(path))
     except ConfigError:
         config = None
     with collector.paused():
