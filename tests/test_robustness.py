@@ -171,14 +171,22 @@ def test_a_long_include_cycle_is_e109(tmp_path) -> None:
 # plumbing, on an explicit `check-patch`), and the arm64 target's runner (the cross
 # compiler and qemu, on an explicit `--target qemu-aarch64`).
 PROCESS_STARTERS = ("sources.py", "patches.py", "qemu.py")
+# The one exec: @frozen writes each model class's `__init__` from the class's own field
+# names, as dataclass does (frozen.py says why); no text from outside the package reaches it.
+CLASS_CODE_WRITERS = ("model/frozen.py",)
 
 
 def test_nothing_in_a_spec_is_executed_or_fetched() -> None:
-    """No eval/exec anywhere; processes are started only where PROCESS_STARTERS says."""
+    """No eval/exec but CLASS_CODE_WRITERS' one exec; processes are started only where
+    PROCESS_STARTERS says."""
     for module in sorted((ROOT / "validator").rglob("*.py")):
         tree = ast.parse(module.read_text())
-        calls = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
-        assert not calls & {"eval", "exec", "compile", "__import__"}, module
+        called = [n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)]
+        executes = [name for name in called if name in {"eval", "exec", "compile", "__import__"}]
+        if module.relative_to(ROOT / "validator").as_posix() in CLASS_CODE_WRITERS:
+            assert executes == ["exec"], module
+        else:
+            assert not executes, module
         imports = {
             a.name
             for n in ast.walk(tree)

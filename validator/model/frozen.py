@@ -2,7 +2,9 @@
 once for the class, instead of dataclass's generated code.
 
 `dataclass` compiles six methods for each frozen class; the model has thirty classes, and
-compiling them was a sixth of a small check's start-up. Here it compiles one, `__init__`.
+compiling them was a sixth of a small check's start-up. Here it compiles one, `__init__`,
+from the class's field names: the package's one `exec` (tests/test_robustness.py holds it
+to that).
 The shared methods behave as the generated ones: equality between instances of the same
 class by their compared fields, the hash of the tuple of those fields (so sets and dicts of
 model objects iterate as before), `Class(field=value, ...)` over the fields shown, and
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import MISSING, FrozenInstanceError, dataclass, fields
+from keyword import iskeyword
 from operator import attrgetter
 from typing import Any, NoReturn, TypeVar, dataclass_transform
 
@@ -69,6 +72,8 @@ def _slot_init(made: Any) -> Callable[..., None]:
     """`__init__` with the dataclass's signature (defaults and default factories), writing
     each field's slot through the slot's descriptor."""
     params, body = [], []
+    if not all(f.name.isidentifier() and not iskeyword(f.name) for f in fields(made)):
+        raise TypeError(f"{made.__qualname__}: a field name that is not an identifier")
     namespace: dict[str, Any] = {"_FACTORY": _FACTORY}
     for number, f in enumerate(fields(made)):
         namespace[f"_set{number}"] = made.__dict__[f.name].__set__
@@ -83,7 +88,7 @@ def _slot_init(made: Any) -> Callable[..., None]:
             params.append(f.name)
         body.append(f"    _set{number}(self, {f.name})")
     source = "def __init__(self, " + ", ".join(params) + "):\n" + "\n".join(body or ["    pass"])
-    exec(source, namespace)  # made of field names only, as dataclass's own code is
+    exec(source, namespace)  # field names (identifiers) and numbers only, as dataclass's own code is
     init: Callable[..., None] = namespace["__init__"]
     init.__qualname__ = f"{made.__qualname__}.__init__"
     return init
