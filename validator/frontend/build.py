@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 from validator.frontend.attributes import Line
 from validator.frontend.lalr_parser import Token, Transformer
-from validator.frontend.lexer import LINE_ATTRIBUTES, LineRun, RegisterBlock, ScannedBits, ScannedLine
+from validator.frontend.lexer import LINE_READERS, LineRun, RegisterBlock, ScannedBits, ScannedLine
 from validator.frontend.literals import parse_duration_ns, parse_int, unquote
 from validator.frontend.textfile import split_lines
 from validator.model import spec as m
@@ -539,7 +539,14 @@ class SpecBuilder(Transformer):
 
 def _code_span(path: str, scanned: ScannedLine) -> Span:
     found, line, column = scanned
-    return Span(path, line, column, line, column + found.end("code") - found.start())
+    return _new_tuple(Span, (path, line, column, line, column + found.end(_CODE) - found.start()))
+
+
+# Named tuples made with tuple.__new__ in the loops below: the class's own __new__ is a Python
+# function that does just this, and these loops make one or two for every line of a spec.
+_new_tuple = tuple.__new__
+# Group 1 of every line pattern is `code` (lexer._line), the keyword to the last value.
+_CODE = 1
 
 
 def register_from_lines(path: str, head: ScannedLine, lines: list[ScannedLine | ScannedBits]) -> m.Register:
@@ -554,16 +561,17 @@ def _scanned_items(path: str, lines: list[ScannedLine | ScannedBits]) -> list[tu
     """Recognised lines as (field, value, span), in one loop: register lines are most of a
     large spec, and a call and a named tuple per line were a third of its build."""
     items: list[tuple[str, Any, Span]] = []
+    append, new, readers = items.append, _new_tuple, LINE_READERS
     for scanned in lines:
         if type(scanned) is ScannedBits:
             start, end = _code_span(path, scanned.open), _code_span(path, scanned.close)
             span = Span(path, start.line, start.column, end.end_line, end.end_column)
-            items.append(("bits", tuple(_bit(path, bit) for bit in scanned.bits), span))
+            append(("bits", tuple(_bit(path, bit) for bit in scanned.bits), span))
             continue
         found, line, column = scanned  # type: ignore[misc]
-        attribute = LINE_ATTRIBUTES[found.re]
-        span = Span(path, line, column, line, column + found.end("code") - found.start())
-        items.append((attribute.field, attribute.read(Line(found, path, line, column, span)), span))  # type: ignore[misc]
+        field, read = readers[found.re]
+        span = new(Span, (path, line, column, line, column + found.end(_CODE) - found.start()))
+        append((field, read(new(Line, (found, path, line, column, span))), span))
     return items
 
 
