@@ -42,7 +42,7 @@ class Line(NamedTuple):
     span: Span  # keyword through last value
 
     def text(self, group: str = "v") -> str | None:
-        found = self.found.group(group)
+        found = self.found[group]
         return None if found is None else intern(found)
 
     def name(self, group: str = "v") -> m.Name | None:
@@ -105,12 +105,18 @@ def _reserved(line: Line) -> m.Reserved:
     return m.Reserved("reject", line.span, line.name("errno"))
 
 
+# The readers of values the model does not keep as written (numbers, unquoted strings, yes
+# or no) take the group as it is: interning it would hold nothing once.
 def _int(line: Line) -> int:
-    return parse_int(line.text() or "")
+    return parse_int(line.found["v"])
 
 
 def _string(line: Line) -> str:
-    return unquote(line.text() or "")
+    return unquote(line.found["v"])
+
+
+def _yes(line: Line) -> bool:
+    return line.found["v"] == "yes"
 
 
 REGISTER: tuple[Attribute, ...] = (
@@ -121,7 +127,7 @@ REGISTER: tuple[Attribute, ...] = (
     Attribute("hint", "hint", "hint", line=rf"(?P<v>{WORD})", read=Line.name),
     Attribute("via", "via", "via", compare=SET, line=rf"(?P<v>{NAMES})", read=Line.names),
     Attribute("lock", "locks", "locks", compare=SET, line=rf"(?P<v>{NAMES})", read=Line.names),
-    Attribute("migrate", "migrate", "migrate", line="(?P<v>yes|no)", read=lambda line: line.text() == "yes"),
+    Attribute("migrate", "migrate", "migrate", line="(?P<v>yes|no)", read=_yes),
     Attribute(
         "writable",
         "writable",

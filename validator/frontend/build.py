@@ -133,9 +133,11 @@ def _fold(
     repeated attributes)."""
     fields: dict[str, Any] = {}
     first: dict[str, Span] = {}
-    attrs, repeated = [], []
+    attrs: list[m.Attr] = []
+    repeated: list[m.RepeatedAttr] = []
+    append, new, attr = attrs.append, _new_tuple, m.Attr
     for keyword, value, span in items:
-        attrs.append(m.Attr(keyword, span))
+        append(new(attr, (keyword, span)))
         if keyword in first:
             repeated.append(m.RepeatedAttr(keyword, span, first[keyword]))
             continue
