@@ -81,8 +81,8 @@ class Attribute:
 
 
 def _writable(line: Line) -> m.Writable:
-    if line.text() is not None:
-        return m.Writable(line.text() or "", line.span)
+    if (value := line.text()) is not None:
+        return m.Writable(value, line.span)
     return m.Writable("before", line.span, line.text("event"), line.name("errno"))
 
 

@@ -578,6 +578,7 @@ def _scanned_items(path: str, lines: list[ScannedLine | ScannedBits]) -> list[tu
 
 
 def _bit(path: str, scanned: ScannedLine) -> m.Bit:
-    group = scanned[0].group
-    since = group("since")
-    return m.Bit(parse_int(group("index")), group("name"), _code_span(path, scanned), since and unquote(since))
+    found, line, column = scanned
+    since = found["since"]
+    span = _new_tuple(Span, (path, line, column, line, column + found.end(_CODE) - found.start()))
+    return m.Bit(parse_int(found["index"]), found["name"], span, since and unquote(since))
