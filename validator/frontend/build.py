@@ -133,11 +133,9 @@ def _fold(
     repeated attributes)."""
     fields: dict[str, Any] = {}
     first: dict[str, Span] = {}
-    attrs: list[m.Attr] = []
-    repeated: list[m.RepeatedAttr] = []
-    append, new, attr = attrs.append, _new_tuple, m.Attr
+    attrs, repeated = [], []
     for keyword, value, span in items:
-        append(new(attr, (keyword, span)))
+        attrs.append(m.Attr(keyword, span))
         if keyword in first:
             repeated.append(m.RepeatedAttr(keyword, span, first[keyword]))
             continue

@@ -6,7 +6,6 @@ The builder creates these from the parse tree; nothing here parses, judges or pr
 from __future__ import annotations
 
 from dataclasses import field
-from typing import NamedTuple
 
 from validator.model.findings import Problem
 from validator.model.frozen import frozen
@@ -44,9 +43,9 @@ class Name:
     span: Span
 
 
-class Attr(NamedTuple):
-    """Where an attribute line of a declaration is. A named tuple, as Span is: a large spec
-    has one for nearly every line, and a tuple is made in C."""
+@frozen
+class Attr:
+    """Where an attribute line of a declaration is."""
 
     keyword: str
     span: Span
