@@ -294,3 +294,17 @@ def test_the_process_ends_with_every_byte_written(tmp_path) -> None:
     assert piped.returncode == written.returncode == 1
     assert len(piped.stdout) > 100_000 and json.loads(piped.stdout)["runs"]
     assert (tmp_path / "out.sarif").read_text() == piped.stdout and written.stdout == ""
+
+
+@pytest.mark.parametrize("columns", [None, "60", "200", "abc", "0", "-5"])
+def test_help_is_laid_out_at_the_width_argparse_finds(monkeypatch, columns) -> None:
+    """The CLI's formatter finds the width without shutil; argparse's own must agree."""
+    import argparse
+
+    from validator.cli import _Formatter
+
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    assert _Formatter("prog")._width == argparse.HelpFormatter("prog")._width

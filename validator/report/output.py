@@ -11,10 +11,10 @@ temporary's private 0600.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 import sys
-import tempfile
 from collections.abc import Iterable
 
 
@@ -87,6 +87,20 @@ def _quiet_stdout() -> None:
         os.close(devnull)
 
 
+def _temporary_beside(target: str) -> tuple[int, str]:
+    """A new file of mode 0600 in the target's folder, open for writing, and its path: what
+    tempfile.mkstemp does, without importing tempfile, shutil and random into every run that
+    writes a report (5 ms of a cold start). O_EXCL makes the name the run's own."""
+    folder = os.path.dirname(target)
+    for _ in range(100):
+        path = os.path.join(folder, f".uapi-validator-{os.urandom(6).hex()}")
+        try:
+            return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600), path
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", folder)
+
+
 def write_text(text: str, destination: str | None, inputs: Iterable[str] = ()) -> None:
     """Write to stdout (None or "-"), or replace `destination` atomically; `inputs` are the
     files the run read, which are never overwritten."""
@@ -95,7 +109,7 @@ def write_text(text: str, destination: str | None, inputs: Iterable[str] = ()) -
         return
     target, mode = resolve_destination(destination, inputs)
     try:
-        handle, temporary = tempfile.mkstemp(prefix=".uapi-validator-", dir=os.path.dirname(target))
+        handle, temporary = _temporary_beside(target)
     except OSError as exc:
         raise OutputError(f"{destination}: cannot write: {exc.strerror or exc}") from None
     try:
