@@ -65,7 +65,22 @@ BIT_LINE = _line(rf"(?P<index>{INT}){SP}(?P<name>{WORD})(?:{SP}since{SP}(?P<sinc
 BITS_OPEN = _line(r"bits[ \t\f]*\{")
 BLOCK_CLOSE = _line(r"\}")
 REGISTER_HEAD = _line(rf"register{SP}(?P<name>{WORD})[ \t\f]*\{{")
-_LEADING_WORD = re.compile(WORD)
+
+
+# The line patterns by their keyword's first two letters, the most a line's start is looked
+# at before a pattern is tried: a keyword's pattern needs a blank after the keyword, so of
+# keywords sharing two letters (reset, reserved, rewrite) only the line's own can match, and
+# a line whose first word is no keyword matches none. `bits` opens a block instead.
+def _by_first_two(patterns: dict[str, re.Pattern[str]]) -> dict[str, tuple[re.Pattern[str], ...]]:
+    table: dict[str, tuple[re.Pattern[str], ...]] = {}
+    for keyword, pattern in patterns.items():
+        if keyword.startswith("bi"):
+            raise ValueError(f"{keyword}: a register keyword starting as `bits` does")
+        table[keyword[:2]] = (*table.get(keyword[:2], ()), pattern)
+    return table
+
+
+_LINES_BY_FIRST_TWO = _by_first_two(REGISTER_LINES)
 
 # A line the scanner recognised: its match, its line number and the column where it starts.
 ScannedLine = tuple[re.Match[str], int, int]
@@ -206,21 +221,20 @@ def _register_lines(
     """The run of recognised register lines at `pos`: the lines, and the position, line and
     line start after the run."""
     lines: list[ScannedLine | ScannedBits] = []
-    append, leading_word, patterns = lines.append, _LEADING_WORD.match, REGISTER_LINES.get
+    append, patterns_for = lines.append, _LINES_BY_FIRST_TWO.get
     while True:
-        word = leading_word(text, pos)
-        if word is None:
-            break
-        keyword = word.group()
-        if keyword == "bits":
+        first_two = text[pos : pos + 2]
+        if first_two == "bi":
             block = _bits_block(text, pos, line, line_start)
             if block is None:
                 break
             scanned, pos, line, line_start = block
             append(scanned)
             continue
-        pattern = patterns(keyword)
-        found = pattern.match(text, pos) if pattern is not None else None
+        found = None
+        for pattern in patterns_for(first_two, ()):
+            if (found := pattern.match(text, pos)) is not None:
+                break
         if found is None:
             break
         append((found, line, pos - line_start + 1))
