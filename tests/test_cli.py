@@ -308,3 +308,16 @@ def test_help_is_laid_out_at_the_width_argparse_finds(monkeypatch, columns) -> N
     else:
         monkeypatch.setenv("COLUMNS", columns)
     assert _Formatter("prog")._width == argparse.HelpFormatter("prog")._width
+
+
+def test_the_report_is_kept_to_the_end_only_where_the_process_ends_with_the_command(tmp_path) -> None:
+    """cli.run asks for it (the process then ends without freeing the model); main does not."""
+    from validator import cli
+    from validator.commands import report_of
+
+    spec = write(tmp_path, "spec.uapi", PRELUDE)
+    args = cli._parsed(["check", str(spec)])
+    report = report_of(args)
+    assert not hasattr(args, "kept_until_exit")
+    args.kept_until_exit = []
+    assert report_of(args) == report and args.kept_until_exit == [report]

@@ -28,8 +28,7 @@ def paused(pause: bool = True) -> Iterator[None]:
 
 def off_until_exit() -> None:
     """The collector off for the rest of a process that ends when its command does: switched on
-    again after the command, its first collection walked the whole model just before the
-    process ended (75 ms of a 10k-register check)."""
+    again after the command, its first collection walks all that is still alive."""
     gc.disable()
 
 

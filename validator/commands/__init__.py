@@ -285,13 +285,14 @@ def header_arguments(parser: argparse.ArgumentParser, *, abi_default: str | None
 
 
 def report_of(args: argparse.Namespace) -> Report:
-    """The report of the paths the command names (or configures), with what was checked.
-    It is kept on `args` too, so that a one-shot command's model is freed with the process
-    (validator.cli.run), not object by object when the command returns."""
+    """The report of the paths the command names (or configures), with what was checked;
+    kept in `args.kept_until_exit` where the process ends with the command (validator.cli.run)."""
     paths = paths_of(args)
     shown = [getattr(args, "stdin_filename", None) or "-"] if paths == ["-"] else paths
     report = replace(_report(args, paths, config_of(args, paths)), checked=tuple(shown))
-    args.kept_report = report
+    kept = getattr(args, "kept_until_exit", None)
+    if kept is not None:
+        kept.append(report)
     return report
 
 
