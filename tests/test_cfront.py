@@ -166,6 +166,14 @@ def test_a_hostile_header_is_one_line_and_exit_2(name, tmp_path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_macros_that_call_each_other_through_their_arguments_are_read_as_no_integer(tmp_path) -> None:
+    # Found by the fuzzer: pcpp expands a macro's arguments forgetting which macros it is
+    # inside, so these expanded until Python's recursion limit.
+    (tmp_path / "m.h").write_text("#define F(t) G(t)\n#define G(t) F(t) (t)\n#define K F(K)\n#define ONE 1\n")
+    headers = read_c_headers([str(tmp_path / "m.h")], [str(tmp_path)])
+    assert headers.macros == {"ONE": 1}
+
+
 def test_a_symlink_out_of_the_include_directory_is_not_followed(tmp_path) -> None:
     (tmp_path / "inc").mkdir()
     (tmp_path / "inc" / "leak.h").symlink_to("/etc/hostname")

@@ -240,7 +240,10 @@ class _Preprocessor(Preprocessor):
         return next((f for f in self.files if os.path.abspath(f) == absolute), source)
 
     def expand_text(self, text: str) -> str:
-        tokens = self.expand_macros(self.tokenize(text))
+        try:
+            tokens = self.expand_macros(self.tokenize(text))
+        except RecursionError:  # macros whose arguments call each other (found by fuzzing)
+            raise HeaderError(f"{text[:60]}: macro expansion nests too deeply") from None
         return "".join(t.value for t in tokens)
 
     # pcpp's hooks
