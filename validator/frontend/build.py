@@ -576,7 +576,6 @@ def _scanned_items(path: str, lines: list[ScannedLine | ScannedBits]) -> list[tu
 
 
 def _bit(path: str, scanned: ScannedLine) -> m.Bit:
-    found, line, column = scanned
+    found = scanned[0]
     since = found["since"]
-    span = _new_tuple(Span, (path, line, column, line, column + found.end(_CODE) - found.start()))
-    return m.Bit(parse_int(found["index"]), found["name"], span, since and unquote(since))
+    return m.Bit(parse_int(found["index"]), found["name"], _code_span(path, scanned), since and unquote(since))
