@@ -114,7 +114,19 @@ EDGE_REGISTERS = [
     "register R {\n  id 1\n}\nregister S {\n  id 2\n}\n\n\n# between\nregister T {\n}\n",
     "register R {\n  id 1\n  bits {\n    0 A\n  }\n}\nlock l : vm\n",
     "lock l : vm\nregister R {\n  lock l\n}\n",
+    # The same physical line again (lexer._register_lines reuses its match): each at its own place.
+    "register R {\n  id 1\n  id 1\n\t id 1\n  # c\n  id 1  # c\n  bits {\n  }\n  bits {\n    0 A\n    0 A\n  }\n}\n",
+    "register R {\n  via a\n  \t\n\f\n  via a\n  bits {\n  \n    0 A\n  via a\n  }\n}\nregister S {\n  via a\n  }\n",
+    "register R {\n  width 64\n  # trailing comment, no newline after it\n  width 64\n}\n  # end",
 ]
+
+
+def test_a_line_written_twice_has_each_its_own_place() -> None:
+    spec = parse_file("register R {\n  via a, b\n    via a, b\n}\nregister S {\n  via a, b\n}\n", "spec.uapi")
+    r, s = spec.declarations
+    assert [(a.span.line, a.span.column, a.span.end_column) for a in r.attrs] == [(2, 3, 11), (3, 5, 13)]
+    assert [(n.text, n.span.line, n.span.column) for n in s.via] == [("a", 6, 7), ("b", 6, 10)]
+    assert r.repeated[0].span.line == 3
 
 
 # Lines near the edge of what a shortcut pattern takes: each must parse as the rules parse it.

@@ -85,6 +85,28 @@ _LINES_BY_FIRST_TWO = _by_first_two(REGISTER_LINES)
 # A line the scanner recognised: its match, its line number and the column where it starts.
 ScannedLine = tuple[re.Match[str], int, int]
 
+# What a physical line is, in a register: a blank or comment line (part of the end of line
+# before it), an attribute line, a `bits {` line, a bit line, a closing brace, or none of these.
+_BLANK, _ATTRIBUTE, _BITS_OPEN, _BIT, _CLOSE, _OTHER = range(6)
+_BLANK_LINE = re.compile(r"[ \t\f]*(?:#[^\n]*)?(?:\r?\n)?")
+# A physical line's shape: its match (None for a blank line or none), its indent, its kind.
+LineShape = tuple["re.Match[str] | None", int, int]
+
+
+def _shape(physical: str) -> LineShape:
+    """What one physical line (its newline included) is, matched on its own text: the match's
+    positions are the columns less one, so the same line anywhere has the same shape."""
+    indent = len(physical) - len(physical.lstrip(" \t\f"))
+    if _BLANK_LINE.fullmatch(physical):
+        return None, indent, _BLANK
+    for pattern in _LINES_BY_FIRST_TWO.get(physical[indent : indent + 2], ()):
+        if (found := pattern.match(physical, indent)) is not None:
+            return found, indent, _ATTRIBUTE
+    for pattern, kind in ((BITS_OPEN, _BITS_OPEN), (BIT_LINE, _BIT), (BLOCK_CLOSE, _CLOSE)):
+        if (found := pattern.match(physical, indent)) is not None:
+            return found, indent, kind
+    return None, indent, _OTHER
+
 
 @frozen
 class ScannedBits:
@@ -129,10 +151,11 @@ class LineScanner(Lexer):
         strings = self.strings
         table = parser_state.parse_conf.parse_table.states
         at_line_start = self.line_shortcuts
+        shapes: dict[str, LineShape] = {}  # this text's register lines (_register_lines)
         while pos < end:
             if at_line_start:
                 at_line_start = False
-                shortcut = self._shortcut(text, pos, line, line_start, table[parser_state.position])
+                shortcut = self._shortcut(text, pos, line, line_start, table[parser_state.position], shapes)
                 if shortcut is not None:
                     token, pos, line, line_start = shortcut
                     at_line_start = True
@@ -171,20 +194,20 @@ class LineScanner(Lexer):
             pos = next_pos
 
     def _shortcut(
-        self, text: str, pos: int, line: int, line_start: int, actions: dict[str, Any]
+        self, text: str, pos: int, line: int, line_start: int, actions: dict[str, Any], shapes: dict[str, LineShape]
     ) -> tuple[Token, int, int, int] | None:
         """The token for the recognised lines at `pos`, and the position, line and line start
         after them; None where the parser takes no shortcut or the lines are not recognised."""
         token: LineRun | RegisterBlock
         if "REGISTER_BLOCK" in actions and text.startswith("register", pos):
-            block = register_block(text, pos, line, line_start)
+            block = register_block(text, pos, line, line_start, shapes)
             if block is None:
                 return None
             head, lines, close, end, end_line, end_line_start = block
             token = _new_token(RegisterBlock, text[pos:end])
             token.type, token.head, token.lines, token.close = "REGISTER_BLOCK", head, lines, close
         elif "REG_LINES" in actions:
-            lines, end, end_line, end_line_start = _register_lines(text, pos, line, line_start)
+            lines, end, end_line, end_line_start = _register_lines(text, pos, line, line_start, shapes)
             if not lines:
                 return None
             token = _new_token(LineRun, text[pos:end])
@@ -198,15 +221,16 @@ class LineScanner(Lexer):
 
 
 def register_block(
-    text: str, pos: int, line: int, line_start: int
+    text: str, pos: int, line: int, line_start: int, shapes: dict[str, LineShape]
 ) -> tuple[ScannedLine, list[ScannedLine | ScannedBits], ScannedLine, int, int, int] | None:
-    """A whole register statement of recognised lines at `pos`, or None."""
+    """A whole register statement of recognised lines at `pos`, or None. `shapes` keeps the
+    shapes of the physical lines seen so far in this text (_shape), by their text."""
     opened = REGISTER_HEAD.match(text, pos)
     if opened is None:
         return None
     head: ScannedLine = (opened, line, pos - line_start + 1)
     pos, line, line_start = _after(opened, text, line)
-    lines, pos, line, line_start = _register_lines(text, pos, line, line_start)
+    lines, pos, line, line_start = _register_lines(text, pos, line, line_start, shapes)
     closed = BLOCK_CLOSE.match(text, pos)
     if closed is None:
         return None
@@ -216,54 +240,65 @@ def register_block(
 
 
 def _register_lines(
-    text: str, pos: int, line: int, line_start: int
+    text: str, pos: int, line: int, line_start: int, shapes: dict[str, LineShape]
 ) -> tuple[list[ScannedLine | ScannedBits], int, int, int]:
-    """The run of recognised register lines at `pos`: the lines, and the position, line and
-    line start after the run."""
+    """The run of recognised register lines at `pos` (the first word of the line that starts
+    at `line_start`): the lines, and the position, line and line start after the run.
+
+    A large spec repeats its lines (`width 64`, `via one_reg`) register after register, so
+    each physical line is looked up by its text among the shapes already matched, and only
+    a line not seen before is matched (_shape): a lookup costs a fraction of a match."""
     lines: list[ScannedLine | ScannedBits] = []
-    append, patterns_for = lines.append, _LINES_BY_FIRST_TWO.get
+    append, find, shape_of = lines.append, text.find, shapes.get
+    kind = indent = 0
     while True:
-        first_two = text[pos : pos + 2]
-        if first_two == "bi":
-            block = _bits_block(text, pos, line, line_start)
+        newline = find("\n", line_start)
+        line_end = len(text) if newline < 0 else newline + 1
+        physical = text[line_start:line_end]
+        if (shape := shape_of(physical)) is None:
+            shape = shapes[physical] = _shape(physical)
+        found, indent, kind = shape
+        if kind == _ATTRIBUTE:
+            append((found, line, indent + 1))  # type: ignore[arg-type]
+        elif kind == _BITS_OPEN:
+            block = _bits_block(text, (found, line, indent + 1), line_end, shapes)  # type: ignore[arg-type]
             if block is None:
                 break
-            scanned, pos, line, line_start = block
+            scanned, line, line_start = block
             append(scanned)
             continue
-        found = None
-        for pattern in patterns_for(first_two, ()):
-            if (found := pattern.match(text, pos)) is not None:
-                break
-        if found is None:
+        elif kind != _BLANK or not lines:
             break
-        append((found, line, pos - line_start + 1))
-        # _after(), inline: this loop runs for most lines of a large spec (bits lines are few).
-        nl_at, pos = found.span("nl")
-        if pos - nl_at == 1:
-            line, line_start = line + 1, pos
-        else:
-            line, line_start = line + text.count("\n", nl_at, pos), text.rfind("\n", nl_at, pos) + 1
-    return lines, pos, line, line_start
+        elif newline < 0:  # a blank end of text without a newline
+            return lines, line_end, line, line_start
+        line, line_start = line + 1, line_end
+    if not lines and line_start + indent != pos:  # `pos` is no line's first word: no shortcut
+        return lines, pos, line, line_start
+    return lines, line_start + indent, line, line_start
 
 
-def _bits_block(text: str, pos: int, line: int, line_start: int) -> tuple[ScannedBits, int, int, int] | None:
-    """A whole `bits { ... }` block of recognised lines, or None (then it is scanned word by word)."""
-    opened = BITS_OPEN.match(text, pos)
-    if opened is None:
-        return None
-    head: ScannedLine = (opened, line, pos - line_start + 1)
-    pos, line, line_start = _after(opened, text, line)
+def _bits_block(
+    text: str, head: ScannedLine, line_start: int, shapes: dict[str, LineShape]
+) -> tuple[ScannedBits, int, int] | None:
+    """A whole `bits { ... }` block of recognised lines from its head (a `bits {` line ending
+    before `line_start`): the block, and the line and line start after it; or None (then it
+    is scanned word by word)."""
     bits: list[ScannedLine] = []
-    while (found := BIT_LINE.match(text, pos)) is not None:
-        bits.append((found, line, pos - line_start + 1))
-        pos, line, line_start = _after(found, text, line)
-    closed = BLOCK_CLOSE.match(text, pos)
-    if closed is None:
-        return None
-    tail: ScannedLine = (closed, line, pos - line_start + 1)
-    pos, line, line_start = _after(closed, text, line)
-    return ScannedBits(head, tuple(bits), tail), pos, line, line_start
+    line = head[1] + 1
+    while True:
+        newline = text.find("\n", line_start)
+        line_end = len(text) if newline < 0 else newline + 1
+        physical = text[line_start:line_end]
+        if (shape := shapes.get(physical)) is None:
+            shape = shapes[physical] = _shape(physical)
+        found, indent, kind = shape
+        if kind == _CLOSE:
+            return ScannedBits(head, tuple(bits), (found, line, indent + 1)), line + 1, line_end  # type: ignore[arg-type]
+        if kind == _BIT:
+            bits.append((found, line, indent + 1))  # type: ignore[arg-type]
+        elif kind != _BLANK or newline < 0:
+            return None
+        line, line_start = line + 1, line_end
 
 
 def _after(found: re.Match[str], text: str, line: int) -> tuple[int, int, int]:

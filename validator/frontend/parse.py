@@ -13,7 +13,7 @@ from typing import Any
 from validator.frontend.build import SpecBuilder, build_file, register_from_lines
 from validator.frontend.grammar import build_lark_parser
 from validator.frontend.lalr_parser import Lark, Token, Tree, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
-from validator.frontend.lexer import register_block, scan_comments
+from validator.frontend.lexer import LineShape, register_block, scan_comments
 from validator.frontend.literals import STRING
 from validator.model import spec as m
 from validator.model.findings import Problem
@@ -136,6 +136,7 @@ def _read_register_blocks(source: str, path: str) -> tuple[list[m.Register], str
     registers: list[m.Register] = []
     kept: list[str] = []
     depth, line = 0, 1
+    shapes: dict[str, LineShape] = {}  # the text's register lines (lexer._register_lines)
     done = 0  # the text before this is in `kept`
     scanned = 0  # the text before this is counted in `depth` and `line`
     at = 0 if source.startswith("register") else _next_register(source, 0)
@@ -145,7 +146,7 @@ def _read_register_blocks(source: str, path: str) -> tuple[list[m.Register], str
                 depth = _depth_after(code, depth)
         line += source.count("\n", scanned, at)
         scanned = at
-        block = register_block(source, at, line, at) if depth == 0 else None
+        block = register_block(source, at, line, at, shapes) if depth == 0 else None
         if block is not None:
             head, lines, _close, _end, end_line, end_line_start = block
             registers.append(register_from_lines(path, head, lines))
