@@ -74,10 +74,13 @@ class Attribute:
     field: str  # the model field it fills
     rule: str  # the grammar rule that parses it word by word
     compare: str | None = WORD_VALUE
-    # The value after the keyword, as the scanner's line shortcut matches it (named groups),
-    # and the reader that builds the model value from such a line; None: the grammar alone.
+    # The value after the keyword, as the scanner's line shortcut matches it (named groups;
+    # None: the grammar alone), and how the builder reads such a line: `value` where the
+    # value is the same wherever the line is (a number, a word, a string: the builder reads
+    # each distinct line once), else `read`, which builds it with the line's spans.
     line: str | None = None
     read: Callable[[Line], object] | None = None
+    value: Callable[[re.Match[str]], object] | None = None
 
 
 def _writable(line: Line) -> m.Writable:
@@ -105,29 +108,32 @@ def _reserved(line: Line) -> m.Reserved:
     return m.Reserved("reject", line.span, line.name("errno"))
 
 
-# The readers of values the model does not keep as written (numbers, unquoted strings, yes
-# or no) take the group as it is: interning it would hold nothing once.
-def _int(line: Line) -> int:
-    return parse_int(line.found["v"])
+# Readers of values without a span, from the line's match alone.
+def _int(found: re.Match[str]) -> int:
+    return parse_int(found["v"])
 
 
-def _string(line: Line) -> str:
-    return unquote(line.found["v"])
+def _string(found: re.Match[str]) -> str:
+    return unquote(found["v"])
 
 
-def _yes(line: Line) -> bool:
-    return line.found["v"] == "yes"
+def _yes(found: re.Match[str]) -> bool:
+    return found["v"] == "yes"
+
+
+def _word(found: re.Match[str]) -> str:
+    return intern(found["v"])
 
 
 REGISTER: tuple[Attribute, ...] = (
-    Attribute("id", "id", "reg_id", line=rf"(?P<v>{INT})", read=_int),
+    Attribute("id", "id", "reg_id", line=rf"(?P<v>{INT})", value=_int),
     Attribute("encoding", "encoding", "encoding", compare=None),
-    Attribute("width", "width", "width", line=rf"(?P<v>{INT})", read=_int),
-    Attribute("scope", "scope", "reg_scope", line="(?P<v>system|vm|vcpu|device|write_once)", read=Line.text),
+    Attribute("width", "width", "width", line=rf"(?P<v>{INT})", value=_int),
+    Attribute("scope", "scope", "reg_scope", line="(?P<v>system|vm|vcpu|device|write_once)", value=_word),
     Attribute("hint", "hint", "hint", line=rf"(?P<v>{WORD})", read=Line.name),
     Attribute("via", "via", "via", compare=SET, line=rf"(?P<v>{NAMES})", read=Line.names),
     Attribute("lock", "locks", "locks", compare=SET, line=rf"(?P<v>{NAMES})", read=Line.names),
-    Attribute("migrate", "migrate", "migrate", line="(?P<v>yes|no)", read=_yes),
+    Attribute("migrate", "migrate", "migrate", line="(?P<v>yes|no)", value=_yes),
     Attribute(
         "writable",
         "writable",
@@ -158,8 +164,8 @@ REGISTER: tuple[Attribute, ...] = (
     # B601 compares bits one by one.
     Attribute("bits", "bits", "bits", compare=None),
     Attribute("opt_in", "opt_in", "opt_in", line=rf"(?P<v>{WORD})", read=Line.name),
-    Attribute("since", "since", "since", compare=VERSION, line=rf"(?P<v>{STRING})", read=_string),
-    Attribute("doc", "doc", "doc", compare=None, line=rf"(?P<v>{STRING})", read=_string),
+    Attribute("since", "since", "since", compare=VERSION, line=rf"(?P<v>{STRING})", value=_string),
+    Attribute("doc", "doc", "doc", compare=None, line=rf"(?P<v>{STRING})", value=_string),
 )
 
 CAPABILITY: tuple[Attribute, ...] = (

@@ -9,11 +9,12 @@ validator.frontend.lexer) arrive as regex matches and are built at the end of th
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from validator.frontend.attributes import Line
+from validator.frontend.attributes import REGISTER, Line
 from validator.frontend.lalr_parser import Token, Transformer
-from validator.frontend.lexer import LINE_READERS, LineRun, RegisterBlock, ScannedBits, ScannedLine
+from validator.frontend.lexer import REGISTER_LINES, LineRun, RegisterBlock, ScannedBits, ScannedLine
 from validator.frontend.literals import parse_duration_ns, parse_int, unquote
 from validator.frontend.textfile import split_lines
 from validator.model import spec as m
@@ -177,6 +178,7 @@ class SpecBuilder(Transformer):
     def __init__(self, path: str) -> None:
         super().__init__(visit_tokens=False)
         self.path = path
+        self.readings: Readings = {}  # the file's recognised lines, read once each (_reading)
 
     def _extent(self, children: list[Any]) -> Span:
         first, last = children[0], children[-1]
@@ -205,7 +207,7 @@ class SpecBuilder(Transformer):
     def start(self, children: list[Any]) -> list[Any]:
         path = self.path
         return [
-            register_from_lines(path, c.head, c.lines) if type(c) is RegisterBlock else c
+            register_from_lines(path, c.head, c.lines, self.readings) if type(c) is RegisterBlock else c
             for c in children
             if type(c) is RegisterBlock or not isinstance(c, Token)
         ]
@@ -253,7 +255,7 @@ class SpecBuilder(Transformer):
             if type(child) is _Item:
                 items.append(child)
             elif type(child) is LineRun:
-                items.extend(_scanned_items(path, child.lines))
+                items.extend(_scanned_items(path, child.lines, self.readings))
         return _register(str(name), self._head(keyword, name), items)
 
     def feature(self, children: list[Any]) -> m.Feature:
@@ -536,6 +538,26 @@ class SpecBuilder(Transformer):
 # attribute table's readers (validator.frontend.attributes) build from them exactly what the rule
 # methods above build from each line's tokens.
 
+# Each recognised attribute line's field, and how its value is read (attributes.Attribute).
+_LINE_READERS: dict[
+    re.Pattern[str], tuple[str, Callable[[Line], object] | None, Callable[[re.Match[str]], object] | None]
+] = {REGISTER_LINES[a.keyword]: (a.field, a.read, a.value) for a in REGISTER if a.line is not None}
+if any((read is None) == (value is None) for _, read, value in _LINE_READERS.values()):
+    raise ValueError("an attribute with a line syntax needs one reader: `read` or `value`")
+
+# What the builder takes from one distinct recognised line, whose match the scanner shares
+# wherever the same line is written again in a file: its field, its value where that needs no
+# span (else None, and the reader that builds it), and its code's length. Kept per file, by match.
+Reading = tuple[str, Any, Callable[[Line], object] | None, int]
+Readings = dict[re.Match[str], Reading]
+# Group 1 of every line pattern is `code` (lexer._line), the keyword to the last value.
+_CODE = 1
+
+
+def _reading(found: re.Match[str]) -> Reading:
+    field, read, value = _LINE_READERS[found.re]
+    return field, None if value is None else value(found), read, found.end(_CODE) - found.start()
+
 
 def _code_span(path: str, scanned: ScannedLine) -> Span:
     found, line, column = scanned
@@ -545,23 +567,25 @@ def _code_span(path: str, scanned: ScannedLine) -> Span:
 # Named tuples made with tuple.__new__ in the loops below: the class's own __new__ is a Python
 # function that does just this, and these loops make one or two for every line of a spec.
 _new_tuple = tuple.__new__
-# Group 1 of every line pattern is `code` (lexer._line), the keyword to the last value.
-_CODE = 1
 
 
-def register_from_lines(path: str, head: ScannedLine, lines: list[ScannedLine | ScannedBits]) -> m.Register:
+def register_from_lines(
+    path: str, head: ScannedLine, lines: list[ScannedLine | ScannedBits], readings: Readings
+) -> m.Register:
     """The register statement of a head line and attribute lines the scanner recognised."""
     found, line, column = head
     shift = column - found.start()
     span = Span(path, line, column, line, found.end("name") + shift)
-    return _register(found.group("name"), span, _scanned_items(path, lines))
+    return _register(found.group("name"), span, _scanned_items(path, lines, readings))
 
 
-def _scanned_items(path: str, lines: list[ScannedLine | ScannedBits]) -> list[tuple[str, Any, Span]]:
+def _scanned_items(
+    path: str, lines: list[ScannedLine | ScannedBits], readings: Readings
+) -> list[tuple[str, Any, Span]]:
     """Recognised lines as (field, value, span), in one loop: register lines are most of a
     large spec, and a call and a named tuple per line were a third of its build."""
     items: list[tuple[str, Any, Span]] = []
-    append, new, readers = items.append, _new_tuple, LINE_READERS
+    append, new, reading_of = items.append, _new_tuple, readings.get
     for scanned in lines:
         if type(scanned) is ScannedBits:
             start, end = _code_span(path, scanned.open), _code_span(path, scanned.close)
@@ -569,9 +593,11 @@ def _scanned_items(path: str, lines: list[ScannedLine | ScannedBits]) -> list[tu
             append(("bits", tuple(_bit(path, bit) for bit in scanned.bits), span))
             continue
         found, line, column = scanned  # type: ignore[misc]
-        field, read = readers[found.re]
-        span = new(Span, (path, line, column, line, column + found.end(_CODE) - found.start()))
-        append((field, read(new(Line, (found, path, line, column, span))), span))
+        if (reading := reading_of(found)) is None:
+            reading = readings[found] = _reading(found)
+        field, value, read, length = reading
+        span = new(Span, (path, line, column, line, column + length))
+        append((field, value if read is None else read(new(Line, (found, path, line, column, span))), span))
     return items
 
 

@@ -23,7 +23,7 @@ validator.frontend.parse reads them with `register_block` first.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from validator.frontend import attributes
@@ -54,12 +54,9 @@ def _line(code: str) -> re.Pattern[str]:
 
 
 # The register attribute lines the scanner recognises whole: one pattern per attribute of
-# the table that gives its value's syntax, and the entry each pattern stands for.
+# the table that gives its value's syntax.
 REGISTER_LINES: dict[str, re.Pattern[str]] = {
     a.keyword: _line(rf"{a.keyword}{SP}{a.line}") for a in attributes.REGISTER if a.line is not None
-}
-LINE_READERS: dict[re.Pattern[str], tuple[str, Callable[[attributes.Line], object]]] = {
-    REGISTER_LINES[a.keyword]: (a.field, a.read) for a in attributes.REGISTER if a.read is not None
 }
 BIT_LINE = _line(rf"(?P<index>{INT}){SP}(?P<name>{WORD})(?:{SP}since{SP}(?P<since>{STRING}))?")
 BITS_OPEN = _line(r"bits[ \t\f]*\{")

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
-from validator.frontend.build import SpecBuilder, build_file, register_from_lines
+from validator.frontend.build import Readings, SpecBuilder, build_file, register_from_lines
 from validator.frontend.grammar import build_lark_parser
 from validator.frontend.lalr_parser import Lark, Token, Tree, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 from validator.frontend.lexer import LineShape, register_block, scan_comments
@@ -137,6 +137,7 @@ def _read_register_blocks(source: str, path: str) -> tuple[list[m.Register], str
     kept: list[str] = []
     depth, line = 0, 1
     shapes: dict[str, LineShape] = {}  # the text's register lines (lexer._register_lines)
+    readings: Readings = {}  # and what they say (build._reading)
     done = 0  # the text before this is in `kept`
     scanned = 0  # the text before this is counted in `depth` and `line`
     at = 0 if source.startswith("register") else _next_register(source, 0)
@@ -149,7 +150,7 @@ def _read_register_blocks(source: str, path: str) -> tuple[list[m.Register], str
         block = register_block(source, at, line, at, shapes) if depth == 0 else None
         if block is not None:
             head, lines, _close, _end, end_line, end_line_start = block
-            registers.append(register_from_lines(path, head, lines))
+            registers.append(register_from_lines(path, head, lines, readings))
             kept += (source[done:at], "\n" * (end_line - line))
             done = scanned = end_line_start
             line = end_line
