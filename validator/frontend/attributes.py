@@ -30,6 +30,7 @@ from validator.model.spans import Span
 WORD_VALUE, SET, VERSION, IOCTL = "word", "set", "version", "ioctl"
 
 _NAME_IN_LIST = re.compile(WORD)
+_new_span = tuple.__new__  # Span's own __new__ is a Python function that does just this
 
 
 class Line(NamedTuple):
@@ -53,14 +54,15 @@ class Line(NamedTuple):
         # Interned: the names registers share (interfaces, locks, errnos) are held once.
         return m.Name(
             intern(self.found.group(group)),
-            Span(self.path, self.line, start + shift, self.line, self.found.end(group) + shift),
+            _new_span(Span, (self.path, self.line, start + shift, self.line, self.found.end(group) + shift)),
         )
 
     def names(self, group: str = "v") -> tuple[m.Name, ...]:
         shift = self.column - self.found.start() + self.found.start(group)
         return tuple(
             m.Name(
-                intern(name.group()), Span(self.path, self.line, name.start() + shift, self.line, name.end() + shift)
+                intern(name.group()),
+                _new_span(Span, (self.path, self.line, name.start() + shift, self.line, name.end() + shift)),
             )
             for name in _NAME_IN_LIST.finditer(self.found.group(group))
         )

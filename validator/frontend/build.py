@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from validator.frontend.attributes import REGISTER, Line
 from validator.frontend.lalr_parser import Token, Transformer
-from validator.frontend.lexer import REGISTER_LINES, LineRun, RegisterBlock, ScannedBits, ScannedLine
+from validator.frontend.lexer import BIT_LINE, REGISTER_LINES, LineRun, RegisterBlock, ScannedBits, ScannedLine
 from validator.frontend.literals import parse_duration_ns, parse_int, unquote
 from validator.frontend.textfile import split_lines
 from validator.model import spec as m
@@ -555,8 +555,12 @@ _CODE = 1
 
 
 def _reading(found: re.Match[str]) -> Reading:
+    length = found.end(_CODE) - found.start()
+    if found.re is BIT_LINE:  # a bit's index, name and version
+        since = found["since"]
+        return "bit", (parse_int(found["index"]), found["name"], since and unquote(since)), None, length
     field, read, value = _LINE_READERS[found.re]
-    return field, None if value is None else value(found), read, found.end(_CODE) - found.start()
+    return field, None if value is None else value(found), read, length
 
 
 def _code_span(path: str, scanned: ScannedLine) -> Span:
@@ -590,7 +594,7 @@ def _scanned_items(
         if type(scanned) is ScannedBits:
             start, end = _code_span(path, scanned.open), _code_span(path, scanned.close)
             span = Span(path, start.line, start.column, end.end_line, end.end_column)
-            append(("bits", tuple(_bit(path, bit) for bit in scanned.bits), span))
+            append(("bits", tuple(_bit(path, bit, readings) for bit in scanned.bits), span))
             continue
         found, line, column = scanned  # type: ignore[misc]
         if (reading := reading_of(found)) is None:
@@ -601,7 +605,9 @@ def _scanned_items(
     return items
 
 
-def _bit(path: str, scanned: ScannedLine) -> m.Bit:
-    found = scanned[0]
-    since = found["since"]
-    return m.Bit(parse_int(found["index"]), found["name"], _code_span(path, scanned), since and unquote(since))
+def _bit(path: str, scanned: ScannedLine, readings: Readings) -> m.Bit:
+    found, line, column = scanned
+    if (reading := readings.get(found)) is None:
+        reading = readings[found] = _reading(found)
+    (index, name, since), length = reading[1], reading[3]
+    return m.Bit(index, name, _new_tuple(Span, (path, line, column, line, column + length)), since)
