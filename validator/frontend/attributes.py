@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from sys import intern
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from validator.frontend.literals import EVENT, INT, NAMES, SP, STRING, WORD, parse_int, unquote
 from validator.model import spec as m
@@ -33,39 +33,30 @@ _NAME_IN_LIST = re.compile(WORD)
 _new_span = tuple.__new__  # Span's own __new__ is a Python function that does just this
 
 
-class Line(NamedTuple):
-    """A whole attribute line the scanner recognised, as an entry's reader sees it."""
+# A name in a recognised line, where the line is not yet known: its text, and its start and
+# end as offsets from the start of the line's code (attributes' `value` readers give these).
+Placed = tuple[str, int, int]
 
-    found: re.Match[str]  # the line's match: group `v` is its value, others as the entry names
+
+class Line(NamedTuple):
+    """A recognised attribute line where it is written, as an entry's `read` sees it: what the
+    line says (its entry's `value`, read once per distinct line) and its place."""
+
+    value: Any
     path: str
     line: int
     column: int
     span: Span  # keyword through last value
 
-    def text(self, group: str = "v") -> str | None:
-        found = self.found[group]
-        return None if found is None else intern(found)
-
-    def name(self, group: str = "v") -> m.Name | None:
-        start = self.found.start(group)
-        if start < 0:
+    def name(self, placed: Placed | None) -> m.Name | None:
+        if placed is None:
             return None
-        shift = self.column - self.found.start()
-        # Interned: the names registers share (interfaces, locks, errnos) are held once.
-        return m.Name(
-            intern(self.found.group(group)),
-            _new_span(Span, (self.path, self.line, start + shift, self.line, self.found.end(group) + shift)),
-        )
+        text, start, end = placed
+        return m.Name(text, _new_span(Span, (self.path, self.line, self.column + start, self.line, self.column + end)))
 
-    def names(self, group: str = "v") -> tuple[m.Name, ...]:
-        shift = self.column - self.found.start() + self.found.start(group)
-        return tuple(
-            m.Name(
-                intern(name.group()),
-                _new_span(Span, (self.path, self.line, name.start() + shift, self.line, name.end() + shift)),
-            )
-            for name in _NAME_IN_LIST.finditer(self.found.group(group))
-        )
+    def names(self, placed: tuple[Placed, ...]) -> tuple[m.Name, ...]:
+        path, line, column = self.path, self.line, self.column
+        return tuple(m.Name(text, _new_span(Span, (path, line, column + s, line, column + e))) for text, s, e in placed)
 
 
 @frozen
@@ -77,40 +68,40 @@ class Attribute:
     rule: str  # the grammar rule that parses it word by word
     compare: str | None = WORD_VALUE
     # The value after the keyword, as the scanner's line shortcut matches it (named groups;
-    # None: the grammar alone), and how the builder reads such a line: `value` where the
-    # value is the same wherever the line is (a number, a word, a string: the builder reads
-    # each distinct line once), else `read`, which builds it with the line's spans.
+    # None: the grammar alone), and how the builder reads such a line, in two steps: `value`,
+    # what the line says wherever it is (a number, a word, names with their offsets in the
+    # line), read once per distinct line of a file; then `read`, where the model value holds
+    # spans, builds it at the line's place (a Line). Without `read` the value is the model's.
     line: str | None = None
-    read: Callable[[Line], object] | None = None
     value: Callable[[re.Match[str]], object] | None = None
+    read: Callable[[Line], object] | None = None
 
 
-def _writable(line: Line) -> m.Writable:
-    if (value := line.text()) is not None:
-        return m.Writable(value, line.span)
-    return m.Writable("before", line.span, line.text("event"), line.name("errno"))
+# -- `value` readers: from a line's match alone ------------------------------------------------
+# Words and names are interned: the ones registers share (interfaces, locks, errnos) are held once.
 
 
-def _uniform(line: Line) -> m.Uniform:
-    if line.text() == "enforced":
-        return m.Uniform("enforced", line.span, errno=line.name("errno"), basis=line.text("basis"))
-    if line.text("last") is not None:
-        return m.Uniform("last_wins", line.span)
-    return m.Uniform("none", line.span, opt_in=line.name("opt_in"))
+def _text(found: re.Match[str], group: str = "v") -> str | None:
+    text = found[group]
+    return None if text is None else intern(text)
 
 
-def _reset(line: Line) -> m.Reset:
-    value = line.text() or ""
-    return m.Reset(value, line.span) if value in ("all", "none") else m.Reset("value", line.span, parse_int(value))
+def _placed(found: re.Match[str], group: str = "v") -> Placed | None:
+    start = found.start(group)
+    if start < 0:
+        return None
+    code = found.start()
+    return intern(found.group(group)), start - code, found.end(group) - code
 
 
-def _reserved(line: Line) -> m.Reserved:
-    if line.text() == "ignore":
-        return m.Reserved("ignore", line.span)
-    return m.Reserved("reject", line.span, line.name("errno"))
+def _placed_list(found: re.Match[str], group: str = "v") -> tuple[Placed, ...]:
+    shift = found.start(group) - found.start()
+    return tuple(
+        (intern(name.group()), name.start() + shift, name.end() + shift)
+        for name in _NAME_IN_LIST.finditer(found.group(group))
+    )
 
 
-# Readers of values without a span, from the line's match alone.
 def _int(found: re.Match[str]) -> int:
     return parse_int(found["v"])
 
@@ -123,24 +114,83 @@ def _yes(found: re.Match[str]) -> bool:
     return found["v"] == "yes"
 
 
-def _word(found: re.Match[str]) -> str:
-    return intern(found["v"])
+def _writable_says(found: re.Match[str]) -> tuple[str | None, str | None, Placed | None]:
+    return _text(found), _text(found, "event"), _placed(found, "errno")
+
+
+def _uniform_says(found: re.Match[str]) -> tuple[str, str | None, Placed | None]:
+    if found["v"] == "enforced":
+        return "enforced", _text(found, "basis"), _placed(found, "errno")
+    if found["last"] is not None:
+        return "last_wins", None, None
+    return "none", None, _placed(found, "opt_in")
+
+
+def _reset_says(found: re.Match[str]) -> tuple[str, int | None]:
+    value = found["v"]
+    return (intern(value), None) if value in ("all", "none") else ("value", parse_int(value))
+
+
+def _reserved_says(found: re.Match[str]) -> tuple[str, Placed | None]:
+    return ("ignore", None) if found["v"] == "ignore" else ("reject", _placed(found, "errno"))
+
+
+# -- `read` readers: the model value at the line's place -------------------------------------
+
+
+def _name(line: Line) -> m.Name | None:
+    return line.name(line.value)
+
+
+def _names(line: Line) -> tuple[m.Name, ...]:
+    return line.names(line.value)
+
+
+def _writable(line: Line) -> m.Writable:
+    kind, event, errno = line.value
+    if kind is not None:
+        return m.Writable(kind, line.span)
+    return m.Writable("before", line.span, event, line.name(errno))
+
+
+def _rewrite(line: Line) -> m.Rewrite:
+    return m.Rewrite(line.span, line.name(line.value))
+
+
+def _uniform(line: Line) -> m.Uniform:
+    kind, basis, name = line.value
+    if kind == "enforced":
+        return m.Uniform("enforced", line.span, errno=line.name(name), basis=basis)
+    if kind == "last_wins":
+        return m.Uniform("last_wins", line.span)
+    return m.Uniform("none", line.span, opt_in=line.name(name))
+
+
+def _reset(line: Line) -> m.Reset:
+    kind, value = line.value
+    return m.Reset(kind, line.span) if value is None else m.Reset(kind, line.span, value)
+
+
+def _reserved(line: Line) -> m.Reserved:
+    kind, errno = line.value
+    return m.Reserved("ignore", line.span) if kind == "ignore" else m.Reserved("reject", line.span, line.name(errno))
 
 
 REGISTER: tuple[Attribute, ...] = (
     Attribute("id", "id", "reg_id", line=rf"(?P<v>{INT})", value=_int),
     Attribute("encoding", "encoding", "encoding", compare=None),
     Attribute("width", "width", "width", line=rf"(?P<v>{INT})", value=_int),
-    Attribute("scope", "scope", "reg_scope", line="(?P<v>system|vm|vcpu|device|write_once)", value=_word),
-    Attribute("hint", "hint", "hint", line=rf"(?P<v>{WORD})", read=Line.name),
-    Attribute("via", "via", "via", compare=SET, line=rf"(?P<v>{NAMES})", read=Line.names),
-    Attribute("lock", "locks", "locks", compare=SET, line=rf"(?P<v>{NAMES})", read=Line.names),
+    Attribute("scope", "scope", "reg_scope", line="(?P<v>system|vm|vcpu|device|write_once)", value=_text),
+    Attribute("hint", "hint", "hint", line=rf"(?P<v>{WORD})", value=_placed, read=_name),
+    Attribute("via", "via", "via", compare=SET, line=rf"(?P<v>{NAMES})", value=_placed_list, read=_names),
+    Attribute("lock", "locks", "locks", compare=SET, line=rf"(?P<v>{NAMES})", value=_placed_list, read=_names),
     Attribute("migrate", "migrate", "migrate", line="(?P<v>yes|no)", value=_yes),
     Attribute(
         "writable",
         "writable",
         "writable",
         line=rf"(?:(?P<v>always|never)|before{SP}(?P<event>{EVENT})(?:{SP}else{SP}(?P<errno>{WORD}))?)",
+        value=_writable_says,
         read=_writable,
     ),
     Attribute(
@@ -148,7 +198,8 @@ REGISTER: tuple[Attribute, ...] = (
         "rewrite",
         "rewrite",
         line=rf"same_value{SP}(?P<v>{WORD})",
-        read=lambda line: m.Rewrite(line.span, None if line.text() == "ok" else line.name()),
+        value=lambda found: None if found["v"] == "ok" else _placed(found),
+        read=_rewrite,
     ),
     Attribute(
         "uniform",
@@ -156,16 +207,22 @@ REGISTER: tuple[Attribute, ...] = (
         "uniform",
         line=rf"(?:(?P<v>enforced){SP}(?P<errno>{WORD}){SP}as{SP}(?P<basis>contract|implementation)"
         rf"|(?P<last>last_wins)|(?P<none>none)(?:{SP}opt_in{SP}(?P<opt_in>{WORD}))?)",
+        value=_uniform_says,
         read=_uniform,
     ),
-    Attribute("reset", "reset", "reset", line=rf"(?P<v>all|none|{INT})", read=_reset),
+    Attribute("reset", "reset", "reset", line=rf"(?P<v>all|none|{INT})", value=_reset_says, read=_reset),
     Attribute(
-        "reserved", "reserved", "reserved", line=rf"(?:reject{SP}(?P<errno>{WORD})|(?P<v>ignore))", read=_reserved
+        "reserved",
+        "reserved",
+        "reserved",
+        line=rf"(?:reject{SP}(?P<errno>{WORD})|(?P<v>ignore))",
+        value=_reserved_says,
+        read=_reserved,
     ),
     # A `bits { ... }` block is recognised whole by the scanner (validator.frontend.lexer._bits_block);
     # B601 compares bits one by one.
     Attribute("bits", "bits", "bits", compare=None),
-    Attribute("opt_in", "opt_in", "opt_in", line=rf"(?P<v>{WORD})", read=Line.name),
+    Attribute("opt_in", "opt_in", "opt_in", line=rf"(?P<v>{WORD})", value=_placed, read=_name),
     Attribute("since", "since", "since", compare=VERSION, line=rf"(?P<v>{STRING})", value=_string),
     Attribute("doc", "doc", "doc", compare=None, line=rf"(?P<v>{STRING})", value=_string),
 )

@@ -542,12 +542,13 @@ class SpecBuilder(Transformer):
 _LINE_READERS: dict[
     re.Pattern[str], tuple[str, Callable[[Line], object] | None, Callable[[re.Match[str]], object] | None]
 ] = {REGISTER_LINES[a.keyword]: (a.field, a.read, a.value) for a in REGISTER if a.line is not None}
-if any((read is None) == (value is None) for _, read, value in _LINE_READERS.values()):
-    raise ValueError("an attribute with a line syntax needs one reader: `read` or `value`")
+if any(value is None for _, _, value in _LINE_READERS.values()):
+    raise ValueError("an attribute with a line syntax needs its `value` reader")
 
 # What the builder takes from one distinct recognised line, whose match the scanner shares
-# wherever the same line is written again in a file: its field, its value where that needs no
-# span (else None, and the reader that builds it), and its code's length. Kept per file, by match.
+# wherever the same line is written again in a file: its field, what it says (the attribute's
+# `value`), the reader that places that where the line is (None: the value is the model's),
+# and its code's length. Kept per file, by match.
 Reading = tuple[str, Any, Callable[[Line], object] | None, int]
 Readings = dict[re.Match[str], Reading]
 # Group 1 of every line pattern is `code` (lexer._line), the keyword to the last value.
@@ -560,7 +561,7 @@ def _reading(found: re.Match[str]) -> Reading:
         since = found["since"]
         return "bit", (parse_int(found["index"]), found["name"], since and unquote(since)), None, length
     field, read, value = _LINE_READERS[found.re]
-    return field, None if value is None else value(found), read, length
+    return field, value(found), read, length  # type: ignore[misc]
 
 
 def _code_span(path: str, scanned: ScannedLine) -> Span:
@@ -601,7 +602,7 @@ def _scanned_items(
             reading = readings[found] = _reading(found)
         field, value, read, length = reading
         span = new(Span, (path, line, column, line, column + length))
-        append((field, value if read is None else read(new(Line, (found, path, line, column, span))), span))
+        append((field, value if read is None else read(new(Line, (value, path, line, column, span))), span))
     return items
 
 
