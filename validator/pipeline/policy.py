@@ -27,10 +27,20 @@ def enabled(code: str, config: Config) -> bool:
 
 def apply(findings: list[Finding], files: dict[str, SpecFile], config: Config) -> list[Finding]:
     """Select, set severities, then suppress; adds D801/D802 for the suppressions themselves."""
-    kept = [replace(f, severity=config.severity.get(f.code, f.severity)) for f in findings if enabled(f.code, config)]
-    suppressed, hygiene = _suppress(kept, files)
-    hygiene = [f for f in hygiene if enabled(f.code, config)]
-    return suppressed + [replace(f, severity=config.severity.get(f.code, f.severity)) for f in hygiene]
+    chosen: dict[str, bool] = {}  # by code: a large spec has thousands of findings of a few codes
+
+    def kept(group: list[Finding]) -> list[Finding]:
+        out = []
+        for finding in group:
+            if (on := chosen.get(finding.code)) is None:
+                on = chosen[finding.code] = enabled(finding.code, config)
+            if on:
+                severity = config.severity.get(finding.code, finding.severity)
+                out.append(finding if severity == finding.severity else replace(finding, severity=severity))
+        return out
+
+    suppressed, hygiene = _suppress(kept(findings), files)
+    return suppressed + kept(hygiene)
 
 
 def _suppress(findings: list[Finding], files: dict[str, SpecFile]) -> tuple[list[Finding], list[Finding]]:

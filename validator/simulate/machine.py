@@ -233,29 +233,30 @@ class Machine:
         if ioctl is None:
             ioctl = self._set_ioctls[interface.name] = interface.ioctl("set") or "set"
         members = group.members
+        facts = self._facts_of(register)
         if interface.scope != "vcpu":  # a VM (or device, or system) fd: one write
-            self._write(None, group, register, interface, ioctl, value, 1)
+            self._write(None, group, register, facts, interface, ioctl, value, 1)
             return
         if register.scope not in VM_OWNED or len(members) == 1:
             # Per-vCPU state: every member holds its own, identical value.
-            self._write(members[0], group, register, interface, ioctl, value, len(members))
+            self._write(members[0], group, register, facts, interface, ioctl, value, len(members))
             return
         # VM state through each member's fd: the first may change it, the rest find it as the
         # second does.
-        self._write(members[0], group, register, interface, ioctl, value, 1)
-        self._write(members[1], group, register, interface, ioctl, value, len(members) - 1)
+        self._write(members[0], group, register, facts, interface, ioctl, value, 1)
+        self._write(members[1], group, register, facts, interface, ioctl, value, len(members) - 1)
 
     def _write(
         self,
         vcpu: int | None,
         group: Group,
         register: m.Register,
+        facts: WriteFacts,
         interface: m.Interface,
         ioctl: str,
         value: int,
         times: int,
     ) -> None:
-        facts = self._facts_of(register)
         scopes = facts.lock_scopes
         serialized = "vm" in scopes
         fd = "vcpu" if vcpu is not None else interface.scope
