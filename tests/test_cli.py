@@ -265,17 +265,18 @@ def test_colour_follows_no_color_and_force_color(tmp_path, env, colored) -> None
 
 
 def test_a_command_loads_only_its_own_module(tmp_path) -> None:
-    """A JSON check imports neither the other commands, the C header reader, jinja2 nor the
-    kernel transports (cold start); `--help` still lists every command."""
+    """A JSON check imports neither the other commands, the C header reader, jinja2, hashlib
+    (OpenSSL) nor the kernel transports (cold start); `--help` still lists every command."""
     probe = (
         "import sys; from validator.cli import main; "
         f"main(['check', {str(ROOT / 'spec/kvm')!r}, '--format', 'json', '-o', {str(tmp_path / 'c.json')!r}]); "
-        "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in ('validator', 'jinja2', 'pycparser', 'pcpp'))))"
+        "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in ('validator', 'jinja2', 'pycparser', 'pcpp', 'hashlib'))))"
     )
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path).stdout.split()
     assert "validator.commands.check" in loaded and json.loads((tmp_path / "c.json").read_text())["findings"]
     for unwanted in (
         "jinja2",
+        "hashlib",
         "pycparser",
         "validator.commands.kernel",
         "validator.kernel.conform",
@@ -284,6 +285,15 @@ def test_a_command_loads_only_its_own_module(tmp_path) -> None:
         assert unwanted not in loaded, unwanted
     listed = run_cli("--help").stdout
     assert all(name in listed for name in ("check-patch", "conform", "review", "lsp"))
+
+
+def test_fingerprints_are_hashlib_sha256_without_hashlib() -> None:
+    import hashlib
+
+    from validator.model import findings
+
+    for data in (b"", b"E101\0register/R\0a message", bytes(range(256)) * 5):
+        assert findings.sha256(data).hexdigest() == hashlib.sha256(data).hexdigest()
 
 
 def test_the_process_ends_with_every_byte_written(tmp_path) -> None:

@@ -33,8 +33,12 @@ _SHORTCUTS = ("REG_LINES", "REGISTER_BLOCK")
 _STRING_OR_COMMENT = re.compile(rf"{STRING}|#[^\n]*")
 
 
-@cache
 def _parser(line_shortcuts: bool = True) -> Lark:
+    return _built_parser(line_shortcuts)
+
+
+@cache  # by the flag's value: `_parser()` and `_parser(True)` are the same parser
+def _built_parser(line_shortcuts: bool) -> Lark:
     return build_lark_parser(line_shortcuts=line_shortcuts)
 
 

@@ -5,7 +5,6 @@ SARIF 2.1.0 for code scanning, JUnit XML for GitLab, Jenkins and others.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from validator import TOOL_NAME, __version__
-from validator.model.findings import SEVERITY_RANK, Finding, fingerprint
+from validator.model.findings import SEVERITY_RANK, Finding, fingerprint, sha256
 from validator.model.frozen import frozen
 from validator.model.spans import Span
 from validator.pipeline.engine import Report
@@ -141,7 +140,8 @@ def _sarif_result(finding: Finding, rule_index: int, report: Report, options: Sa
 
 
 def _file_fingerprint(uri: str, identity: str) -> str:
-    return hashlib.sha256(f"{uri}\0{identity}".encode()).hexdigest()[:32]
+    digest: str = sha256(f"{uri}\0{identity}".encode()).hexdigest()
+    return digest[:32]
 
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")

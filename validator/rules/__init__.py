@@ -40,6 +40,11 @@ CATALOG: tuple[Rule, ...] = (
 BY_CODE: dict[str, Rule] = {r.code: r for r in CATALOG}
 BY_NAME: dict[str, Rule] = {r.name: r for r in CATALOG}
 TOMBSTONES: dict[str, str] = {}  # retired code -> why; none yet
+# The rules with a check at each stage, in catalog order (a stage runs a few of them).
+BY_STAGE: dict[str, tuple[Rule, ...]] = {
+    stage: tuple(r for r in CATALOG if r.checks_at(stage))
+    for stage in sorted({r.stage for r in CATALOG} | {at for r in CATALOG for at, _ in r.also})
+}
 
 
 def lookup(code_or_name: str) -> Rule | None:
@@ -49,5 +54,7 @@ def lookup(code_or_name: str) -> Rule | None:
 def run_stage(stage: str, *inputs: object, codes: Collection[str] | None = None) -> list[Finding]:
     """The findings of every rule's checks at `stage` on `inputs`, in catalog order; with
     `codes`, of those rules only."""
-    rules = CATALOG if codes is None else [r for r in CATALOG if r.code in codes]
+    rules = BY_STAGE.get(stage, ())
+    if codes is not None:
+        rules = tuple(r for r in rules if r.code in codes)
     return [finding for rule in rules for finding in rule.run(stage, *inputs)]
