@@ -104,6 +104,17 @@ def test_frozen_behaves_as_a_frozen_slotted_dataclass(shape: str, a: int, b: obj
     assert repr(ours(**dict(zip(names, args, strict=True)))) == repr(y)
 
 
+def test_classes_of_one_shape_share_their_init_code_and_keep_their_own_names() -> None:
+    from validator.model.frozen import frozen
+
+    first = frozen(type("First", (), {"__annotations__": {"p": "int", "q": "int"}, "q": 1}))
+    second = frozen(type("Second", (), {"__annotations__": {"u": "int", "v": "int"}, "v": 2}))
+    assert first.__init__.__code__.co_code == second.__init__.__code__.co_code
+    assert first(p=3).q == 1 and second(u=3).v == 2 and repr(second(4, v=5)) == "Second(u=4, v=5)"
+    with pytest.raises(TypeError, match="'u'"):
+        first(u=1)
+
+
 def test_frozen_defaults_and_factories_are_the_dataclass_ones() -> None:
     namespace = {
         "__annotations__": {"a": "int", "b": "list", "c": "str"},

@@ -1,10 +1,11 @@
 """`@frozen`: a frozen, slotted dataclass whose methods are shared functions, or code written
-once for the class, instead of dataclass's generated code.
+once per shape of class, instead of dataclass's generated code.
 
 `dataclass` compiles six methods for each frozen class; the model has thirty classes, and
 compiling them was a sixth of a small check's start-up. Here it compiles one, `__init__`,
-from the class's field names: the package's one `exec` (tests/test_robustness.py holds it
-to that).
+once for all classes of the same number of fields (and the same fields made by a factory),
+with numbered parameters that each class's copy renames to its fields: the package's one
+`exec` (tests/test_robustness.py holds it to that).
 The shared methods behave as the generated ones: equality between instances of the same
 class by their compared fields, the hash of the tuple of those fields (so sets and dicts of
 model objects iterate as before), `Class(field=value, ...)` over the fields shown, and
@@ -20,8 +21,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import MISSING, FrozenInstanceError, dataclass, fields
+from functools import cache
 from keyword import iskeyword
 from operator import attrgetter
+from types import CodeType, FunctionType
 from typing import Any, NoReturn, TypeVar, dataclass_transform
 
 T = TypeVar("T")
@@ -70,28 +73,39 @@ def frozen(cls: type[T]) -> type[T]:
 
 def _slot_init(made: Any) -> Callable[..., None]:
     """`__init__` with the dataclass's signature (defaults and default factories), writing
-    each field's slot through the slot's descriptor."""
-    params, body = [], []
-    if not all(f.name.isidentifier() and not iskeyword(f.name) for f in fields(made)):
+    each field's slot through the slot's descriptor. Its code is one compiled for every class
+    of the same shape (_init_code), its parameters renamed to the class's fields."""
+    own = fields(made)
+    if not all(f.name.isidentifier() and not iskeyword(f.name) for f in own):
         raise TypeError(f"{made.__qualname__}: a field name that is not an identifier")
     namespace: dict[str, Any] = {"_FACTORY": _FACTORY}
-    for number, f in enumerate(fields(made)):
+    defaults, factories = [], []
+    for number, f in enumerate(own):
         namespace[f"_set{number}"] = made.__dict__[f.name].__set__
         if f.default is not MISSING:
-            namespace[f"_default{number}"] = f.default
-            params.append(f"{f.name}=_default{number}")
+            defaults.append(f.default)
         elif f.default_factory is not MISSING:
             namespace[f"_factory{number}"] = f.default_factory
-            params.append(f"{f.name}=_FACTORY")
-            body.append(f"    if {f.name} is _FACTORY: {f.name} = _factory{number}()")
-        else:
-            params.append(f.name)
-        body.append(f"    _set{number}(self, {f.name})")
-    source = "def __init__(self, " + ", ".join(params) + "):\n" + "\n".join(body or ["    pass"])
-    exec(source, namespace)  # field names (identifiers) and numbers only, as dataclass's own code is
-    init: Callable[..., None] = namespace["__init__"]
+            defaults.append(_FACTORY)
+            factories.append(number)
+    code = _init_code(len(own), tuple(factories)).replace(co_varnames=("self", *(f.name for f in own)))
+    init: Callable[..., None] = FunctionType(code, namespace, "__init__", tuple(defaults) or None)
     init.__qualname__ = f"{made.__qualname__}.__init__"
     return init
+
+
+@cache
+def _init_code(count: int, factories: tuple[int, ...]) -> CodeType:
+    """The code of an `__init__` of `count` parameters that sets slot after slot (the ones in
+    `factories` made by their factory where left out), compiled once per shape: compiling it
+    for each of the model's classes was a tenth of the start-up."""
+    body = [f"    if p{number} is _FACTORY: p{number} = _factory{number}()" for number in factories]
+    body += [f"    _set{number}(self, p{number})" for number in range(count)]
+    source = "def __init__(self" + "".join(f", p{number}" for number in range(count)) + "):\n"
+    namespace: dict[str, Any] = {}
+    exec(source + "\n".join(body or ["    pass"]), namespace)  # numbered names only, no field's text
+    code: CodeType = namespace["__init__"].__code__
+    return code
 
 
 class _Factory:
