@@ -129,6 +129,17 @@ def test_a_line_written_twice_has_each_its_own_place() -> None:
     assert r.repeated[0].span.line == 3
 
 
+def test_a_run_of_lines_starts_only_at_a_lines_first_word() -> None:
+    from validator.frontend.lexer import _register_lines
+
+    text = "  x width 64\n  width 64\n"
+    assert _register_lines(text, 4, 1, 0, {}) == ([], 4, 1, 0)  # after another word
+    assert _register_lines(text, 1, 1, 0, {}) == ([], 1, 1, 0)  # inside the indent
+    lines, pos, line, line_start = _register_lines(text, 15, 2, 13, {})
+    assert [(found.group("code"), number, column) for found, number, column in lines] == [("width 64", 2, 3)]
+    assert (pos, line, line_start) == (len(text), 3, len(text))
+
+
 # Lines near the edge of what a shortcut pattern takes: each must parse as the rules parse it.
 EDGE_LINES = [
     "scope vm",

@@ -246,8 +246,10 @@ def _register_lines(
     each physical line is looked up by its text among the shapes already matched, and only
     a line not seen before is matched (_shape): a lookup costs a fraction of a match."""
     lines: list[ScannedLine | ScannedBits] = []
+    if text[line_start:pos].strip(" \t\f") or text[pos : pos + 1] in (" ", "\t", "\f"):
+        return lines, pos, line, line_start  # `pos` is no line's first word: no shortcut
     append, find, shape_of = lines.append, text.find, shapes.get
-    kind = indent = 0
+    indent = 0
     while True:
         newline = find("\n", line_start)
         line_end = len(text) if newline < 0 else newline + 1
@@ -269,8 +271,6 @@ def _register_lines(
         elif newline < 0:  # a blank end of text without a newline
             return lines, line_end, line, line_start
         line, line_start = line + 1, line_end
-    if not lines and line_start + indent != pos:  # `pos` is no line's first word: no shortcut
-        return lines, pos, line, line_start
     return lines, line_start + indent, line, line_start
 
 
