@@ -120,6 +120,7 @@ class WriteFacts:
     """What every write of one register needs, worked out once (machines of one spec may share)."""
 
     lock_scopes: tuple[str, ...]
+    serialized: bool  # a VM-scoped lock among them
     defined: int  # the mask of its declared bits
     saved: int
 
@@ -170,7 +171,9 @@ class Machine:
         facts = self._facts.get(register.name)
         if facts is None:
             scopes = tuple(lock.scope for lock, _ in self.spec.write_locks(register))
-            facts = self._facts[register.name] = WriteFacts(scopes, defined_bits(register), saved_value(register))
+            facts = self._facts[register.name] = WriteFacts(
+                scopes, "vm" in scopes, defined_bits(register), saved_value(register)
+            )
         return facts
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -227,13 +230,18 @@ class Machine:
 
     # -- registers --------------------------------------------------------------------------
 
-    def set_register(self, group: Group, register: m.Register, interface: m.Interface, value: int) -> None:
-        """Write `value` through `interface` on every member of the group."""
+    def set_register(
+        self, group: Group, register: m.Register, interface: m.Interface, value: int | None = None
+    ) -> None:
+        """Write `value` through `interface` on every member of the group; without a value,
+        the one a VM that ran holds (`saved_value`), as a VMM restoring it writes."""
         ioctl = self._set_ioctls.get(interface.name)
         if ioctl is None:
             ioctl = self._set_ioctls[interface.name] = interface.ioctl("set") or "set"
         members = group.members
         facts = self._facts_of(register)
+        if value is None:
+            value = facts.saved
         if interface.scope != "vcpu":  # a VM (or device, or system) fd: one write
             self._write(None, group, register, facts, interface, ioctl, value, 1)
             return
@@ -257,8 +265,7 @@ class Machine:
         value: int,
         times: int,
     ) -> None:
-        scopes = facts.lock_scopes
-        serialized = "vm" in scopes
+        scopes, serialized = facts.lock_scopes, facts.serialized
         fd = "vcpu" if vcpu is not None else interface.scope
         issued = times
         if interface.batch:

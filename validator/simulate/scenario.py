@@ -121,18 +121,15 @@ def _before_vcpus(spec: ResolvedSpec, write: Write) -> bool:
 
 def _write_all(machine: Machine, groups: list[Group], plan: list[Write], *, vm_state: bool) -> None:
     machine.begin_pass()
-    for write in plan:
-        value = machine.saved(write.register)
+    for write in plan:  # each register's saved value (set_register's default)
         if write.per == "vcpu":
             for group in groups:
-                machine.set_register(group, write.register, write.interface, value)
+                machine.set_register(group, write.register, write.interface)
         elif vm_state and write.per == "once":
             first = groups[0]
-            machine.set_register(
-                Group(first.members[:1], first.events, first.values), write.register, write.interface, value
-            )
+            machine.set_register(Group(first.members[:1], first.events, first.values), write.register, write.interface)
         elif vm_state:
-            machine.set_register(groups[0], write.register, write.interface, value)
+            machine.set_register(groups[0], write.register, write.interface)
 
 
 class Phases(NamedTuple):
