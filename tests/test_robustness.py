@@ -171,8 +171,8 @@ def test_a_long_include_cycle_is_e109(tmp_path) -> None:
 # plumbing, on an explicit `check-patch`), and the arm64 target's runner (the cross
 # compiler and qemu, on an explicit `--target qemu-aarch64`).
 PROCESS_STARTERS = ("sources.py", "patches.py", "qemu.py")
-# The one exec: @frozen writes each model class's `__init__` from the class's own field
-# names, as dataclass does (frozen.py says why); no text from outside the package reaches it.
+# The one exec: @frozen writes an `__init__` per shape of model class, over numbered
+# parameters its classes rename (frozen.py says why); no text from outside the package reaches it.
 CLASS_CODE_WRITERS = ("model/frozen.py",)
 
 
