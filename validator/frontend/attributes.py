@@ -2,8 +2,8 @@
 
 One entry per attribute gives its keyword, the model field it fills, its place in the
 canonical order (the entry's place in its table), the grammar rule that parses it, the
-syntax of its value where the scanner recognises the whole line (with the reader that builds
-the value from that line), and how diff mode compares it. The scanner's line shortcuts
+syntax of its value where the scanner recognises the whole line (with the readers that build
+the value from that line: what it says, then where), and how diff mode compares it. The scanner's line shortcuts
 (validator.frontend.lexer), the builder (validator.frontend.build), the formatter's order (validator.tools.fmt), the
 highlighter and the differ (validator.diff.compare) all read these tables; the grammar file keeps the
 rules, and a test checks that both list the same attributes.

@@ -540,9 +540,9 @@ class SpecBuilder(Transformer):
 
 # Each recognised attribute line's field, and how its value is read (attributes.Attribute).
 _LINE_READERS: dict[
-    re.Pattern[str], tuple[str, Callable[[Line], object] | None, Callable[[re.Match[str]], object] | None]
-] = {REGISTER_LINES[a.keyword]: (a.field, a.read, a.value) for a in REGISTER if a.line is not None}
-if any(value is None for _, _, value in _LINE_READERS.values()):
+    re.Pattern[str], tuple[str, Callable[[re.Match[str]], object] | None, Callable[[Line], object] | None]
+] = {REGISTER_LINES[a.keyword]: (a.field, a.value, a.read) for a in REGISTER if a.line is not None}
+if any(value is None for _, value, _ in _LINE_READERS.values()):
     raise ValueError("an attribute with a line syntax needs its `value` reader")
 
 # What the builder takes from one distinct recognised line, whose match the scanner shares
@@ -560,7 +560,7 @@ def _reading(found: re.Match[str]) -> Reading:
     if found.re is BIT_LINE:  # a bit's index, name and version
         since = found["since"]
         return "bit", (parse_int(found["index"]), found["name"], since and unquote(since)), None, length
-    field, read, value = _LINE_READERS[found.re]
+    field, value, read = _LINE_READERS[found.re]
     return field, value(found), read, length  # type: ignore[misc]
 
 
